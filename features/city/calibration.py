@@ -40,8 +40,11 @@ def _extraction_date(folder: Path) -> str:
     raise FileNotFoundError(f"{manifest} not found: the extraction date of {folder} is unknown")
 
 
-def city_statistics(folder: Path, extraction_date: str | None = None) -> list[Statistic]:
+def city_statistics(folder: Path, extraction_date: str | None = None,
+                    truth_folder: Path | None = None) -> list[Statistic]:
+    """Statistics of the city in `folder`; truth-based figures too when `truth_folder`/truth exists."""
     folder = Path(folder)
+    truth_folder = Path(truth_folder) if truth_folder is not None else folder
     x = extraction_date or _extraction_date(folder)
     con = duckdb.connect()
     for name in ("enterprises", "annual_reports", "abnormal_list", "penalties", "spot_checks"):
@@ -91,7 +94,7 @@ def city_statistics(folder: Path, extraction_date: str | None = None) -> list[St
                           AND uscc IN (SELECT uscc FROM active)""") / n_alive,
                   None, None, "information"),
     ]
-    truth = folder / "truth"
+    truth = truth_folder / "truth"
     if (truth / "false_registration.parquet").exists():
         stats.append(Statistic(
             "false_registration_share", "False registrations (simulator truth)", "虚假登记企业比例（模拟真值）",

@@ -273,7 +273,7 @@ class CitySimulator:
         listed = ~on_time
         le = e[listed]
         entry = due + 1 + rng.integers(0, 15, le.size)
-        exit_day = np.where(filed[listed], filed_day[listed] + rng.integers(1, 10, le.size), NO_DAY)
+        exit_day = np.where(filed[listed], np.maximum(filed_day[listed], entry) + rng.integers(1, 10, le.size), NO_DAY)
         exit_day = np.where(exit_day > self.end, NO_DAY, exit_day)
         self.abnormal_entries(le, entry, "no_annual_report", exit_day, buf, year)
 
@@ -391,7 +391,7 @@ class CitySimulator:
         self.logs["penalty_serious"].add(e[sev == 2], d[sev == 2])
         self.repairs("penalties", e[repaired], pid[repaired], until[repaired], buf, year)
         # Licence revocations and suspensions of business follow from the penalty.
-        stop = (ptype == "business_suspension") & (rng.random(k) < 0.3)
+        stop = (ptype == "business_suspension") & (rng.random(k) < 0.3) & (d < self.end)
         idx, day = e[stop], d[stop] + 1
         fresh = self.closed[idx] > day
         self.closed[idx[fresh]] = day[fresh]

@@ -1,0 +1,68 @@
+"""Benchmark: simulate a Shenzhen-size city (2.23 M enterprises, 2021) and ingest it.
+
+Each stage runs as its own process so its wall time and peak RSS are its own:
+
+    .venv/bin/python benchmarks/city_scale.py --enterprises 2230000 --out data/bench
+
+Targets (issue #2, 2-core / 24 GB machine): simulate ≤ 10 min and ≤ 12 GB; ingest ≤ 5 min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STAGES = {
+    "simulate": "from features.city.simulate import CityConfig, simulate_city; from pathlib import Path; "
+                "simulate_city(CityConfig(enterprises={n}, seed={seed}), Path(r'{raw}'), overwrite=True)",
+    "ingest": "from features.ingest import ingest; from pathlib import Path; "
+              "ingest(Path(r'{raw}'), Path(r'{clean}'), overwrite=True)",
+}
+TARGETS = {"simulate": (600, 12.0), "ingest": (300, None)}
+
+
+def run_stage(code: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage failed with exit code {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=2_230_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("data/bench"))
+    args = parser.parse_args()
+    raw, clean = args.out / "raw", args.out / "clean"
+    print(f"{args.enterprises:,} enterprises, seed {args.seed}, {os.cpu_count()} cores")
+    results = {}
+    for stage, template in STAGES.items():
+        wall, rss = run_stage(template.format(n=args.enterprises, seed=args.seed, raw=raw, clean=clean))
+        limit_s, limit_gb = TARGETS[stage]
+        ok = wall <= limit_s and (limit_gb is None or rss <= limit_gb)
+        results[stage] = {"wall_s": round(wall, 1), "peak_rss_gb": round(rss, 2), "meets_target": ok}
+        print(f"{stage:9s} {wall:8.1f} s  peak RSS {rss:6.2f} GB  target ≤ {limit_s} s"
+              + (f", ≤ {limit_gb} GB" if limit_gb else "") + f"  {'OK' if ok else 'MISSED'}")
+    manifest = json.loads((raw / "manifest.json").read_text())
+    report = json.loads((clean / "ingest_report.json").read_text())
+    print(f"{'table':22s} {'rows':>12s} {'accepted':>12s} {'quarantined':>12s}")
+    for t in report["tables"]:
+        print(f"{t['table']:22s} {manifest['rows'][t['table']]:12,d} {t['accepted']:12,d} {t['quarantined']:12,d}")
+    total = sum(manifest["rows"].values())
+    print(f"{'all tables':22s} {total:12,d}")
+    results["rows"] = manifest["rows"]
+    (args.out / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

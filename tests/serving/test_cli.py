@@ -1,0 +1,36 @@
+"""The command line end to end on a small city, and its messages for bad input."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from serving.cli import app
+
+runner = CliRunner()
+
+
+def test_simulate_ingest_and_stats(tmp_path):
+    raw, clean = tmp_path / "raw", tmp_path / "clean"
+    result = runner.invoke(app, ["simulate", "--enterprises", "2000", "--seed", "2", "--out", str(raw),
+                                 "--dirty-rate", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert (raw / "manifest.json").exists()
+    result = runner.invoke(app, ["ingest", str(raw), "--out", str(clean)])
+    assert result.exit_code == 0, result.output
+    assert "✓" in result.output and "✗" not in result.output
+    assert (clean / "quarantine.parquet").exists() and (clean / "ingest_report.json").exists()
+    result = runner.invoke(app, ["stats", str(clean), "--truth", str(raw), "--extraction-date", "2025-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "Annual reports" in result.output and "✗" not in result.output
+
+
+def test_bad_input_ends_with_one_clear_message(tmp_path):
+    result = runner.invoke(app, ["simulate", "--enterprises", "10", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "at least 100" in result.output
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
+                                 "--extraction-date", "2025-12-31"])
+    assert result.exit_code == 2 and "required table 'enterprises'" in result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
+                                 "--extraction-date", "31/12/2025"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
