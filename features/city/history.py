@@ -442,7 +442,7 @@ class CitySimulator:
         de, dj = e[dl], judged[dl]
         listed = rng.random(de.size) < sigmoid(-2.0 + 0.8 * self._risk_of(de))
         le, ld = de[listed], dj[listed] + rng.integers(30, 180, int(listed.sum()))
-        keep = ld <= np.minimum(self.end, self.closed[le] + 365)
+        keep = ld <= self.end  # courts list defaulters even after the enterprise has closed
         le, ld = le[keep], ld[keep]
         removed = np.where(rng.random(le.size) < 0.6, ld + rng.exponential(300, le.size).astype(np.int64), NO_DAY)
         removed = np.where(removed > self.end, NO_DAY, removed)
