@@ -270,8 +270,8 @@ def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allo
 
     results: list[TableResult] = []
     with atomic_folder(out, overwrite=overwrite) as tmp:
-        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(tmp / ".spill"),
-                                     "enable_progress_bar": False})
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(tmp / ".spill")})
+        con.execute("SET enable_progress_bar = false")
         con.create_function("uscc_problem", lambda code: uscc_problem(code, allow), [sqltypes.VARCHAR],
                             sqltypes.VARCHAR, null_handling="special", side_effects=False)
         for i, table in enumerate(TABLES):
