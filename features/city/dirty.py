@@ -20,7 +20,15 @@ from features import contract as C
 from features.city.sink import PARQUET_OPTIONS
 
 FAULT_KINDS = ("missing_required", "bad_type", "bad_code", "future_date", "out_of_range", "bad_uscc",
-               "unknown_enterprise", "duplicate")
+               "unknown_enterprise", "duplicate", "inconsistent_row")
+# One edit per table that breaks one of its row rules while every value stays valid on its own.
+_EPOCH = "1970-01-01"
+_BREAK_ROW_RULE = {
+    "enterprises": "closed_date", "shareholdings": "end_date", "licences": "expiry_date",
+    "abnormal_list": "exit_date", "serious_violations": "exit_date", "court_cases": "judgment_date",
+    "judgment_defaulters": "removed_date", "equity_pledges": "released_date",
+    "annual_reports": "filed", "spot_checks": "problem_found", "credit_commitments": "kept",
+}
 _GARBAGE = {"int": "n/a", "float": "12,5", "date": "2021-02-30", "bool": "maybe"}
 
 
@@ -53,6 +61,8 @@ def _applicable(table: C.Table, extraction: dt.date) -> list[tuple[str, str]]:
     elif "uscc" in table.column_names:
         pairs.append(("unknown_enterprise", "uscc"))
     pairs.append(("duplicate", ""))
+    if table.name in _BREAK_ROW_RULE:
+        pairs.append(("inconsistent_row", _BREAK_ROW_RULE[table.name]))
     return pairs
 
 
@@ -78,6 +88,12 @@ def _corrupt(kind: str, column: str, value, table: C.Table, extraction: dt.date,
         return (extraction + dt.timedelta(days=int(rng.integers(1, 400)))).isoformat()
     if kind == "out_of_range":
         return "-1"
+    if kind == "inconsistent_row":
+        if col.type == "date":
+            return _EPOCH  # before the record's start date
+        if table.name == "credit_commitments":
+            return None if value is not None else "true"
+        return "false" if value == "true" else "true"
     if kind == "bad_uscc":
         alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
         wrong = [ch for ch in alphabet if ch != value[-1]]

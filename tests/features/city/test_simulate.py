@@ -138,7 +138,7 @@ def test_ingest_of_a_dirty_city_quarantines_exactly_the_injected_faults(dirty_ci
                          f"'{dirty_city}/truth/injected_faults.parquet'").fetchall()
     kinds = {k for *_, k in faults}
     assert kinds == {"missing_required", "bad_type", "bad_code", "future_date", "out_of_range", "bad_uscc",
-                     "unknown_enterprise", "duplicate"}
+                     "unknown_enterprise", "duplicate", "inconsistent_row"}
     # Events of an enterprise whose register row was faulty point at no accepted enterprise.
     register = pq.read_table(dirty_city / "truth" / "false_registration.parquet").column("uscc").to_pylist()
     lost = {register[r - 1] for t, r, _, k in faults if t == "enterprises" and k != "duplicate"}
@@ -153,7 +153,8 @@ def test_ingest_of_a_dirty_city_quarantines_exactly_the_injected_faults(dirty_ci
     assert set(quarantined) == expected
     rule_of = {"missing_required": "missing_required", "bad_type": "bad_type", "bad_code": "bad_code",
                "future_date": "future_date", "out_of_range": "below_minimum", "bad_uscc": "bad_uscc",
-               "unknown_enterprise": "unknown_enterprise", "duplicate": "duplicate_key"}
+               "unknown_enterprise": "unknown_enterprise", "duplicate": "duplicate_key",
+               "inconsistent_row": "inconsistent_row"}
     rules = {(t, r, c, rule) for t, r, c, rule in con.execute(
         f"SELECT \"table\", row_number, \"column\", rule FROM '{tmp_path}/clean/quarantine.parquet'").fetchall()}
     by_row = {}
