@@ -28,6 +28,7 @@ _BREAK_ROW_RULE = {
     "abnormal_list": "exit_date", "serious_violations": "exit_date", "court_cases": "judgment_date",
     "judgment_defaulters": "removed_date", "equity_pledges": "released_date",
     "annual_reports": "filed", "spot_checks": "problem_found", "credit_commitments": "kept",
+    "complaints": "resolved_date",
 }
 _GARBAGE = {"int": "n/a", "float": "12,5", "date": "2021-02-30", "bool": "maybe"}
 

@@ -408,16 +408,18 @@ class CitySimulator:
         e, d = self.sample_events(ent, 0.05 * mult * np.exp(0.6 * r + 0.5 * z), lo, hi)
         k = e.size
         subst = rng.random(k) < sigmoid(-0.7 + 0.5 * self._risk_of(e))
-        settled = d + rng.integers(15, 90, k) <= self.end
+        resolved = d + rng.integers(15, 90, k)
+        settled = resolved <= self.end
         category = np.where(CONSUMER_FACING[p.industry[e]],
                             rng.choice(list(C.COMPLAINT_CATEGORIES), k, p=[0.3, 0.2, 0.1, 0.1, 0.15, 0.15]),
                             rng.choice(["quality", "contract", "advertising", "price"], k, p=[0.3, 0.5, 0.1, 0.1]))
         cid = self.ids("CMP", k, year)
         buf.add("complaints", complaint_id=cid, uscc=self.uscc(e), received_date=d,
                 channel=rng.choice(list(C.COMPLAINT_CHANNELS), k, p=[0.55, 0.25, 0.15, 0.05]).astype(object),
-                category=category.astype(object), substantiated=np.where(settled, subst, -1).astype(np.int8))
+                category=category.astype(object), resolved_date=np.where(settled, resolved, NO_DAY),
+                substantiated=np.where(settled, subst, -1).astype(np.int8))
         self.logs["complaint"].add(e, d, weight=np.where(subst, 1.0, 0.3))
-        self._substantiated = (e[subst & settled], d[subst & settled])
+        self._substantiated = (e[subst & settled], resolved[subst & settled])
 
         # Court cases: as defendant (risk-driven) and as plaintiff (size-driven).
         ed, dd = self.sample_events(ent, 0.028 * np.exp(0.5 * r + 0.45 * z), lo, hi)
