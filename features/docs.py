@@ -9,7 +9,7 @@ from pathlib import Path
 
 from features.contract import TABLES, Column, Table
 
-GENERATED = ("data-contract.md",)
+GENERATED = ("data-contract.md", "indicators.md")
 
 
 def _codes(c: Column) -> str:
@@ -66,7 +66,45 @@ def render_data_contract() -> str:
     return "\n".join(head) + "\n" + "\n\n".join(_table(t) for t in TABLES) + "\n"
 
 
-RENDERERS = {"data-contract.md": render_data_contract}
+def _direction(d: int) -> str:
+    return {1: "↑ risk", -1: "↓ risk", 0: "—"}[d]
+
+
+def render_indicators() -> str:
+    from features import catalog
+
+    lines = [
+        "# Indicator catalog (指标目录)",
+        "",
+        "<!-- Generated from features/catalog.py by `creditgrade docs`; do not edit by hand. -->",
+        "",
+        f"Catalog version `{catalog.version()}`: {len(catalog.INDICATORS)} risk indicators in five dimensions and "
+        f"{len(catalog.FALSE_REGISTRATION)} false-registration features. Direction ↑ risk: a higher value never",
+        "lowers the risk the model gives (a LightGBM monotone constraint); ↓ risk the opposite; — unconstrained.",
+        "'No records' is the value when the source holds nothing for the enterprise; 'missing' stays missing.",
+        "Every indicator is computed as of a date from records dated on or before it; repaired records",
+        "(信用修复) stop counting from the repair date. Code: `features/indicators/`, one function per id.",
+        "",
+    ]
+    for dim in catalog.DIMENSIONS:
+        members = [i for i in catalog.ALL if i.dimension == dim.id]
+        lines += [f"## {dim.id} {dim.en} / {dim.zh} ({len(members)})", "",
+                  "| id | indicator | 指标 | direction | unit | sources | window | formula | no records | reason (en / 中文) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for i in members:
+            window = f"{i.window_days} d" if i.window_days else "—"
+            none = ("—" if i.sources == ("enterprises",) else
+                    "missing" if i.no_records is None else f"{i.no_records:g}")
+            lines.append(f"| `{i.id}` | {i.en} | {i.zh} | {_direction(i.direction)} | {catalog.UNITS[i.unit][0]} | "
+                         f"{', '.join(i.sources)} | {window} | {i.formula} | {none} | "
+                         f"{i.reason_en} / {i.reason_zh} |")
+        lines.append("")
+    lines += ["The false-registration model also uses these risk indicators: "
+              + ", ".join(f"`{x}`" for x in catalog.FALSE_REGISTRATION_SHARED) + "."]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"data-contract.md": render_data_contract, "indicators.md": render_indicators}
 
 
 def write_docs(folder: Path, check: bool = False) -> list[str]:

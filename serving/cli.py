@@ -114,6 +114,27 @@ def stats(
 
 
 @app.command()
+def features(
+    data: Path = typer.Option(..., help="An ingested city folder (one Parquet file per contract table)."),
+    as_of: list[str] = typer.Option(..., help="YYYY-MM-DD; repeat for a panel of several dates."),
+    out: Path = typer.Option(..., help="Parquet file for the indicator table."),
+    backend: str = typer.Option("duckdb", help="duckdb (embedded) or pyspark."),
+) -> None:
+    """Compute the 63 indicators and the false-registration features as of each date (指标计算)."""
+    from features.pipeline import FeatureError, build_features, parse_dates
+
+    try:
+        days = parse_dates(as_of)
+        with progress_bar("features") as update:
+            summary = build_features(data, days, out, backend=backend, progress=update)
+    except (FeatureError, ValueError) as exc:
+        fail(str(exc))
+    rows = ", ".join(f"{d}: {n:,}" for d, n in summary["rows"].items())
+    console.print(f"Indicator table → {out} (catalog {summary['catalog_version']}; enterprises {rows})")
+    print_dimension_summary(out)
+
+
+@app.command()
 def docs(check: bool = typer.Option(False, help="Only check that docs/ is in step with the code.")) -> None:
     """Regenerate the documents that are derived from code (docs/data-contract.md)."""
     from features.docs import GENERATED, write_docs
@@ -147,6 +168,36 @@ def demo(
     print_ingest_report(report)
     console.rule("3. City statistics against published ranges (统计校准)")
     print_statistics(city_statistics(clean, manifest["extraction_date"], truth_folder=raw))
+    console.rule("4. The 63 indicators as of the extraction date (指标计算)")
+    from features.pipeline import build_features
+
+    table_path = out / "features.parquet"
+    with progress_bar("features") as update:
+        build_features(clean, [dt.date.fromisoformat(manifest["extraction_date"])], table_path, progress=update)
+    print_dimension_summary(table_path)
+
+
+def print_dimension_summary(path: Path) -> None:
+    """Per dimension: how many enterprises show any adverse signal, how much is missing, the commonest signal."""
+    import pyarrow.parquet as pq
+
+    from features import catalog
+
+    frame = pq.read_table(path).to_pandas()
+    t = RichTable(title=f"Indicators per dimension (各维度指标概况), {len(frame):,} enterprise-dates")
+    for col in ("dimension 维度", "n", "any adverse 有不良信号", "missing 缺失", "commonest adverse signal 最常见不良信号"):
+        t.add_column(col)
+    for dim in catalog.DIMENSIONS:
+        ids = [i.id for i in catalog.ALL if i.dimension == dim.id]
+        adverse = [i for i in ids if catalog.BY_ID[i].direction == 1 and catalog.BY_ID[i].unit in ("flag", "count")
+                   and catalog.BY_ID[i].minimum == 0 and not i.startswith("fr_enterprises")]
+        shares = (frame[adverse].fillna(0) > 0).mean() if adverse else None
+        top = shares.idxmax() if adverse else None
+        t.add_row(f"{dim.id} {dim.en}\n{dim.zh}", str(len(ids)),
+                  f"{(frame[adverse].fillna(0) > 0).any(axis=1).mean():.1%}" if adverse else "—",
+                  f"{frame[ids].isna().mean().mean():.1%}",
+                  f"{catalog.BY_ID[top].en}: {shares[top]:.1%}\n{catalog.BY_ID[top].zh}" if top else "—")
+    console.print(t)
 
 
 def print_ingest_report(report) -> None:

@@ -1,0 +1,55 @@
+"""Indicator definitions: one small named function per indicator, its name the catalog id.
+
+Three kinds, registered by decorator:
+- `aggregate(source)`: an aggregate over one enterprise's rows of a point-in-time
+  view (`features.pit.sources`), e.g. `(t.severity == "serious").sum()`;
+- `column`: a column of the wide table (the enterprise's attributes and the
+  indicators computed before it), e.g. a ratio or a window over enterprises;
+- `table`: a table (uscc, value) built from several views, for network indicators.
+Names starting with `_` are helpers: computed, used, then dropped.
+`tests/features/test_indicators.py` proves the registry and the catalog match one to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+Kind = Literal["aggregate", "column", "table"]
+
+
+@dataclass(frozen=True)
+class Definition:
+    id: str
+    kind: Kind
+    source: str | None
+    fn: Callable
+
+
+REGISTRY: dict[str, Definition] = {}
+
+
+def _register(kind: Kind, source: str | None, fn: Callable) -> Callable:
+    if fn.__name__ in REGISTRY:
+        raise ValueError(f"indicator {fn.__name__!r} is defined twice")
+    REGISTRY[fn.__name__] = Definition(fn.__name__, kind, source, fn)
+    return fn
+
+
+def aggregate(source: str) -> Callable[[Callable], Callable]:
+    return lambda fn: _register("aggregate", source, fn)
+
+
+def column(fn: Callable) -> Callable:
+    return _register("column", None, fn)
+
+
+def table(fn: Callable) -> Callable:
+    return _register("table", None, fn)
+
+
+def definitions() -> dict[str, Definition]:
+    """Every definition, importing the modules that register them."""
+    from features.indicators import (  # noqa: F401
+        cases, evaluations, false_registration, negative, operation, registration)
+    return REGISTRY

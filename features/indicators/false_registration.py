@@ -1,0 +1,132 @@
+"""FR false-registration signals (虚假登记特征): crowding, bursts, clusters and empty shells."""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _
+
+from features.indicators import aggregate, column, table
+
+HUB = 20  # shared by more enterprises than this (business-secretary address, big agency): a hub, not a cluster
+MAX_ROUNDS = 60
+
+
+def _burst(src, key: str, days: int, name: str):
+    """Enterprises registered (by as_of) with the same key within ±days of each one's own registration."""
+    reg = src["registered"].filter(_[key].notnull())
+    window = ibis.range_window(preceding=days, following=days, group_by=key, order_by="est_day")
+    return reg.select("uscc", **{name: reg.uscc.count().over(window)})
+
+
+@table
+def fr_address_registered_30d(src, wide, asof):
+    return _burst(src, "address_id", 30, "fr_address_registered_30d")
+
+
+@table
+def fr_address_registered_90d(src, wide, asof):
+    return _burst(src, "address_id", 90, "fr_address_registered_90d")
+
+
+@column
+def fr_enterprises_per_rep(w, asof):
+    return w.uscc.count().over(group_by="legal_rep_id")
+
+
+@table
+def fr_rep_registered_90d(src, wide, asof):
+    return _burst(src, "legal_rep_id", 90, "fr_rep_registered_90d")
+
+
+@column
+def fr_enterprises_per_phone(w, asof):
+    return w.uscc.count().over(group_by="phone_id")
+
+
+@table
+def fr_phone_registered_30d(src, wide, asof):
+    return _burst(src, "phone_id", 30, "fr_phone_registered_30d")
+
+
+@table
+def fr_enterprises_per_agent(src, wide, asof):
+    reg = src["registered"].filter(_.agent_id.notnull())
+    return reg.select("uscc", fr_enterprises_per_agent=reg.uscc.count().over(group_by="agent_id"))
+
+
+@table
+def fr_agent_registered_30d(src, wide, asof):
+    return _burst(src, "agent_id", 30, "fr_agent_registered_30d")
+
+
+@table
+def fr_agent_registered_90d(src, wide, asof):
+    return _burst(src, "agent_id", 90, "fr_agent_registered_90d")
+
+
+@table
+def fr_cluster_size(src, wide, asof):
+    """Connected components of enterprises linked by a shared person, address, phone or agent (min-label rounds)."""
+    reg = src["registered"]
+    parts = [reg.filter(reg[k].notnull()).select("uscc", key=ibis.literal(k + ":") + reg[k])
+             for k in ("legal_rep_id", "address_id", "phone_id", "agent_id")]
+    edges = ibis.union(*parts)
+    degree = edges.group_by("key").aggregate(n=_.count())
+    edges = edges.join(degree.filter((degree.n >= 2) & (degree.n <= HUB)), "key").select("uscc", "key").cache()
+    label = reg.select("uscc", label=reg.uscc).cache()
+    for _round in range(MAX_ROUNDS):
+        per_key = edges.join(label, "uscc").group_by("key").aggregate(m=_.label.min())
+        best = edges.join(per_key, "key").group_by("uscc").aggregate(m=_.m.min())
+        step = label.left_join(best, "uscc").select("uscc", old=_.label, m=_.m)
+        step = step.select("uscc", "old", label=ibis.ifelse(step.m.notnull() & (step.m < step.old), step.m, step.old))
+        changed = step.filter(step.label != step.old).count().execute()
+        label = step.select("uscc", "label").cache()
+        if changed == 0:
+            break
+    else:
+        raise RuntimeError(f"registration clusters did not settle in {MAX_ROUNDS} rounds")
+    size = label.group_by("label").aggregate(fr_cluster_size=_.count())
+    return label.join(size, "label").select("uscc", "fr_cluster_size")
+
+
+@aggregate("latest_report")
+def fr_zero_insured(t, asof):
+    return (t.insured_headcount == 0).max().cast("int64")
+
+
+@column
+def fr_zero_paid_in(w, asof):
+    return (w.paid_in_capital == 0).cast("int64")
+
+
+@aggregate("reports_due")
+def fr_no_report_ever(t, asof):
+    return (~t.filed_by.max()).cast("int64")
+
+
+@table
+def fr_duplicate_report(src, wide, asof):
+    """latest filed report identical (all six figures disclosed) to another enterprise's for the same year"""
+    figures = ["report_year", "employees", "insured_headcount", "revenue", "profit", "total_assets",
+               "total_liabilities"]
+    latest = src["latest_report"]
+    complete = latest.filter(ibis.and_(*[latest[f].notnull() for f in figures]))
+    copies = complete.group_by(figures).aggregate(copies=_.count())
+    flagged = complete.join(copies, figures)
+    return flagged.select("uscc", fr_duplicate_report=(flagged.copies > 1).cast("int64"))
+
+
+@table
+def fr_early_change(src, wide, asof):
+    ch = src["registration_changes"].filter(_.change_type.isin(["legal_rep", "address"]))
+    ch = ch.join(src["registered"].select("uscc", "established_date"), "uscc")
+    early = ch.established_date.delta(ch.change_date, unit="day") >= -90
+    return ch.group_by("uscc").aggregate(fr_early_change=early.max().cast("int64"))
+
+
+@table
+def fr_days_to_unreachable(src, wide, asof):
+    ab = src["abnormal_list"].filter(_.entry_reason == "unreachable")
+    first = ab.group_by("uscc").aggregate(first=_.entry_date.min())
+    first = first.join(src["registered"].select("uscc", "established_date"), "uscc")
+    return first.select("uscc", fr_days_to_unreachable=first.first.delta(first.established_date, unit="day"))

@@ -1,0 +1,114 @@
+"""D3 penalties and negative lists (处罚与负面名单)."""
+
+from __future__ import annotations
+
+from features.indicators import aggregate, column, table
+
+SPECIAL_LISTS = ("quality_dishonesty_list", "ecommerce_dishonesty_list", "prepaid_flight_list")
+
+
+@aggregate("penalties")
+def d3_penalties_12m(t, asof):
+    return asof.within(t.decision_date, 365).sum()
+
+
+@aggregate("penalties")
+def d3_penalties_36m(t, asof):
+    return asof.within(t.decision_date, 1095).sum()
+
+
+@aggregate("penalties")
+def d3_penalty_amount_36m_log(t, asof):
+    return (t.amount.sum(where=asof.within(t.decision_date, 1095)).fill_null(0) + 1).log10()
+
+
+@aggregate("penalties")
+def d3_serious_penalties_36m(t, asof):
+    return (asof.within(t.decision_date, 1095) & (t.severity == "serious")).sum()
+
+
+@aggregate("penalties")
+def d3_days_since_penalty(t, asof):
+    return asof.days_since(t.decision_date.max())
+
+
+@aggregate("credit_repairs")
+def d3_repairs_36m(t, asof):
+    return asof.within(t.repair_date, 1095).sum()
+
+
+def _listed(t, asof):
+    return asof.running(t.entry_date, t.exit_date)
+
+
+@aggregate("abnormal_list")
+def d3_abnormal_current(t, asof):
+    return _listed(t, asof).max().cast("int64")
+
+
+@aggregate("abnormal_list")
+def d3_unreachable_current(t, asof):
+    return (_listed(t, asof) & (t.entry_reason == "unreachable")).max().cast("int64")
+
+
+@aggregate("abnormal_list")
+def d3_abnormal_entries_36m(t, asof):
+    return asof.within(t.entry_date, 1095).sum()
+
+
+@aggregate("abnormal_list")
+def d3_abnormal_days_current(t, asof):
+    return asof.days_since(t.entry_date.min(where=_listed(t, asof)))
+
+
+@aggregate("serious_violations")
+def d3_serious_current(t, asof):
+    return _listed(t, asof).max().cast("int64")
+
+
+@aggregate("serious_violations")
+def d3_serious_5y(t, asof):
+    return asof.within(t.entry_date, 1826).sum()
+
+
+@aggregate("judgment_defaulters")
+def d3_defaulter_current(t, asof):
+    return asof.running(t.listed_date, t.removed_date).max().cast("int64")
+
+
+@aggregate("severe_events")
+def d3_severe_events_24m(t, asof):
+    return asof.within(t.event_date, 730).sum()
+
+
+@aggregate("severe_events")
+def d3_special_list_current(t, asof):
+    return (asof.running(t.event_date, t.end_date) & t.kind.isin(SPECIAL_LISTS)).max().cast("int64")
+
+
+def negative(w):
+    """On the abnormal, serious or judgment-defaulter list at the as-of date."""
+    return ((w.d3_abnormal_current + w.d3_serious_current + w.d3_defaulter_current) > 0).cast("int64")
+
+
+@column
+def d3_related_negative_rep(w, asof):
+    """other alive enterprises with the same legal representative on a negative list"""
+    neg = negative(w)
+    return neg.sum().over(group_by="legal_rep_id") - neg
+
+
+@table
+def d3_related_negative_holder(src, wide, asof):
+    """other alive enterprises sharing a shareholder, and enterprise shareholders, on a negative list"""
+    holdings = src["shareholdings"].select("uscc", "holder_id")
+    flags = wide.select("uscc", neg=negative(wide))
+    linked = holdings.join(flags, "uscc")
+    per_holder = linked.group_by("holder_id").aggregate(neg_investees=linked.neg.sum())
+    co = holdings.join(per_holder, "holder_id").join(flags, "uscc")
+    co = co.group_by("uscc").aggregate(co_neg=(co.neg_investees - co.neg).sum())
+    parents = holdings.join(flags.select(holder_id="uscc", parent_neg="neg"), "holder_id")
+    parents = parents.group_by("uscc").aggregate(parent_neg=parents.parent_neg.sum())
+    both = flags.select("uscc").left_join(co, "uscc").drop("uscc_right").left_join(parents, "uscc") \
+        .drop("uscc_right")
+    return both.select("uscc", d3_related_negative_holder=both.co_neg.fill_null(0) + both.parent_neg.fill_null(0))

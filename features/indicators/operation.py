@@ -1,0 +1,99 @@
+"""D1 operation and changes (经营与变更情况)."""
+
+from __future__ import annotations
+
+import ibis
+
+from features.indicators import aggregate, column
+
+
+def _ratio(num, den):
+    return ibis.ifelse(den > 0, num / den, ibis.null("float64"))
+
+
+@column
+def d1_age_years(w, asof):
+    """(as_of − established_date) / 365.25"""
+    return asof.days_since(w.established_date) / 365.25
+
+
+@column
+def d1_registered_capital_log(w, asof):
+    """log10(1 + registered_capital)"""
+    return (w.registered_capital + 1).log10()
+
+
+@column
+def d1_paid_in_ratio(w, asof):
+    """paid_in_capital / registered_capital; missing when not disclosed"""
+    return _ratio(w.paid_in_capital, w.registered_capital)
+
+
+def _changes(t, asof, kind: str, days: int = 730):
+    return (asof.within(t.change_date, days) & (t.change_type == kind)).sum()
+
+
+@aggregate("registration_changes")
+def d1_legal_rep_changes_24m(t, asof):
+    return _changes(t, asof, "legal_rep")
+
+
+@aggregate("registration_changes")
+def d1_address_changes_24m(t, asof):
+    return _changes(t, asof, "address")
+
+
+@aggregate("registration_changes")
+def d1_scope_changes_24m(t, asof):
+    return _changes(t, asof, "scope")
+
+
+@aggregate("registration_changes")
+def d1_shareholder_changes_24m(t, asof):
+    return _changes(t, asof, "shareholder")
+
+
+@aggregate("registration_changes")
+def d1_changes_12m(t, asof):
+    return asof.within(t.change_date, 365).sum()
+
+
+@aggregate("latest_report")
+def d1_employees(t, asof):
+    return t.employees.max()
+
+
+@aggregate("latest_report")
+def d1_insured_ratio(t, asof):
+    return _ratio(t.insured_headcount, t.employees).max()
+
+
+@aggregate("latest_report")
+def d1_revenue_log(t, asof):
+    return (t.revenue + 1).log10().max()
+
+
+@aggregate("latest_report")
+def d1_profit_margin(t, asof):
+    return _ratio(t.profit, t.revenue).max()
+
+
+@aggregate("latest_report")
+def d1_debt_ratio(t, asof):
+    return _ratio(t.total_liabilities, t.total_assets).max()
+
+
+@aggregate("latest_report")
+def _revenue_latest(t, asof):
+    return t.revenue.max()
+
+
+@aggregate("previous_report")
+def _revenue_previous(t, asof):
+    return t.revenue.max()
+
+
+@column
+def d1_revenue_growth(w, asof):
+    """revenue_latest / revenue_previous − 1"""
+    return _ratio(w._revenue_latest, w._revenue_previous) - 1

@@ -1,0 +1,82 @@
+"""D2 registration and licences (登记与许可信息)."""
+
+from __future__ import annotations
+
+import ibis
+
+from features.indicators import aggregate, column, table
+
+CLUSTER_ADDRESS = 20  # more active enterprises than this at one address: a cluster (集群注册) address
+
+
+@aggregate("reports_due")
+def d2_reports_filed_3y(t, asof):
+    return ((t.rank < 3) & t.filed_by).sum()
+
+
+@aggregate("reports_due")
+def d2_reports_missed_3y(t, asof):
+    return ((t.rank < 3) & ~t.filed_by).sum()
+
+
+@aggregate("reports_due")
+def d2_reports_late_3y(t, asof):
+    return ((t.rank < 3) & t.late).sum()
+
+
+@aggregate("reports_due")
+def d2_last_report_on_time(t, asof):
+    return ((t.rank == 0) & t.filed_by & t.filed_on_time).max().cast("int64")
+
+
+@aggregate("latest_report")
+def d2_financials_undisclosed(t, asof):
+    return (t.revenue.isnull() & t.total_assets.isnull() & t.total_liabilities.isnull()).max().cast("int64")
+
+
+def _valid(t, asof):
+    revoked = asof.known(t.revoked_date)
+    return (t.issue_date <= asof.date) & (t.expiry_date > asof.date) & ~revoked
+
+
+@aggregate("licences")
+def d2_licences_valid(t, asof):
+    return _valid(t, asof).sum()
+
+
+@table
+def d2_licences_expired_unrenewed(src, wide, asof):
+    """licence types with a licence lapsed in 24 months and none of that type valid at as_of"""
+    t = src["licences"]
+    per_type = t.group_by(["uscc", "licence_type"]).aggregate(
+        lapsed=(asof.within(t.expiry_date, 730) & ~asof.known(t.revoked_date)).any(), valid=_valid(t, asof).any())
+    return per_type.group_by("uscc").aggregate(
+        d2_licences_expired_unrenewed=(per_type.lapsed & ~per_type.valid).sum())
+
+
+@aggregate("licences")
+def d2_licences_revoked_36m(t, asof):
+    return asof.within(t.revoked_date, 1095).sum()
+
+
+@column
+def d2_enterprises_at_address(w, asof):
+    """count(alive enterprises at the same address)"""
+    return w.uscc.count().over(group_by="address_id")
+
+
+@column
+def d2_cluster_address(w, asof):
+    """1 if more than 20 alive enterprises share the address"""
+    return (w.d2_enterprises_at_address > CLUSTER_ADDRESS).cast("int64")
+
+
+@column
+def d2_agent_registered(w, asof):
+    return w.agent_id.notnull().cast("int64")
+
+
+@column
+def d2_scope_breadth(w, asof):
+    """number of ';'-separated sections in business_scope"""
+    return w.business_scope.split(";").length()
