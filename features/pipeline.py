@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,17 +27,21 @@ FEATURE_IDS: tuple[str, ...] = tuple(i.id for i in catalog.ALL)
 META_VERSION = b"creditgrade.catalog_version"
 META_AS_OF = b"creditgrade.as_of"
 Progress = Callable[[str, int, int], None]
+DUCKDB_MEMORY = os.environ.get("CREDITGRADE_DUCKDB_MEMORY", "3GB")
 
 
 class FeatureError(Exception):
     """Input the pipeline cannot work from (a missing table, a bad date)."""
 
 
-def connect(backend: str = "duckdb", spark=None) -> ibis.BaseBackend:
-    """An Ibis backend: 'duckdb' (in-process, threads pinned to the cores) or 'pyspark' (a SparkSession)."""
+def connect(backend: str = "duckdb", spark=None, memory_limit: str = DUCKDB_MEMORY) -> ibis.BaseBackend:
+    """An Ibis backend: 'duckdb' (in-process, threads pinned to the cores, memory capped: it spills to disk
+    beyond the cap) or 'pyspark' (a SparkSession; local mode when none is given)."""
     if backend == "duckdb":
-        con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
+        con = ibis.duckdb.connect(threads=os.cpu_count() or 1, memory_limit=memory_limit,
+                                  temp_directory=tempfile.gettempdir() + "/creditgrade-duckdb")
         con.raw_sql("SET enable_progress_bar = false")
+        con.raw_sql("SET preserve_insertion_order = false")
         return con
     if backend == "pyspark":
         if spark is None:
@@ -58,36 +63,64 @@ def load_raw(con: ibis.BaseBackend, data: Path) -> dict[str, ibis.Table]:
     return raw
 
 
-def _attach(wide: ibis.Table, extra: ibis.Table) -> ibis.Table:
-    return wide.left_join(extra, "uscc").drop("uscc_right")
+def _attach_all(wide: ibis.Table, extras: list[ibis.Table]) -> ibis.Table:
+    """Left-join every (uscc, ...) table onto `wide` as one flat join chain, keeping the columns once.
+
+    Each right key is renamed first so no `_right` columns appear; a flat chain keeps the SQL shallow
+    enough for every backend's compiler.
+    """
+    if not extras:
+        return wide
+    keyed = [e.rename({f"_key{n}": "uscc"}) for n, e in enumerate(extras)]
+    joined = wide
+    for n, e in enumerate(keyed):
+        joined = joined.left_join(e, wide.uscc == e[f"_key{n}"])
+    keep = list(wide.columns) + [c for e in extras for c in e.columns if c != "uscc"]
+    return joined.select(*keep)
 
 
-def indicator_table(raw: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
-    """All catalog indicators as of `day`: one row per enterprise alive then, columns in catalog order."""
+def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
+    """Add column indicators in as few projections as their dependencies allow."""
+    pending = list(defs)
+    while pending:
+        ready, waiting = {}, []
+        for d in pending:
+            try:
+                ready[d.id] = d.fn(wide, asof)
+            except AttributeError:  # needs a column computed in this pass
+                waiting.append(d)
+        if not ready:
+            raise FeatureError(f"indicators {[d.id for d in waiting]} depend on columns that are never computed")
+        wide = wide.mutate(**ready)
+        pending = waiting
+    return wide
+
+
+def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None) -> ibis.Table:
+    """All catalog indicators as of `day`: one row per enterprise alive then, columns in catalog order.
+
+    `only` restricts the computation to some indicators (and helpers), for benchmarks; they must not
+    depend on indicators left out.
+    """
     asof = AsOf(day)
     src = sources(raw, asof)
-    defs = definitions()
-    wide = src["alive"]
+    wanted = FEATURE_IDS if only is None else tuple(i for i in FEATURE_IDS if i in set(only))
+    defs = {k: d for k, d in definitions().items() if k in wanted or (only is None and k.startswith("_"))}
     by_source: dict[str, dict] = {}
     for d in defs.values():
         if d.kind == "aggregate":
             by_source.setdefault(d.source, {})[d.id] = d
-    for source, group in by_source.items():
-        t = src[source]
-        wide = _attach(wide, t.group_by("uscc").aggregate(**{k: d.fn(t, asof) for k, d in group.items()}))
-    wide = _fill(wide)
-    for d in defs.values():
-        if d.kind == "column":
-            wide = wide.mutate(**{d.id: d.fn(wide, asof)})
-    for d in defs.values():
-        if d.kind == "table":
-            wide = _attach(wide, d.fn(src, wide, asof))
+    aggregates = [src[name].group_by("uscc").aggregate(**{k: d.fn(src[name], asof) for k, d in group.items()})
+                  for name, group in by_source.items()]
+    wide = _fill(_attach_all(src["alive"], aggregates))
+    wide = _add_columns(wide, [d for d in defs.values() if d.kind == "column"], asof)
+    wide = _attach_all(wide, [d.fn(src, wide, asof) for d in defs.values() if d.kind == "table"])
     wide = _fill(wide)
     return wide.select(
         *ID_COLUMNS,
         as_of=ibis.literal(day),
         catalog_version=ibis.literal(catalog.version()),
-        **{i: wide[i].cast("float64") for i in FEATURE_IDS},
+        **{i: wide[i].cast("float64") for i in wanted},
     )
 
 
@@ -114,7 +147,8 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
                    progress: Progress | None = None) -> dict:
     """Compute the indicator table for each as-of date and write one Parquet file (a panel when several).
 
-    The file is written to a temporary name and renamed when complete.
+    Rows are ordered by as-of date and USCC, so a rerun writes the same rows. The file is written
+    under a temporary name and renamed when complete.
     """
     progress = progress or (lambda step, done, total: None)
     con = connect(backend)
@@ -122,30 +156,30 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    writer = None
-    rows = {}
+    metadata = {META_VERSION.decode(): catalog.version(), META_AS_OF.decode(): ",".join(map(str, as_of))}
     try:
+        tables = []
         for n, day in enumerate(as_of):
             progress(f"as of {day}", n, len(as_of))
-            # Ibis 12's batch reader needs a DuckDB call removed in DuckDB 2; one table per date is small enough.
-            for batch in indicator_table(raw, day).to_pyarrow().to_batches(max_chunksize=250_000):
-                if writer is None:
-                    schema = batch.schema.with_metadata({META_VERSION: catalog.version().encode(),
-                                                         META_AS_OF: ",".join(map(str, as_of)).encode()})
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-                writer.write_batch(batch)
-                rows[str(day)] = rows.get(str(day), 0) + batch.num_rows
-        if writer is None:
-            raise FeatureError("no rows were produced")
-        writer.close()
+            tables.append(indicator_table(raw, day))
+        panel = ibis.union(*tables).order_by(["as_of", "uscc"]) if len(tables) > 1 else tables[0].order_by("uscc")
+        progress("writing", len(as_of), len(as_of) + 1)
+        if backend == "duckdb":  # streams from DuckDB to the file, never whole in Python
+            con.to_parquet(panel, tmp, compression="zstd", kv_metadata=metadata)
+        else:
+            result = panel.to_pyarrow()
+            pq.write_table(result.replace_schema_metadata(metadata), tmp, compression="zstd")
         os.replace(tmp, out)
     except BaseException:
-        if writer is not None:
-            writer.close()
         tmp.unlink(missing_ok=True)
         raise
-    progress("done", len(as_of), len(as_of))
-    return {"out": str(out), "rows": rows, "catalog_version": catalog.version(), "backend": backend}
+    counts = pq.read_table(out, columns=["as_of"]).column("as_of").value_counts().to_pylist()
+    rows = {str(c["values"]): c["counts"] for c in counts}
+    if not rows:
+        raise FeatureError(f"no enterprise is alive at {', '.join(map(str, as_of))}")
+    progress("done", len(as_of) + 1, len(as_of) + 1)
+    return {"out": str(out), "rows": dict(sorted(rows.items())), "catalog_version": catalog.version(),
+            "backend": backend}
 
 
 def read_features(path: Path, expect_version: str | None = None) -> pa.Table:

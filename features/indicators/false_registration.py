@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ibis
+import numpy as np
+import pyarrow as pa
 from ibis import _
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from features.indicators import aggregate, column, table
 
 HUB = 20  # shared by more enterprises than this (business-secretary address, big agency): a hub, not a cluster
-MAX_ROUNDS = 60
 
 
 def _burst(src, key: str, days: int, name: str):
@@ -66,27 +69,32 @@ def fr_agent_registered_90d(src, wide, asof):
 
 @table
 def fr_cluster_size(src, wide, asof):
-    """Connected components of enterprises linked by a shared person, address, phone or agent (min-label rounds)."""
-    reg = src["registered"]
-    parts = [reg.filter(reg[k].notnull()).select("uscc", key=ibis.literal(k + ":") + reg[k])
+    """Connected components of enterprises linked by a shared person, address, phone or agent.
+
+    The links are built by the backend; the components (a graph algorithm, not a query) are found on
+    the driver with scipy — exact, and small data even nationally: one integer pair per link.
+    """
+    reg = src["registered"].select("uscc", "legal_rep_id", "address_id", "phone_id", "agent_id")
+    reg = reg.mutate(node=ibis.row_number().over(order_by="uscc"))
+    parts = [reg.filter(reg[k].notnull()).select("node", key=ibis.literal(k + ":") + reg[k])
              for k in ("legal_rep_id", "address_id", "phone_id", "agent_id")]
-    edges = ibis.union(*parts)
-    degree = edges.group_by("key").aggregate(n=_.count())
-    edges = edges.join(degree.filter((degree.n >= 2) & (degree.n <= HUB)), "key").select("uscc", "key").cache()
-    label = reg.select("uscc", label=reg.uscc).cache()
-    for _round in range(MAX_ROUNDS):
-        per_key = edges.join(label, "uscc").group_by("key").aggregate(m=_.label.min())
-        best = edges.join(per_key, "key").group_by("uscc").aggregate(m=_.m.min())
-        step = label.left_join(best, "uscc").select("uscc", old=_.label, m=_.m)
-        step = step.select("uscc", "old", label=ibis.ifelse(step.m.notnull() & (step.m < step.old), step.m, step.old))
-        changed = step.filter(step.label != step.old).count().execute()
-        label = step.select("uscc", "label").cache()
-        if changed == 0:
-            break
-    else:
-        raise RuntimeError(f"registration clusters did not settle in {MAX_ROUNDS} rounds")
-    size = label.group_by("label").aggregate(fr_cluster_size=_.count())
-    return label.join(size, "label").select("uscc", "fr_cluster_size")
+    links = ibis.union(*parts)
+    degree = links.group_by("key").aggregate(n=_.count())
+    links = links.join(degree.filter((degree.n >= 2) & (degree.n <= HUB)), "key")
+    # Each shared key links its members to the key's first member: enough to connect them all.
+    links = links.select("node", anchor=_.node.min().over(group_by="key"))
+    pairs = links.to_pyarrow()
+    nodes = reg.select("uscc", "node").to_pyarrow()
+    sizes = component_sizes(nodes.num_rows, pairs["node"].to_numpy(), pairs["anchor"].to_numpy(),
+                            nodes["node"].to_numpy())
+    return ibis.memtable(pa.table({"uscc": nodes["uscc"], "fr_cluster_size": pa.array(sizes, pa.int64())}))
+
+
+def component_sizes(n: int, a: np.ndarray, b: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Size of the connected component of each node (nodes numbered 0..n-1) given undirected links a–b."""
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return np.bincount(label)[label][nodes]
 
 
 @aggregate("latest_report")

@@ -14,7 +14,7 @@ def _ratio(num, den):
 @column
 def d1_age_years(w, asof):
     """(as_of − established_date) / 365.25"""
-    return asof.days_since(w.established_date) / 365.25
+    return asof.days_since(w.established_date).cast("float64") / 365.25
 
 
 @column

@@ -1,0 +1,125 @@
+"""Benchmark: the indicator pipeline on the full simulated city, and a plain-pandas baseline side by side.
+
+    .venv/bin/python benchmarks/city_scale.py --enterprises 2230000 --out data/bench   # the city, once
+    .venv/bin/python benchmarks/features_scale.py --data data/bench/clean --as-of 2025-12-31
+
+Targets (issue #3, 2-core machine): all 63 indicators plus the false-registration set in ≤ 3 min
+and ≤ 6 GB peak RSS. The baseline computes a subset of 11 indicators spanning the five dimensions
+(windows, a repair anti-join, a point-in-time join, a rank window and an arg-max) with pandas
+groupby; the same subset runs through the pipeline, the two results are compared value by value,
+and the ratio of their times is printed (goal ≥ 5×). Each timed run is its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+SUBSET = ("d1_age_years", "d1_legal_rep_changes_24m", "d2_reports_missed_3y", "d2_enterprises_at_address",
+          "d3_penalties_36m", "d3_abnormal_current", "d3_days_since_penalty", "d4_complaints_12m",
+          "d4_cases_lost_24m", "d5_tax_grade", "d5_awards_36m")
+
+PIPELINE = """
+import datetime as dt, sys
+from features.pipeline import build_features, connect, indicator_table, load_raw
+day = dt.date.fromisoformat('{as_of}')
+if {subset!r}:
+    t = indicator_table(load_raw(connect(), '{data}'), day, only={subset!r}).to_pyarrow()
+    import pyarrow.parquet as pq; pq.write_table(t, '{out}')
+else:
+    build_features('{data}', [day], '{out}')
+"""
+
+PANDAS = """
+import datetime as dt
+import numpy as np, pandas as pd, pyarrow.parquet as pq
+d, day = '{data}', pd.Timestamp('{as_of}')
+read = lambda n, cols: pq.read_table(f'{{d}}/{{n}}.parquet', columns=cols).to_pandas()
+def dates(df, *cols):
+    for c in cols: df[c] = pd.to_datetime(df[c])
+    return df
+ent = dates(read('enterprises', ['uscc', 'established_date', 'closed_date', 'address_id']), 'established_date', 'closed_date')
+ent = ent[(ent.established_date <= day) & (ent.closed_date.isna() | (ent.closed_date > day))].set_index('uscc')
+out = pd.DataFrame(index=ent.index)
+out['d1_age_years'] = (day - ent.established_date).dt.days / 365.25
+within = lambda s, n: (s > day - pd.Timedelta(days=n)) & (s <= day)
+ch = dates(read('registration_changes', ['uscc', 'change_date', 'change_type']), 'change_date')
+ch = ch[ch.change_date <= day]
+out['d1_legal_rep_changes_24m'] = ch[within(ch.change_date, 730) & (ch.change_type == 'legal_rep')].groupby('uscc').size()
+last_due = day.year - 1 if (day.month, day.day) >= (6, 30) else day.year - 2
+ar = dates(read('annual_reports', ['uscc', 'report_year', 'filed_date']), 'filed_date')
+ar = ar[ar.report_year <= last_due].sort_values(['uscc', 'report_year'], ascending=[True, False])
+ar = ar[ar.groupby('uscc').cumcount() < 3]
+ar['missed'] = ~(ar.filed_date.notna() & (ar.filed_date <= day))
+out['d2_reports_missed_3y'] = ar.groupby('uscc').missed.sum()
+out['d2_enterprises_at_address'] = ent.groupby('address_id').address_id.transform('size')
+rep = dates(read('credit_repairs', ['repaired_table', 'repaired_record_id', 'repair_date']), 'repair_date')
+repaired = lambda table: set(rep[(rep.repaired_table == table) & (rep.repair_date <= day)].repaired_record_id)
+pen = dates(read('penalties', ['penalty_id', 'uscc', 'decision_date']), 'decision_date')
+pen = pen[(pen.decision_date <= day) & ~pen.penalty_id.isin(repaired('penalties'))]
+out['d3_penalties_36m'] = pen[within(pen.decision_date, 1095)].groupby('uscc').size()
+out['d3_days_since_penalty'] = (day - pen.groupby('uscc').decision_date.max()).dt.days
+ab = dates(read('abnormal_list', ['record_id', 'uscc', 'entry_date', 'exit_date']), 'entry_date', 'exit_date')
+ab = ab[(ab.entry_date <= day) & ~ab.record_id.isin(repaired('abnormal_list'))]
+out['d3_abnormal_current'] = ab[ab.exit_date.isna() | (ab.exit_date > day)].groupby('uscc').size().clip(upper=1)
+cp = dates(read('complaints', ['uscc', 'received_date']), 'received_date')
+out['d4_complaints_12m'] = cp[within(cp.received_date, 365)].groupby('uscc').size()
+cc = dates(read('court_cases', ['uscc', 'filing_date', 'role', 'judgment_date', 'lost']), 'filing_date', 'judgment_date')
+cc = cc[(cc.filing_date <= day) & (cc.role == 'defendant') & within(cc.judgment_date, 730) & cc.lost.fillna(False).astype(bool)]
+out['d4_cases_lost_24m'] = cc.groupby('uscc').size()
+tx = dates(read('tax_credit', ['uscc', 'tax_year', 'grade', 'published_date']), 'published_date')
+tx = tx[tx.published_date <= day].sort_values('tax_year').groupby('uscc').tail(1).set_index('uscc')
+out['d5_tax_grade'] = tx.grade.map({{'A': 1, 'B': 2, 'M': 3, 'C': 4, 'D': 5}})
+aw = dates(read('awards', ['uscc', 'award_date']), 'award_date')
+out['d5_awards_36m'] = aw[within(aw.award_date, 1095)].groupby('uscc').size()
+for c in out.columns:
+    if c not in ('d3_days_since_penalty', 'd5_tax_grade'):
+        out[c] = out[c].fillna(0)
+out.astype('float64').reset_index().to_parquet('{out}')
+"""
+
+
+def timed(code: str) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"run failed with exit code {os.waitstatus_to_exitcode(status)}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024 / 1024
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="data/bench/clean")
+    p.add_argument("--as-of", default="2025-12-31")
+    p.add_argument("--out", default="data/bench")
+    args = p.parse_args()
+    import pandas as pd
+
+    full = f"{args.out}/features_full.parquet"
+    wall, rss = timed(PIPELINE.format(as_of=args.as_of, data=args.data, out=full, subset=()))
+    ok = wall <= 180 and rss <= 6.0
+    print(f"all indicators + false-registration set: {wall:7.1f} s  peak RSS {rss:5.2f} GB  "
+          f"(target ≤ 180 s, ≤ 6 GB) {'OK' if ok else 'MISSED'}")
+    ours, base = f"{args.out}/features_subset.parquet", f"{args.out}/pandas_subset.parquet"
+    t_ours, rss_ours = timed(PIPELINE.format(as_of=args.as_of, data=args.data, out=ours, subset=SUBSET))
+    t_pandas, rss_pandas = timed(PANDAS.format(as_of=args.as_of, data=args.data, out=base))
+    a = pd.read_parquet(ours).set_index("uscc")[list(SUBSET)].sort_index()
+    b = pd.read_parquet(base).set_index("uscc")[list(SUBSET)].sort_index()
+    same = a.index.equals(b.index) and all(
+        ((a[c] - b[c]).abs().fillna(0) < 1e-9).all() and (a[c].isna() == b[c].isna()).all() for c in SUBSET)
+    ratio = t_pandas / t_ours
+    print(f"subset of {len(SUBSET)} indicators: pipeline {t_ours:6.1f} s ({rss_ours:.2f} GB), "
+          f"pandas {t_pandas:6.1f} s ({rss_pandas:.2f} GB), ratio {ratio:.1f}x (goal ≥ 5x) "
+          f"{'OK' if ratio >= 5 else 'MISSED'}; identical values: {same}")
+    with open(f"{args.out}/features_benchmark.json", "w") as fh:
+        json.dump({"full_s": round(wall, 1), "full_rss_gb": round(rss, 2), "subset_pipeline_s": round(t_ours, 1),
+                   "subset_pandas_s": round(t_pandas, 1), "ratio": round(ratio, 2), "identical": same}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

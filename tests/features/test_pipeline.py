@@ -1,0 +1,89 @@
+"""The pipeline end to end: panels, the written file, and DuckDB ↔ PySpark parity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from features import catalog
+from features.city.simulate import CityConfig, simulate_city
+from features.ingest import ingest
+from features.pipeline import (FEATURE_IDS, META_VERSION, FeatureError, build_features, connect, indicator_table,
+                               load_raw, parse_dates, read_features)
+from tests.features.town import write_town
+
+
+@pytest.fixture(scope="module")
+def small_city(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    simulate_city(CityConfig(enterprises=3000, seed=21), root / "raw")
+    ingest(root / "raw", root / "clean")
+    return root / "clean"
+
+
+def test_a_panel_of_dates_is_one_file_stamped_with_the_catalog_version(small_city, tmp_path):
+    out = tmp_path / "panel.parquet"
+    summary = build_features(small_city, parse_dates(["2024-12-31", "2023-12-31"]), out)
+    table = read_features(out)
+    assert table.schema.metadata[META_VERSION].decode() == catalog.version()
+    frame = table.to_pandas()
+    assert sorted(frame.as_of.astype(str).unique()) == ["2023-12-31", "2024-12-31"]
+    assert summary["rows"] == frame.groupby(frame.as_of.astype(str)).size().to_dict()
+    assert not frame.duplicated(["uscc", "as_of"]).any()
+    assert list(frame.columns[7:]) == list(FEATURE_IDS)
+    assert not list(tmp_path.glob(".*partial*")), "no partial file left behind"
+
+
+def test_feature_tables_of_another_catalog_version_are_refused(small_city, tmp_path):
+    out = tmp_path / "f.parquet"
+    build_features(small_city, [dt.date(2024, 12, 31)], out)
+    with pytest.raises(FeatureError, match="catalog version"):
+        read_features(out, expect_version="000000000000")
+
+
+def test_bad_dates_are_refused_with_the_format():
+    with pytest.raises(FeatureError, match="YYYY-MM-DD"):
+        parse_dates(["31/12/2024"])
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is not installed")
+    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+    session = (pyspark.SparkSession.builder.master("local[2]").appName("creditgrade-parity")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _both(folder, spark, day) -> tuple[pd.DataFrame, pd.DataFrame]:
+    duck = indicator_table(load_raw(connect("duckdb"), folder), day).to_pandas()
+    sp = indicator_table(load_raw(connect("pyspark", spark), folder), day).to_pandas()
+    return duck.set_index("uscc").sort_index(), sp.set_index("uscc").sort_index()
+
+
+def _assert_same(duck: pd.DataFrame, sp: pd.DataFrame) -> None:
+    assert duck.index.equals(sp.index)
+    for col in FEATURE_IDS:
+        a, b = duck[col].to_numpy(float), sp[col].to_numpy(float)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), f"{col}: missing values differ"
+        assert np.allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=1e-9, atol=1e-12), f"{col}: values differ"
+
+
+@pytest.mark.slow
+def test_duckdb_and_pyspark_agree_on_the_town(tmp_path, spark):
+    _assert_same(*_both(write_town(tmp_path / "town"), spark, dt.date(2024, 12, 31)))
+
+
+@pytest.mark.slow
+def test_duckdb_and_pyspark_agree_on_every_indicator_of_a_small_city(small_city, spark):
+    duck, sp = _both(small_city, spark, dt.date(2025, 6, 30))
+    assert len(duck) > 1500
+    _assert_same(duck, sp)
