@@ -28,8 +28,8 @@ import datetime as dt, sys
 from features.pipeline import build_features, connect, indicator_table, load_raw
 day = dt.date.fromisoformat('{as_of}')
 if {subset!r}:
-    t = indicator_table(load_raw(connect(), '{data}'), day, only={subset!r}).to_pyarrow()
-    import pyarrow.parquet as pq; pq.write_table(t, '{out}')
+    con = connect()
+    con.to_parquet(indicator_table(load_raw(con, '{data}'), day, only={subset!r}, ids=('uscc',)), '{out}')
 else:
     build_features('{data}', [day], '{out}')
 """
@@ -52,8 +52,7 @@ ch = ch[ch.change_date <= day]
 out['d1_legal_rep_changes_24m'] = ch[within(ch.change_date, 730) & (ch.change_type == 'legal_rep')].groupby('uscc').size()
 last_due = day.year - 1 if (day.month, day.day) >= (6, 30) else day.year - 2
 ar = dates(read('annual_reports', ['uscc', 'report_year', 'filed_date']), 'filed_date')
-ar = ar[ar.report_year <= last_due].sort_values(['uscc', 'report_year'], ascending=[True, False])
-ar = ar[ar.groupby('uscc').cumcount() < 3]
+ar = ar[(ar.report_year <= last_due) & (ar.report_year > last_due - 3)]
 ar['missed'] = ~(ar.filed_date.notna() & (ar.filed_date <= day))
 out['d2_reports_missed_3y'] = ar.groupby('uscc').missed.sum()
 out['d2_enterprises_at_address'] = ent.groupby('address_id').address_id.transform('size')

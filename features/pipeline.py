@@ -96,11 +96,12 @@ def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
     return wide
 
 
-def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None) -> ibis.Table:
+def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None,
+                    ids: tuple[str, ...] = ID_COLUMNS) -> ibis.Table:
     """All catalog indicators as of `day`: one row per enterprise alive then, columns in catalog order.
 
-    `only` restricts the computation to some indicators (and helpers), for benchmarks; they must not
-    depend on indicators left out.
+    `only` restricts the computation to some indicators, and `ids` the identification columns, for
+    benchmarks; indicators in `only` must not depend on indicators left out.
     """
     asof = AsOf(day)
     src = sources(raw, asof)
@@ -117,7 +118,7 @@ def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str
     wide = _attach_all(wide, [d.fn(src, wide, asof) for d in defs.values() if d.kind == "table"])
     wide = _fill(wide)
     return wide.select(
-        *ID_COLUMNS,
+        *ids,
         as_of=ibis.literal(day),
         catalog_version=ibis.literal(catalog.version()),
         **{i: wide[i].cast("float64") for i in wanted},

@@ -68,11 +68,11 @@ def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
     reports = raw["annual_reports"]
     due = reports.filter(reports.report_year <= asof.last_report_due)
     due = due.mutate(filed_by=asof.known(due.filed_date),
-                     late=asof.known(due.filed_date) & ~due.filed_on_time)
+                     late=asof.known(due.filed_date) & ~due.filed_on_time,
+                     years_back=asof.last_report_due - due.report_year)  # 0 for the latest year due
     filed = due.filter(_.filed_by)
     # rank 0 is the latest report (Ibis row numbers start at 0)
     filed = filed.mutate(rank=ibis.row_number().over(group_by="uscc", order_by=ibis.desc("report_year")))
-    due_ranked = due.mutate(rank=ibis.row_number().over(group_by="uscc", order_by=ibis.desc("report_year")))
 
     cases = raw["court_cases"].filter(_.filing_date <= d)
     cases = cases.mutate(lost_by=asof.known(cases.judgment_date) & cases.lost.fill_null(False))
@@ -86,7 +86,7 @@ def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
         "alive": alive,
         "registration_changes": raw["registration_changes"].filter(_.change_date <= d),
         "shareholdings": raw["shareholdings"].filter(asof.running(_.start_date, _.end_date)),
-        "reports_due": due_ranked,
+        "reports_due": due,
         "reports_filed": filed,
         "latest_report": filed.filter(_.rank == 0),
         "previous_report": filed.filter(_.rank == 1),

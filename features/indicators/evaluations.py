@@ -31,7 +31,7 @@ def d5_contract_abiding(t, asof):
 
 @aggregate("tax_credit")
 def d5_tax_grade(t, asof):
-    return _code(t.grade, TAX_GRADE).argmax(t.tax_year)
+    return _code(t.grade.argmax(t.tax_year), TAX_GRADE)
 
 
 @aggregate("tax_credit")

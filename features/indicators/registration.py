@@ -11,22 +11,22 @@ CLUSTER_ADDRESS = 20  # more active enterprises than this at one address: a clus
 
 @aggregate("reports_due")
 def d2_reports_filed_3y(t, asof):
-    return ((t.rank < 3) & t.filed_by).sum()
+    return ((t.years_back < 3) & t.filed_by).sum()
 
 
 @aggregate("reports_due")
 def d2_reports_missed_3y(t, asof):
-    return ((t.rank < 3) & ~t.filed_by).sum()
+    return ((t.years_back < 3) & ~t.filed_by).sum()
 
 
 @aggregate("reports_due")
 def d2_reports_late_3y(t, asof):
-    return ((t.rank < 3) & t.late).sum()
+    return ((t.years_back < 3) & t.late).sum()
 
 
 @aggregate("reports_due")
 def d2_last_report_on_time(t, asof):
-    return ((t.rank == 0) & t.filed_by & t.filed_on_time).max().cast("int64")
+    return ((t.years_back == 0) & t.filed_by & t.filed_on_time).max().cast("int64")
 
 
 @aggregate("latest_report")

@@ -22,6 +22,11 @@ def test_simulate_ingest_and_stats(tmp_path):
     result = runner.invoke(app, ["stats", str(clean), "--truth", str(raw), "--extraction-date", "2025-12-31"])
     assert result.exit_code == 0, result.output
     assert "Annual reports" in result.output  # ranges are asserted at 50k (tests/features/city)
+    table = tmp_path / "features.parquet"
+    result = runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2024-12-31", "--as-of", "2025-06-30",
+                                 "--out", str(table)])
+    assert result.exit_code == 0, result.output
+    assert table.exists() and "D3" in result.output
 
 
 def test_bad_input_ends_with_one_clear_message(tmp_path):
@@ -34,3 +39,6 @@ def test_bad_input_ends_with_one_clear_message(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
                                  "--extraction-date", "31/12/2025"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+    result = runner.invoke(app, ["features", "--data", str(tmp_path / "empty"), "--as-of", "2024-12-31",
+                                 "--out", str(tmp_path / "f.parquet")])
+    assert result.exit_code == 2 and "raw table 'enterprises'" in result.output
