@@ -127,7 +127,7 @@ def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str
 
 def _fill(wide: ibis.Table) -> ibis.Table:
     """Give 'no records' its catalog value (0 for counts and flags); missing-by-definition stays missing."""
-    fills = {i.id: wide[i.id].fill_null(i.no_records) for i in catalog.ALL
+    fills = {i.id: wide[i.id].cast("float64").fill_null(i.no_records) for i in catalog.ALL
              if i.no_records is not None and i.id in wide.columns}
     return wide.mutate(**fills) if fills else wide
 

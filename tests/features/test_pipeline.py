@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -36,6 +37,7 @@ def test_a_panel_of_dates_is_one_file_stamped_with_the_catalog_version(small_cit
     assert summary["rows"] == frame.groupby(frame.as_of.astype(str)).size().to_dict()
     assert not frame.duplicated(["uscc", "as_of"]).any()
     assert list(frame.columns[7:]) == list(FEATURE_IDS)
+    assert all(table.schema.field(i).type == pa.float64() for i in FEATURE_IDS), "every indicator is a float64"
     assert not list(tmp_path.glob(".*partial*")), "no partial file left behind"
 
 
