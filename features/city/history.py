@@ -35,6 +35,9 @@ FALSE_REG_PROBLEM = 0.92
 # but must stay stationary, as a real city's rates are.
 RECORD_GAIN = 0.6
 RECORD_CAP = 2.0
+# This year's shock to the latent risk: AR(1), never on record until it shows in events.
+SHOCK_AR = 0.55
+SHOCK_SD = 0.28
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -69,7 +72,7 @@ class CitySimulator:
         self.n = n
         self.closed = np.full(n, NO_DAY, dtype=np.int64)
         self.status = np.zeros(n, dtype=np.int64)
-        self.shock = rng.normal(0.0, 0.30, n)
+        self.shock = rng.normal(0.0, SHOCK_SD / np.sqrt(1 - SHOCK_AR**2), n)
         self.logs = {k: EventLog() for k in (
             "penalty", "penalty_serious", "complaint", "case_lost", "change", "missed_report", "late_report",
             "defaulter", "abnormal", "abnormal_entry", "unreachable", "serious", "freeze", "pledge",
@@ -185,7 +188,7 @@ class CitySimulator:
         """Simulate one calendar year; returns its records and the truth for the enterprises alive in it."""
         ys, ye = year_start(year), min(year_start(year + 1) - 1, self.end)
         buf = YearBuffer()
-        self.shock = 0.55 * self.shock + self.rng.normal(0.0, 0.28, self.n)
+        self.shock = SHOCK_AR * self.shock + self.rng.normal(0.0, SHOCK_SD, self.n)
         record = RECORD_CAP * np.tanh(RECORD_GAIN * self.observable_risk(ys) / RECORD_CAP)
         risk = self.pop.base_risk + record + self.shock
         self._year_risk = risk

@@ -46,6 +46,11 @@ DISTRICT_RISK = {
     "440303": 0.05, "440311": 0.05, "440310": 0.0, "440308": -0.05,
 }
 
+# Unobserved parts of the latent risk (log-odds sd): the enterprise's own character and its legal
+# representative's, shared by all their enterprises (seen only through what those enterprises do).
+UNOBSERVED_SD = 0.45
+PERSON_SD = 0.45
+
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _NAME_CHARS = list(
     "华信达恒泰安盛鑫源博创联成宏兴海瑞鼎丰嘉和德润祥福金通天宇明辉星光智云科新启航远中凯峰"
@@ -243,9 +248,9 @@ def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year:
         + np.array([DISTRICT_RISK[c] for c in district_codes])[region]
         - 0.30 * np.tanh(size)
         + 0.25 * (np.log10(capital) < 1.2)
-        + rng.normal(0.0, 0.45, n)  # enterprise's own unobserved character
+        + rng.normal(0.0, UNOBSERVED_SD, n)  # the enterprise's own character, never on record
     )
-    person_effect = rng.normal(0.0, 0.45, n_persons)
+    person_effect = rng.normal(0.0, PERSON_SD, n_persons)
     base = base + person_effect[legal_rep]
     has_parent = parent >= 0
     base[has_parent] = 0.6 * base[has_parent] + 0.4 * base[parent[has_parent]]
