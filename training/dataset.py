@@ -1,0 +1,74 @@
+"""Training rows for the risk model: features as of T, the outcome of inspections after T.
+
+Label: an inspection in (T, T + horizon] found a problem. Rows: the enterprises inspected in that
+window by a random draw (uniform or risk-weighted 双随机 plans; targeted and complaint checks are not
+draws with a known probability and are left out by default). Weight: 1 / the probability of being
+drawn at least once in the window, 1 − Π(1 − π) over the draws that selected the enterprise — so
+weighted estimates refer to the whole city, not to the inspectors' selection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from features import catalog
+
+RANDOM_KINDS = ("random",)
+
+
+class DatasetError(Exception):
+    """Training data that cannot be built (no checks after the date, one class only, ...)."""
+
+
+def labelled_rows(features: pd.DataFrame, checks: pd.DataFrame, as_of: dt.date, *, horizon_days: int = 365,
+                  kinds: tuple[str, ...] = RANDOM_KINDS) -> pd.DataFrame:
+    """Rows of `features` at `as_of` with label, weight and inclusion probability, one per inspected enterprise."""
+    t0 = pd.Timestamp(as_of)
+    t1 = t0 + pd.Timedelta(days=horizon_days)
+    at = features[pd.to_datetime(features["as_of"]) == t0]
+    if at.empty:
+        raise DatasetError(f"the feature table has no rows as of {as_of}; it holds "
+                           f"{sorted(pd.to_datetime(features['as_of']).dt.date.astype(str).unique())}")
+    dates = pd.to_datetime(checks["check_date"])
+    window = checks[(dates > t0) & (dates <= t1) & checks["kind"].isin(kinds)]
+    if window.empty:
+        raise DatasetError(f"no {'/'.join(kinds)} inspections in ({as_of}, {t1.date()}]: nothing to learn from")
+    per = window.assign(miss=np.log1p(-window["inclusion_prob"].clip(upper=1 - 1e-12).astype(float))).groupby("uscc").agg(
+        label=("problem_found", "max"), log_miss=("miss", "sum"), checks=("problem_found", "size"))
+    per["inclusion_prob"] = 1 - np.exp(per["log_miss"])
+    per.loc[per["inclusion_prob"] <= 0, "inclusion_prob"] = window.groupby("uscc")["inclusion_prob"].max()
+    per["weight"] = 1 / per["inclusion_prob"]
+    rows = at.merge(per[["label", "weight", "inclusion_prob", "checks"]], left_on="uscc", right_index=True)
+    rows["label"] = rows["label"].astype(int)
+    return rows.reset_index(drop=True)
+
+
+def out_of_time(features: pd.DataFrame, checks: pd.DataFrame, as_of: dt.date, **kw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, validation): train as of T − 12 months, validate as of T."""
+    train_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
+    train = labelled_rows(features, checks, train_day, **kw)
+    valid = labelled_rows(features, checks, as_of, **kw)
+    for name, part in (("training", train), ("validation", valid)):
+        if part["label"].nunique() < 2:
+            raise DatasetError(f"the {name} rows have one class only (label {part['label'].iloc[0]}); "
+                               "a model needs inspections that found problems and inspections that did not")
+    return train, valid
+
+
+def design_matrix(rows: pd.DataFrame, ids: tuple[str, ...] = catalog.RISK_IDS) -> pd.DataFrame:
+    """The model's input columns in catalog order, refusing absent or non-numeric ones."""
+    missing = [c for c in ids if c not in rows.columns]
+    if missing:
+        raise DatasetError(f"the feature table lacks indicator column(s) {', '.join(missing[:5])}"
+                           + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    x = rows[list(ids)]
+    bad = [c for c in ids if not pd.api.types.is_numeric_dtype(x[c])]
+    if bad:
+        raise DatasetError(f"indicator column(s) {', '.join(bad)} are not numeric")
+    empty = [c for c in ids if x[c].isna().all()]
+    if empty:
+        raise DatasetError(f"indicator column(s) {', '.join(empty)} are missing for every row")
+    return x.astype("float64")
