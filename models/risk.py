@@ -14,6 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from features import catalog
 
@@ -32,12 +33,15 @@ class RiskModelConfig:
     reg_lambda: float = 1.0
     early_stopping_rounds: int = 100
     monotone_method: str = "advanced"
+    calibration: str = "sigmoid"  # sigmoid (Platt, keeps scores continuous for grading) or isotonic
     num_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1]; got {self.learning_rate}.")
+        if self.calibration not in ("sigmoid", "isotonic"):
+            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic'; got {self.calibration!r}.")
         for name in ("num_leaves", "n_estimators", "min_child_samples", "early_stopping_rounds", "num_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}.")
@@ -51,6 +55,37 @@ class RiskModelConfig:
             "monotone_constraints_method": self.monotone_method, "num_threads": self.num_threads,
             "seed": self.seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
         }
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Maps the trees' log-odds to a probability: Platt's sigmoid (a·m + b) or an isotonic step map."""
+
+    method: str
+    a: float = 1.0
+    b: float = 0.0
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+
+    @classmethod
+    def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, w: np.ndarray) -> "Calibrator":
+        if method == "sigmoid":
+            lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y, sample_weight=w)
+            return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(margin, y, sample_weight=w)
+        return cls("isotonic", x=tuple(iso.X_thresholds_.tolist()), y=tuple(iso.y_thresholds_.tolist()))
+
+    def predict(self, margin: np.ndarray) -> np.ndarray:
+        if self.method == "sigmoid":
+            return 1 / (1 + np.exp(-(self.a * np.asarray(margin) + self.b)))
+        return np.interp(margin, self.x, self.y)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Calibrator":
+        return cls(d["method"], d.get("a", 1.0), d.get("b", 0.0), tuple(d.get("x", ())), tuple(d.get("y", ())))
 
 
 class RiskModel:
@@ -69,15 +104,15 @@ class RiskModel:
         self.booster_ = lgb.train(
             self.config.lightgbm_params(constraints), train, num_boost_round=self.config.n_estimators,
             valid_sets=[valid], callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)])
-        raw = self.booster_.predict(x_valid, num_iteration=self.booster_.best_iteration)
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6, increasing=True)
-        self.calibrator_.fit(raw, np.asarray(y_valid), sample_weight=np.asarray(w_valid))
+        margin = self.booster_.predict(x_valid, num_iteration=self.booster_.best_iteration, raw_score=True)
+        self.calibrator_ = Calibrator.fit(self.config.calibration, margin, np.asarray(y_valid), np.asarray(w_valid))
         self.medians_ = {c: (None if np.isnan(v) else float(v)) for c, v in x.median().items()}
         self.catalog_version_ = catalog.version()
         return self
 
     def predict_raw(self, x: pd.DataFrame) -> np.ndarray:
-        return self.booster_.predict(self._check(x), num_iteration=self.booster_.best_iteration)
+        """The trees' log-odds (before calibration)."""
+        return self.booster_.predict(self._check(x), num_iteration=self.booster_.best_iteration, raw_score=True)
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that an inspection finds a problem."""
@@ -98,7 +133,7 @@ class RiskModel:
             "catalog_version": self.catalog_version_,
             "booster": self.booster_.model_to_string(num_iteration=self.booster_.best_iteration),
             "best_iteration": int(self.booster_.best_iteration),
-            "calibration": {"x": self.calibrator_.X_thresholds_.tolist(), "y": self.calibrator_.y_thresholds_.tolist()},
+            "calibration": self.calibrator_.to_dict(),
             "medians": self.medians_,
         }
 
@@ -110,9 +145,7 @@ class RiskModel:
         model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]))
         model.booster_ = lgb.Booster(model_str=d["booster"])
         model.booster_.best_iteration = 0  # the saved string holds exactly the kept trees
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6)
-        iso.fit(d["calibration"]["x"], d["calibration"]["y"])
-        model.calibrator_ = iso
+        model.calibrator_ = Calibrator.from_dict(d["calibration"])
         model.medians_ = d["medians"]
         model.catalog_version_ = d["catalog_version"]
         return model

@@ -135,6 +135,70 @@ def features(
 
 
 @app.command()
+def train(
+    features_file: Path = typer.Option(..., "--features", help="Feature panel holding the as-of date and a year before."),
+    data: Path = typer.Option(..., help="The ingested city folder (its spot checks give the labels)."),
+    as_of: str = typer.Option(..., help="Validation as-of date T (training uses T − 12 months)."),
+    truth: Optional[Path] = typer.Option(None, help="Simulated city folder with truth/, for the Bayes limit."),
+) -> None:
+    """Train, calibrate, grade and evaluate the risk model out of time; register it in MLflow (模型训练)."""
+    from features.pipeline import FeatureError, parse_dates
+    from training.dataset import DatasetError
+    from training.train import train as run_train
+
+    try:
+        day = parse_dates([as_of])[0]
+        with console.status("training LightGBM (monotone), calibrating, fitting cut-points, logging to MLflow"):
+            summary = run_train(features_file, data, day, truth_dir=truth)
+    except (FeatureError, DatasetError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    print_training_summary(summary)
+
+
+models_app = typer.Typer(help="Registered risk models: list, promote, roll back (模型管理).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every registered version with its aliases and validation AUC."""
+    from training import tracking
+
+    tracking.configure()
+    t = RichTable(title=f"{tracking.MODEL_NAME} versions")
+    for col in ("version", "aliases", "as of", "valid AUC", "catalog"):
+        t.add_column(col)
+    for v in tracking.versions():
+        t.add_row(str(v["version"]), ", ".join(v["aliases"]), str(v["as_of"]),
+                  f"{v['auc']:.4f}" if v["auc"] is not None else "—", str(v["catalog_version"]))
+    console.print(t)
+
+
+@models_app.command("promote")
+def models_promote(version: Optional[int] = typer.Argument(None, help="Version; default: the challenger.")) -> None:
+    """Make a version the champion (the previous one is kept for rollback)."""
+    from training import tracking
+
+    tracking.configure()
+    try:
+        console.print(f"champion → version {tracking.promote(version)}")
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Give the champion alias back to the previous champion."""
+    from training import tracking
+
+    tracking.configure()
+    try:
+        console.print(f"champion → version {tracking.rollback()}")
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@app.command()
 def docs(check: bool = typer.Option(False, help="Only check that docs/ is in step with the code.")) -> None:
     """Regenerate the documents that are derived from code (docs/data-contract.md)."""
     from features.docs import GENERATED, write_docs
@@ -172,9 +236,18 @@ def demo(
     from features.pipeline import build_features
 
     table_path = out / "features.parquet"
+    extraction = dt.date.fromisoformat(manifest["extraction_date"])
+    valid_day = dt.date(extraction.year - 1, 12, 31)
+    train_day = dt.date(extraction.year - 2, 12, 31)
     with progress_bar("features") as update:
-        build_features(clean, [dt.date.fromisoformat(manifest["extraction_date"])], table_path, progress=update)
+        build_features(clean, [train_day, valid_day, extraction], table_path, progress=update)
     print_dimension_summary(table_path)
+    console.rule(f"5. Risk model: train as of {train_day}, validate as of {valid_day} (风险模型)")
+    from training.train import train as run_train
+
+    with console.status("training LightGBM (monotone), calibrating, fitting cut-points, logging to MLflow"):
+        summary = run_train(table_path, clean, valid_day, truth_dir=raw)
+    print_training_summary(summary)
 
 
 def print_dimension_summary(path: Path) -> None:
@@ -198,6 +271,26 @@ def print_dimension_summary(path: Path) -> None:
                   f"{frame[ids].isna().mean().mean():.1%}",
                   f"{catalog.BY_ID[top].en}: {shares[top]:.1%}\n{catalog.BY_ID[top].zh}" if top else "—")
     console.print(t)
+
+
+def print_training_summary(summary: dict) -> None:
+    m = summary["metrics"]
+    head = (f"as of {summary['as_of']}: validation AUC {m['valid_auc']:.4f}, KS {m['valid_ks']:.3f}, "
+            f"Brier {m['valid_brier']:.4f}, PSI {m['psi_train_valid']:.4f}; {m['train_rows']:,} training and "
+            f"{m['valid_rows']:,} validation inspections")
+    if "bayes_auc" in m:
+        head += f"; Bayes limit {m['bayes_auc']:.4f} (gap {m['auc_gap_to_bayes']:.4f})"
+    console.print(head)
+    for name, r in summary["report"].items():
+        t = RichTable(title=f"{name}: problem rate per grade (各等级问题发现率), city {r['city_problem_rate']:.1%}")
+        for col in ("grade 等级", "share 占比", "problem rate 问题发现率"):
+            t.add_column(col)
+        for g in r["grades"]:
+            t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
+        console.print(t)
+    if "registered_version" in summary:
+        console.print(f"registered {summary.get('model_name', 'enterprise-credit-risk')} version "
+                      f"{summary['registered_version']} (alias challenger; champion if it is the first)")
 
 
 def print_ingest_report(report) -> None:

@@ -42,3 +42,24 @@ def test_bad_input_ends_with_one_clear_message(tmp_path):
     result = runner.invoke(app, ["features", "--data", str(tmp_path / "empty"), "--as-of", "2024-12-31",
                                  "--out", str(tmp_path / "f.parquet")])
     assert result.exit_code == 2 and "raw table 'enterprises'" in result.output
+
+
+def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
+    raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
+    assert runner.invoke(app, ["simulate", "--enterprises", "12000", "--seed", "4", "--out", str(raw)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(raw), "--out", str(clean)]).exit_code == 0
+    result = runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31",
+                                 "--out", str(table)])
+    assert result.exit_code == 0, result.output
+    for _ in range(2):
+        result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean),
+                                     "--as-of", "2024-12-31", "--truth", str(raw)])
+        assert result.exit_code == 0, result.output
+    assert "Bayes limit" in result.output and "registered" in result.output
+    listing = runner.invoke(app, ["models", "list"])
+    assert "champion" in listing.output and "challenger" in listing.output
+    assert runner.invoke(app, ["models", "promote"]).exit_code == 0
+    assert "version 1" in runner.invoke(app, ["models", "rollback"]).output
+    result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2022-12-31"])
+    assert result.exit_code == 2 and "no rows as of 2021-12-31" in result.output

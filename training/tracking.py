@@ -1,0 +1,93 @@
+"""MLflow on SQLite under `mlruns/` (artifacts there too) as the embedded default; any tracking URI by setting.
+
+`CREDITGRADE_TRACKING_URI` overrides the store. The registered model is `enterprise-credit-risk`
+with aliases `champion` (what the service grades with) and `challenger` (the newest candidate).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+MODEL_NAME = "enterprise-credit-risk"
+EXPERIMENT = "enterprise-credit-risk"
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def configure(root: Path | None = None) -> str:
+    """Point MLflow at the project's store; returns the tracking URI."""
+    uri = os.environ.get("CREDITGRADE_TRACKING_URI")
+    root = Path(root or os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()
+    if uri is None:
+        root.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=(root / "artifacts").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def client() -> MlflowClient:
+    return MlflowClient()
+
+
+def versions() -> list[dict]:
+    """Every registered version with its aliases and headline metric, newest first."""
+    c = client()
+    try:
+        found = c.search_model_versions(f"name = '{MODEL_NAME}'")
+    except mlflow.exceptions.MlflowException:
+        return []
+    aliases: dict[int, list[str]] = {}
+    for alias, version in c.get_registered_model(MODEL_NAME).aliases.items():
+        aliases.setdefault(int(version), []).append(alias)
+    out = []
+    for v in sorted(found, key=lambda v: int(v.version), reverse=True):
+        run = c.get_run(v.run_id)
+        out.append({"version": int(v.version), "aliases": sorted(aliases.get(int(v.version), [])), "run_id": v.run_id,
+                    "auc": run.data.metrics.get("valid_auc"), "as_of": run.data.params.get("as_of"),
+                    "catalog_version": run.data.params.get("catalog_version")})
+    return out
+
+
+def set_alias(alias: str, version: int) -> None:
+    client().set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+
+def alias_version(alias: str) -> int | None:
+    try:
+        return int(client().get_model_version_by_alias(MODEL_NAME, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def promote(version: int | None = None) -> int:
+    """Make `version` (default: the challenger) the champion; the old champion is kept as `previous-champion`."""
+    target = version or alias_version(CHALLENGER)
+    if target is None:
+        raise ValueError("no version given and no challenger registered")
+    known = {v["version"] for v in versions()}
+    if target not in known:
+        raise ValueError(f"version {target} of {MODEL_NAME} does not exist; known: {sorted(known)}")
+    old = alias_version(CHAMPION)
+    if old is not None and old != target:
+        set_alias("previous-champion", old)
+    set_alias(CHAMPION, target)
+    return target
+
+
+def rollback() -> int:
+    """Give the champion alias back to the previous champion."""
+    previous = alias_version("previous-champion")
+    if previous is None:
+        raise ValueError("there is no previous champion to roll back to")
+    current = alias_version(CHAMPION)
+    set_alias(CHAMPION, previous)
+    if current is not None:
+        set_alias("previous-champion", current)
+    return previous
