@@ -158,22 +158,31 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     metadata = {META_VERSION.decode(): catalog.version(), META_AS_OF.decode(): ",".join(map(str, as_of))}
+    parts = [out.with_name(f".{out.name}.{day}.partial") for day in as_of]
     try:
-        tables = []
-        for n, day in enumerate(as_of):
-            progress(f"as of {day}", n, len(as_of))
-            tables.append(indicator_table(raw, day))
-        panel = ibis.union(*tables).order_by(["as_of", "uscc"]) if len(tables) > 1 else tables[0].order_by("uscc")
-        progress("writing", len(as_of), len(as_of) + 1)
-        if backend == "duckdb":  # streams from DuckDB to the file, never whole in Python
-            con.to_parquet(panel, tmp, compression="zstd", kv_metadata=metadata)
+        if backend == "duckdb":
+            # One date at a time keeps memory to one city's worth; the parts are then streamed into one file.
+            for n, (day, part) in enumerate(zip(as_of, parts)):
+                progress(f"as of {day}", n, len(as_of) + 1)
+                con.to_parquet(indicator_table(raw, day).order_by("uscc"), part, compression="zstd")
+            progress("writing", len(as_of), len(as_of) + 1)
+            files = ", ".join(f"'{p}'" for p in parts)
+            con.raw_sql("SET preserve_insertion_order = true")
+            meta = ", ".join(f"'{k}': '{v}'" for k, v in metadata.items())
+            con.raw_sql(f"COPY (SELECT * FROM read_parquet([{files}])) TO '{tmp}' "
+                        f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{meta}}})")
         else:
+            tables = [indicator_table(raw, day) for day in as_of]
+            panel = ibis.union(*tables).order_by(["as_of", "uscc"]) if len(tables) > 1 else tables[0].order_by("uscc")
             result = panel.to_pyarrow()
             pq.write_table(result.replace_schema_metadata(metadata), tmp, compression="zstd")
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
     counts = pq.read_table(out, columns=["as_of"]).column("as_of").value_counts().to_pylist()
     rows = {str(c["values"]): c["counts"] for c in counts}
     if not rows:

@@ -91,23 +91,46 @@ class Calibrator:
 class RiskModel:
     """P(an inspection finds a problem | indicators), monotone in every directed indicator."""
 
-    def __init__(self, config: RiskModelConfig | None = None, features: tuple[str, ...] = catalog.RISK_IDS):
+    def __init__(self, config: RiskModelConfig | None = None, features: tuple[str, ...] = catalog.RISK_IDS,
+                 constraints: tuple[int, ...] | None = None, catalog_version: str | None = None):
         self.config = config or RiskModelConfig()
         self.features = tuple(features)
+        self.constraints = constraints
+        self.catalog_version = catalog_version
 
-    def fit(self, x: pd.DataFrame, y, w, x_valid: pd.DataFrame, y_valid, w_valid) -> "RiskModel":
-        """Fit on the training period, stop early and calibrate on the out-of-time validation period."""
-        x, x_valid = self._check(x), self._check(x_valid)
-        constraints = catalog.monotone_constraints(self.features)
-        train = lgb.Dataset(x, label=np.asarray(y), weight=np.asarray(w), free_raw_data=False)
-        valid = lgb.Dataset(x_valid, label=np.asarray(y_valid), weight=np.asarray(w_valid), reference=train)
-        self.booster_ = lgb.train(
-            self.config.lightgbm_params(constraints), train, num_boost_round=self.config.n_estimators,
-            valid_sets=[valid], callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)])
-        margin = self.booster_.predict(x_valid, num_iteration=self.booster_.best_iteration, raw_score=True)
-        self.calibrator_ = Calibrator.fit(self.config.calibration, margin, np.asarray(y_valid), np.asarray(w_valid))
+    def fit(self, x: pd.DataFrame, y, w=None, x_valid: pd.DataFrame | None = None, y_valid=None,
+            w_valid=None) -> "RiskModel":
+        """Fit the trees; with a validation set, stop early and calibrate on it (out of time).
+
+        Without one, the trees grow `n_estimators` rounds and the probabilities stay uncalibrated until
+        `calibrate` is given out-of-fold margins.
+        """
+        x = self._check(x)
+        w = np.ones(len(x)) if w is None else np.asarray(w, dtype=float)
+        constraints = list(self.constraints) if self.constraints is not None else catalog.monotone_constraints(
+            self.features)
+        train = lgb.Dataset(x, label=np.asarray(y), weight=w, free_raw_data=False)
+        params = self.config.lightgbm_params(constraints)
+        if x_valid is None:
+            self.booster_ = lgb.train(params, train, num_boost_round=self.config.n_estimators)
+            self.booster_.best_iteration = self.config.n_estimators
+            self.calibrator_ = Calibrator("sigmoid")
+        else:
+            x_valid = self._check(x_valid)
+            w_valid = np.ones(len(x_valid)) if w_valid is None else np.asarray(w_valid, dtype=float)
+            valid = lgb.Dataset(x_valid, label=np.asarray(y_valid), weight=w_valid, reference=train)
+            self.booster_ = lgb.train(
+                params, train, num_boost_round=self.config.n_estimators, valid_sets=[valid],
+                callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)])
+            self.calibrate(self.predict_raw(x_valid), y_valid, w_valid)
         self.medians_ = {c: (None if np.isnan(v) else float(v)) for c, v in x.median().items()}
-        self.catalog_version_ = catalog.version()
+        self.catalog_version_ = self.catalog_version or catalog.version()
+        return self
+
+    def calibrate(self, margin, y, w=None) -> "RiskModel":
+        """Fit the calibration map on margins the trees did not learn from (validation or out-of-fold)."""
+        w = np.ones(len(margin)) if w is None else np.asarray(w, dtype=float)
+        self.calibrator_ = Calibrator.fit(self.config.calibration, np.asarray(margin), np.asarray(y), w)
         return self
 
     def predict_raw(self, x: pd.DataFrame) -> np.ndarray:
@@ -131,6 +154,7 @@ class RiskModel:
             "config": asdict(self.config),
             "features": list(self.features),
             "catalog_version": self.catalog_version_,
+            "constraints": list(self.constraints) if self.constraints is not None else None,
             "booster": self.booster_.model_to_string(num_iteration=self.booster_.best_iteration),
             "best_iteration": int(self.booster_.best_iteration),
             "calibration": self.calibrator_.to_dict(),
@@ -138,13 +162,15 @@ class RiskModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RiskModel":
-        if d["catalog_version"] != catalog.version():
+    def from_dict(cls, d: dict, expect_catalog: str | None = None) -> "RiskModel":
+        expected = expect_catalog or catalog.version()
+        if d["catalog_version"] != expected:
             raise ValueError(f"model built for catalog version {d['catalog_version']}; this code has "
-                             f"{catalog.version()}: retrain it")
-        model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]))
+                             f"{expected}: retrain it")
+        constraints = tuple(d["constraints"]) if d.get("constraints") is not None else None
+        model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]), constraints, d["catalog_version"])
         model.booster_ = lgb.Booster(model_str=d["booster"])
-        model.booster_.best_iteration = 0  # the saved string holds exactly the kept trees
+        model.booster_.best_iteration = 0  # the saved string holds exactly the kept trees (0: use them all)
         model.calibrator_ = Calibrator.from_dict(d["calibration"])
         model.medians_ = d["medians"]
         model.catalog_version_ = d["catalog_version"]
