@@ -1,4 +1,4 @@
-"""`creditgrade features`: every indicator of the catalog, for every enterprise alive at each as-of date.
+"""`creditgrade features`: every indicator of the catalog, for every enterprise on the register at each as-of date.
 
 Loading (Parquet → Ibis tables on a backend) is kept apart from computing
 (`indicator_table`, pure Ibis), so the same definitions run on DuckDB (the
@@ -22,7 +22,7 @@ from features.contract import TABLES
 from features.indicators import definitions
 from features.pit import AsOf, sources
 
-ID_COLUMNS = ("uscc", "name", "region_code", "industry_section", "legal_form")
+ID_COLUMNS = ("uscc", "name", "region_code", "industry_section", "legal_form", "register_status")
 FEATURE_IDS: tuple[str, ...] = tuple(i.id for i in catalog.ALL)
 META_VERSION = b"creditgrade.catalog_version"
 META_AS_OF = b"creditgrade.as_of"
@@ -98,7 +98,7 @@ def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
 
 def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None,
                     ids: tuple[str, ...] = ID_COLUMNS) -> ibis.Table:
-    """All catalog indicators as of `day`: one row per enterprise alive then, columns in catalog order.
+    """All catalog indicators as of `day`: one row per enterprise on the register then, in catalog order.
 
     `only` restricts the computation to some indicators, and `ids` the identification columns, for
     benchmarks; indicators in `only` must not depend on indicators left out.
@@ -113,7 +113,7 @@ def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str
             by_source.setdefault(d.source, {})[d.id] = d
     aggregates = [src[name].group_by("uscc").aggregate(**{k: d.fn(src[name], asof) for k, d in group.items()})
                   for name, group in by_source.items()]
-    wide = _fill(_attach_all(src["alive"], aggregates))
+    wide = _fill(_attach_all(src["graded"], aggregates))
     wide = _add_columns(wide, [d for d in defs.values() if d.kind == "column"], asof)
     wide = _attach_all(wide, [d.fn(src, wide, asof) for d in defs.values() if d.kind == "table"])
     wide = _fill(wide)
@@ -186,7 +186,7 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     counts = pq.read_table(out, columns=["as_of"]).column("as_of").value_counts().to_pylist()
     rows = {str(c["values"]): c["counts"] for c in counts}
     if not rows:
-        raise FeatureError(f"no enterprise is alive at {', '.join(map(str, as_of))}")
+        raise FeatureError(f"no enterprise is on the register at {', '.join(map(str, as_of))}")
     progress("done", len(as_of) + 1, len(as_of) + 1)
     return {"out": str(out), "rows": dict(sorted(rows.items())), "catalog_version": catalog.version(),
             "backend": backend}

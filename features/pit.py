@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
+CLOSED_STATES = ("revoked", "struck_off", "ordered_closed", "suspended")
 REPAIRABLE = {"penalties": "penalty_id", "abnormal_list": "record_id", "serious_violations": "record_id",
               "judgment_defaulters": "record_id"}
 
@@ -58,11 +59,16 @@ def _unrepaired(table: ibis.Table, name: str, repairs: ibis.Table, asof: AsOf) -
 
 
 def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
-    """Point-in-time views keyed by name; 'alive' holds the enterprises graded at the as-of date."""
+    """Point-in-time views keyed by name; 'graded' holds the enterprises on the register at the as-of date."""
     d = asof.date
     ent = raw["enterprises"]
     registered = ent.filter(ent.established_date <= d).mutate(est_day=_.established_date.epoch_days())
-    alive = registered.filter(ent.closed_date.isnull() | (ent.closed_date > d))
+    closed_by = registered.closed_date.notnull() & (registered.closed_date <= d)
+    # On the register at the as-of date: active, or closed in a state that stays on the register
+    # (revoked, struck off, ordered closed or to stop business) — those are graded too, by override.
+    graded = registered.filter(~closed_by | registered.status.isin(CLOSED_STATES))
+    graded = graded.mutate(register_status=ibis.ifelse(graded.closed_date.notnull() & (graded.closed_date <= d),
+                                                       graded.status, "active"))
     repairs = raw["credit_repairs"].filter(_.repair_date <= d)
 
     reports = raw["annual_reports"]
@@ -83,7 +89,7 @@ def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
 
     return {
         "registered": registered,
-        "alive": alive,
+        "graded": graded,
         "registration_changes": raw["registration_changes"].filter(_.change_date <= d),
         "shareholdings": raw["shareholdings"].filter(asof.running(_.start_date, _.end_date)),
         "reports_due": due,

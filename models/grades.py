@@ -97,3 +97,26 @@ def scheme(name: str) -> GradeScheme:
         return SCHEMES[name]
     except KeyError:
         raise ValueError(f"unknown grade scheme {name!r}; known: {', '.join(SCHEMES)}") from None
+
+
+def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme) -> np.ndarray:
+    """Grades after the override rules: any 'worst' effect gives the worst grade; any 'down2' moves
+    two grades down, no worse than the worst grade a score can give (D). Effects do not add up.
+
+    >>> apply_overrides(["A+", "A", "C", "A"], [(), ("down2",), ("down2",), ("worst", "down2")], SHENZHEN).tolist()
+    ['A+', 'C', 'D', 'E']
+    """
+    grades = np.asarray(grades, dtype=object)
+    if len(effects) != len(grades):
+        raise ValueError(f"one tuple of effects per grade is needed; got {len(effects)} for {len(grades)} grades")
+    scored = scheme.scored_grades
+    out = grades.copy()
+    for i, (g, eff) in enumerate(zip(grades, effects)):
+        unknown = set(eff) - {"worst", "down2"}
+        if unknown:
+            raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
+        if "worst" in eff:
+            out[i] = scheme.worst
+        elif "down2" in eff:
+            out[i] = scored[min(scored.index(g) + 2, len(scored) - 1)]
+    return out.astype(str)

@@ -93,14 +93,14 @@ def negative(w):
 
 @column
 def d3_related_negative_rep(w, asof):
-    """other alive enterprises with the same legal representative on a negative list"""
+    """other enterprises on the register with the same legal representative on a negative list"""
     neg = negative(w)
     return neg.sum().over(group_by="legal_rep_id") - neg
 
 
 @table
 def d3_related_negative_holder(src, wide, asof):
-    """other alive enterprises sharing a shareholder, and enterprise shareholders, on a negative list"""
+    """other enterprises on the register sharing a shareholder, and enterprise shareholders, on a negative list"""
     holdings = src["shareholdings"].select("uscc", "holder_id")
     flags = wide.select("uscc", neg=negative(wide))
     linked = holdings.join(flags, "uscc")

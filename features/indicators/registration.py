@@ -61,13 +61,13 @@ def d2_licences_revoked_36m(t, asof):
 
 @column
 def d2_enterprises_at_address(w, asof):
-    """count(alive enterprises at the same address)"""
+    """count(enterprises on the register at the same address)"""
     return w.uscc.count().over(group_by="address_id")
 
 
 @column
 def d2_cluster_address(w, asof):
-    """1 if more than 20 alive enterprises share the address"""
+    """1 if more than 20 enterprises on the register share the address"""
     return (w.d2_enterprises_at_address > CLUSTER_ADDRESS).cast("int64")
 
 

@@ -12,7 +12,7 @@ import pytest
 from features import catalog
 from features.indicators import definitions
 from features.pipeline import FEATURE_IDS, FeatureError, connect, indicator_table, load_raw
-from tests.features.town import AS_OF, E1, E2, E3, E4, E5, E6, TOWN, write_town
+from tests.features.town import AS_OF, E1, E2, E3, E4, E5, E6, E7, TOWN, write_town
 
 DAY = dt.date.fromisoformat(AS_OF)
 
@@ -103,12 +103,13 @@ def test_catalog_and_code_match_one_to_one():
     assert set(catalog.FALSE_REGISTRATION_SHARED) <= set(catalog.RISK_IDS)
 
 
-def test_only_enterprises_alive_at_the_as_of_date_are_graded(town):
-    assert list(town.index) == sorted([E1, E2, E3, E5, E6])
+def test_only_enterprises_on_the_register_at_the_as_of_date_are_graded(town):
+    assert list(town.index) == sorted([E1, E2, E3, E5, E6, E7])
     assert E4 not in town.index  # deregistered 2024-12-01
-    assert list(town.columns[:6]) == ["name", "region_code", "industry_section", "legal_form", "as_of",
-                                      "catalog_version"]
-    assert list(town.columns[6:]) == list(FEATURE_IDS)
+    assert town.loc[E7, "register_status"] == "revoked" and town.loc[E1, "register_status"] == "active"
+    assert list(town.columns[:7]) == ["name", "region_code", "industry_section", "legal_form", "register_status",
+                                      "as_of", "catalog_version"]
+    assert list(town.columns[7:]) == list(FEATURE_IDS)
     assert (town.catalog_version == catalog.version()).all()
 
 
@@ -144,7 +145,7 @@ def _future_copy(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
             if t.name == "enterprises":
                 continue
             out[t.name].append(new)
-    late = dict(tables["enterprises"][0], uscc="91440310MA5J333DD2", established_date="2025-02-01")
+    late = dict(tables["enterprises"][0], uscc="91440311MA5K444EEU", established_date="2025-02-01")
     out["enterprises"].append(late)
     return out
 

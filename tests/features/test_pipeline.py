@@ -36,7 +36,7 @@ def test_a_panel_of_dates_is_one_file_stamped_with_the_catalog_version(small_cit
     assert sorted(frame.as_of.astype(str).unique()) == ["2023-12-31", "2024-12-31"]
     assert summary["rows"] == frame.groupby(frame.as_of.astype(str)).size().to_dict()
     assert not frame.duplicated(["uscc", "as_of"]).any()
-    assert list(frame.columns[7:]) == list(FEATURE_IDS)
+    assert list(frame.columns[8:]) == list(FEATURE_IDS)
     assert all(table.schema.field(i).type == pa.float64() for i in FEATURE_IDS), "every indicator is a float64"
     assert not list(tmp_path.glob(".*partial*")), "no partial file left behind"
 

@@ -6,7 +6,8 @@ As of 2024-12-31:
 - E3: E1's parent company, on the serious violation list and a special dishonesty list;
 - E4: registered at E1's address and deregistered before the as-of date (not graded);
 - E5: files a report with no financials and no insured staff;
-- E6: never filed a report that was due.
+- E6: never filed a report that was due;
+- E7: its business licence revoked before the as-of date — still on the register, graded by override.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from features.store import arrow_schema
 
 E1, E2, E3 = "914403001922038216", "91440300708461136T", "91440300MA5AY4CLX2"
 E4, E5, E6 = "91440306MA5F000AA7", "91440307MA5G111BB1", "91440309MA5H222CC9"
+E7 = "91440310MA5J333DD2"
 AS_OF = "2024-12-31"
 
 
@@ -45,6 +47,7 @@ TOWN: dict[str, list[dict]] = {
         _ent(E4, "2024-09-20", "P3", "A1", "T3", "AG1", closed="2024-12-01", status="deregistered"),
         _ent(E5, "2020-01-01", "P5", "A5", "T5"),
         _ent(E6, "2020-06-01", "P6", "A6", "T6", paid=0.0),
+        _ent(E7, "2018-01-01", "P7", "A7", "T7", closed="2024-06-01", status="revoked"),
     ],
     "registration_changes": [
         dict(change_id="C1", uscc=E1, change_date="2024-01-10", change_type="legal_rep"),

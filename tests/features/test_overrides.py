@@ -1,0 +1,44 @@
+"""Override rules on the town: which rule, from which record, and what they do to a grade."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from features.overrides import RULES, override_hits
+from features.pipeline import connect, load_raw
+from features.pit import AsOf
+from models.grades import NATIONAL, PINGSHAN, SHENZHEN, apply_overrides
+from tests.features.town import E1, E3, E7, write_town
+
+
+def test_each_rule_is_found_with_its_source_record(tmp_path):
+    raw = load_raw(connect(), write_town(tmp_path / "town"))
+    hits = override_hits(raw, AsOf(dt.date(2024, 12, 31))).to_pandas()
+    got = sorted(zip(hits.uscc, hits.rule, hits.source_table, hits.source_record))
+    assert got == sorted([
+        (E1, "bank_mortgage_enforced", "chattel_mortgages", "M1"),
+        (E3, "serious_list", "serious_violations", "SV1"),
+        (E3, "special_list", "severe_events", "SE1"),
+        (E7, "closed_state", "enterprises", E7),
+    ])
+    assert set(hits.rule) <= set(RULES)
+    # Before the mortgage was enforced and before E7 was revoked, neither rule applies.
+    earlier = override_hits(raw, AsOf(dt.date(2024, 1, 31))).to_pandas()
+    assert "bank_mortgage_enforced" not in set(earlier.rule) and "closed_state" not in set(earlier.rule)
+
+
+@pytest.mark.parametrize("scheme, grades, effects, expected", [
+    (SHENZHEN, ["A+", "A", "B", "C", "D"], [("down2",)] * 5, ["B", "C", "D", "D", "D"]),
+    (SHENZHEN, ["A+", "B"], [("worst",), ("worst", "down2")], ["E", "E"]),
+    (PINGSHAN, ["A", "CC"], [("down2",), ("down2",)], ["BB", "D"]),
+    (NATIONAL, ["A", "B"], [(), ("worst",)], ["A", "D"]),
+])
+def test_overrides_move_grades_as_the_rules_say(scheme, grades, effects, expected):
+    assert apply_overrides(grades, effects, scheme).tolist() == expected
+
+
+def test_unknown_effects_are_refused():
+    with pytest.raises(ValueError, match="unknown override effect"):
+        apply_overrides(["A"], [("up1",)], NATIONAL)
