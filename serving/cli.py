@@ -318,6 +318,8 @@ def print_training_summary(summary: dict) -> None:
         for g in r["grades"]:
             t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
         console.print(t)
+    for name, message in summary.get("scheme_errors", {}).items():
+        console.print(f"[yellow]{name}: not graded[/] — {message}")
     if "registered_version" in summary:
         console.print(f"registered {summary.get('model_name', 'enterprise-credit-risk')} version "
                       f"{summary['registered_version']} (alias challenger; champion if it is the first)")

@@ -23,9 +23,10 @@ from mlflow.models import infer_signature
 from features import catalog
 from features.pipeline import read_features
 from models import grades as G
-from models.cutpoints import fit_cutpoints, grade_table
+from models.cutpoints import CutpointError, fit_cutpoints, grade_table
 from models.evaluation import calibration_curve, evaluate, psi
 from models.plots import calibration_plot, grade_rates_plot
+from models.report import write_report
 from models.risk import RiskModel, RiskModelConfig
 from models.scaling import probability_to_score
 from training import tracking
@@ -63,10 +64,17 @@ def train(features_path: Path, data: Path, as_of: dt.date, *, config: RiskModelC
     p_train = model.predict_proba(x)
     y, w = valid_rows.label.to_numpy(), valid_rows.weight.to_numpy()
     scores = probability_to_score(p_valid)
-    schemes = {name: fit_cutpoints(G.scheme(name), scores, y, w) for name in FITTED_SCHEMES}
+    schemes, scheme_errors = {}, {}
+    for name in FITTED_SCHEMES:
+        try:
+            schemes[name] = fit_cutpoints(G.scheme(name), scores, y, w)
+        except CutpointError as exc:  # too few inspections for this many grades: say so, keep the others
+            scheme_errors[name] = str(exc).split("; last table")[0]
+    if not schemes:
+        raise DatasetError("no grade scheme could be fitted: " + "; ".join(scheme_errors.values()))
     schemes["shenzhen_fixed"] = G.SHENZHEN_FIXED
     report = {name: evaluate(y, p_valid, w, scores, s) for name, s in schemes.items()}
-    headline = report["shenzhen"]
+    headline = report[next(iter(report))]
     metrics = {"valid_auc": headline["auc"], "valid_gini": headline["gini"], "valid_ks": headline["ks"],
                "valid_brier": headline["brier"], "psi_train_valid": psi(probability_to_score(p_train), scores),
                "best_iteration": model.booster_.best_iteration, "train_rows": len(train_rows),
@@ -80,13 +88,17 @@ def train(features_path: Path, data: Path, as_of: dt.date, *, config: RiskModelC
 
         metrics["bayes_auc"] = weighted_auc(y, truth, w)
         metrics["auc_gap_to_bayes"] = metrics["bayes_auc"] - metrics["valid_auc"]
-        oracle = grade_table(probability_to_score(truth), y.astype(float), w,
-                             fit_cutpoints(G.scheme("shenzhen"), probability_to_score(truth), y, w))
-        metrics["oracle_worst_grade_rate"] = oracle[-1]["problem_rate"] or 0.0
-        model_worst = headline["grades"][-1]["problem_rate"] or 0.0
-        metrics["worst_grade_rate_vs_oracle"] = model_worst / metrics["oracle_worst_grade_rate"] \
-            if metrics["oracle_worst_grade_rate"] else 0.0
-    summary = {"as_of": str(as_of), "metrics": metrics, "report": report,
+        if "shenzhen" in schemes:
+            # The oracle grades by the truth with the model's grade shares (equal shares, as the target says).
+            shares = [g["share"] for g in report["shenzhen"]["grades"]]
+            oracle_scores = probability_to_score(truth)
+            cuts = fit_cutpoints(G.scheme("shenzhen"), oracle_scores, y, w, shares=tuple(np.array(shares) / sum(shares)))
+            oracle = grade_table(oracle_scores, y.astype(float), w, cuts)
+            metrics["oracle_worst_grade_rate"] = oracle[-1]["problem_rate"] or 0.0
+            model_worst = report["shenzhen"]["grades"][-1]["problem_rate"] or 0.0
+            metrics["worst_grade_rate_vs_oracle"] = model_worst / metrics["oracle_worst_grade_rate"] \
+                if metrics["oracle_worst_grade_rate"] else 0.0
+    summary = {"as_of": str(as_of), "metrics": metrics, "report": report, "scheme_errors": scheme_errors,
                "schemes": {k: s.to_dict() for k, s in schemes.items()}, "calibration": calibration_curve(y, p_valid, w)}
     if register:
         summary["registered_version"] = _log(model, schemes, summary, x, as_of)
@@ -106,7 +118,8 @@ def _log(model: RiskModel, schemes: dict, summary: dict, x: pd.DataFrame, as_of:
             {k: summary[k] for k in ("as_of", "metrics", "report", "calibration")}, ensure_ascii=False, indent=2))
         calibration_plot(summary["calibration"], tmp / "calibration.png")
         grade_rates_plot({k: v["grades"] for k, v in summary["report"].items()}, tmp / "grade_rates.png",
-                         summary["metrics"].get("valid_auc") and summary["report"]["shenzhen"]["city_problem_rate"])
+                         next(iter(summary["report"].values()))["city_problem_rate"])
+        write_report(summary, tmp, {"Calibration": "calibration.png", "Problem rate per grade": "grade_rates.png"})
         mlflow.log_artifacts(str(tmp), artifact_path="report")
         example = x.head(5)
         info = mlflow.lightgbm.log_model(model.booster_, name="model", input_example=example,

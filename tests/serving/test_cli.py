@@ -63,3 +63,23 @@ def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, mo
     assert "version 1" in runner.invoke(app, ["models", "rollback"]).output
     result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2022-12-31"])
     assert result.exit_code == 2 and "no rows as of 2021-12-31" in result.output
+
+
+def test_the_model_report_is_logged_with_its_plots(tmp_path, monkeypatch):
+    import mlflow
+
+    from training import tracking
+
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
+    raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
+    runner.invoke(app, ["simulate", "--enterprises", "8000", "--seed", "6", "--out", str(raw)])
+    runner.invoke(app, ["ingest", str(raw), "--out", str(clean)])
+    runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31",
+                        "--out", str(table)])
+    result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2024-12-31"])
+    assert result.exit_code == 0, result.output
+    tracking.configure()
+    run = mlflow.search_runs(experiment_names=[tracking.EXPERIMENT]).iloc[0]
+    names = {a.path for a in mlflow.MlflowClient().list_artifacts(run.run_id, "report")}
+    assert {"report/model_report.md", "report/model_report.html", "report/calibration.png",
+            "report/grade_rates.png", "report/risk_model_state.json"} <= names
