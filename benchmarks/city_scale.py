@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from measure import timed
 
 STAGES = {
     "simulate": "from features.city.simulate import CityConfig, simulate_city; from pathlib import Path; "
@@ -30,15 +30,6 @@ STAGES = {
 TARGETS = {"simulate": (600, 12.0), "ingest": (300, None)}
 
 
-def run_stage(code: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"stage failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:
@@ -56,7 +47,7 @@ def main() -> None:
     for stage, template in STAGES.items():
         if stage not in stages:
             continue
-        wall, rss = run_stage(template.format(n=args.enterprises, seed=args.seed, raw=raw, clean=clean,
+        wall, rss = timed(template.format(n=args.enterprises, seed=args.seed, raw=raw, clean=clean,
                                               start=args.start_year))
         limit_s, limit_gb = TARGETS[stage]
         ok = wall <= limit_s and (limit_gb is None or rss <= limit_gb)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
+
+from measure import timed
 
 SUBSET = ("d1_age_years", "d1_legal_rep_changes_24m", "d2_reports_missed_3y", "d2_enterprises_at_address",
           "d3_penalties_36m", "d3_abnormal_current", "d3_days_since_penalty", "d4_complaints_12m",
@@ -42,8 +42,9 @@ read = lambda n, cols: pq.read_table(f'{{d}}/{{n}}.parquet', columns=cols).to_pa
 def dates(df, *cols):
     for c in cols: df[c] = pd.to_datetime(df[c])
     return df
-ent = dates(read('enterprises', ['uscc', 'established_date', 'closed_date', 'address_id']), 'established_date', 'closed_date')
-ent = ent[(ent.established_date <= day) & (ent.closed_date.isna() | (ent.closed_date > day))].set_index('uscc')
+ent = dates(read('enterprises', ['uscc', 'established_date', 'closed_date', 'status', 'address_id']), 'established_date', 'closed_date')
+on_register = ent.closed_date.isna() | (ent.closed_date > day) | ent.status.isin(['revoked', 'struck_off', 'ordered_closed', 'suspended'])
+ent = ent[(ent.established_date <= day) & on_register].set_index('uscc')
 out = pd.DataFrame(index=ent.index)
 out['d1_age_years'] = (day - ent.established_date).dt.days / 365.25
 within = lambda s, n: (s > day - pd.Timedelta(days=n)) & (s <= day)
@@ -82,13 +83,6 @@ out.astype('float64').reset_index().to_parquet('{out}')
 """
 
 
-def timed(code: str) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"run failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024 / 1024
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
+
+from measure import timed
 
 FEATURES = """
 import datetime as dt
@@ -32,13 +32,6 @@ json.dump(s['metrics'], open('{out}/train_metrics.json', 'w'), indent=2)
 """
 
 
-def timed(code: str) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"run failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024 / 1024
 
 
 def main() -> None:

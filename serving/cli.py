@@ -177,12 +177,7 @@ def train_table(
                   f"{r['validation']} AUC {r['auc_mean']:.4f} ± {r['auc_std']:.4f} "
                   f"(folds: {', '.join(f'{a:.3f}' for a in r['fold_auc'])})")
     ev = r["evaluation"]
-    t = RichTable(title=f"Grades on held-out predictions (national four classes), KS {ev['ks']:.3f}")
-    for col in ("grade", "share", "positive rate"):
-        t.add_column(col)
-    for g in ev["grades"]:
-        t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
-    console.print(t)
+    print_grades(f"Grades on held-out predictions (national four classes), KS {ev['ks']:.3f}", ev["grades"])
 
 
 models_app = typer.Typer(help="Registered risk models: list, promote, roll back (模型管理).", no_args_is_help=True)
@@ -303,6 +298,15 @@ def print_dimension_summary(path: Path) -> None:
     console.print(t)
 
 
+def print_grades(title: str, grades: list[dict]) -> None:
+    t = RichTable(title=title)
+    for col in ("grade 等级", "share 占比", "problem rate 问题发现率"):
+        t.add_column(col)
+    for g in grades:
+        t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
+    console.print(t)
+
+
 def print_training_summary(summary: dict) -> None:
     m = summary["metrics"]
     head = (f"as of {summary['as_of']}: validation AUC {m['valid_auc']:.4f}, KS {m['valid_ks']:.3f}, "
@@ -312,12 +316,7 @@ def print_training_summary(summary: dict) -> None:
         head += f"; Bayes limit {m['bayes_auc']:.4f} (gap {m['auc_gap_to_bayes']:.4f})"
     console.print(head)
     for name, r in summary["report"].items():
-        t = RichTable(title=f"{name}: problem rate per grade (各等级问题发现率), city {r['city_problem_rate']:.1%}")
-        for col in ("grade 等级", "share 占比", "problem rate 问题发现率"):
-            t.add_column(col)
-        for g in r["grades"]:
-            t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
-        console.print(t)
+        print_grades(f"{name}: problem rate per grade (各等级问题发现率), city {r['city_problem_rate']:.1%}", r["grades"])
     for name, message in summary.get("scheme_errors", {}).items():
         console.print(f"[yellow]{name}: not graded[/] — {message}")
     if "registered_version" in summary:

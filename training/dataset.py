@@ -64,11 +64,18 @@ def design_matrix(rows: pd.DataFrame, ids: tuple[str, ...] = catalog.RISK_IDS) -
     if missing:
         raise DatasetError(f"the feature table lacks indicator column(s) {', '.join(missing[:5])}"
                            + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
-    x = rows[list(ids)]
-    bad = [c for c in ids if not pd.api.types.is_numeric_dtype(x[c])]
+    problem = unusable_columns(rows, list(ids))
+    if problem:
+        raise DatasetError(problem)
+    return rows[list(ids)].astype("float64")
+
+
+def unusable_columns(frame: pd.DataFrame, cols: list) -> str | None:
+    """Why some indicator columns cannot be learned from (not numeric, or missing for every row), or None."""
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
-        raise DatasetError(f"indicator column(s) {', '.join(bad)} are not numeric")
-    empty = [c for c in ids if x[c].isna().all()]
+        return f"indicator column(s) {', '.join(map(str, bad[:5]))} are not numeric"
+    empty = [c for c in cols if frame[c].isna().all()]
     if empty:
-        raise DatasetError(f"indicator column(s) {', '.join(empty)} are missing for every row")
-    return x.astype("float64")
+        return f"indicator column(s) {', '.join(map(str, empty[:5]))} are missing for every row"
+    return None

@@ -29,6 +29,7 @@ from models.cutpoints import fit_cutpoints
 from models.evaluation import evaluate
 from models.risk import RiskModel, RiskModelConfig
 from models.scaling import probability_to_score
+from training.dataset import unusable_columns
 
 # Fixed a priori (no early stopping inside folds): chosen among three candidate settings by
 # 10-fold CV on the Polish 5year file, as recorded in docs/risk-model.md.
@@ -81,12 +82,9 @@ def indicator_columns(frame: pd.DataFrame, spec: TableSpec) -> tuple[list[str], 
     else:
         cols = [c for c in frame.columns if c not in reserved]
         directions = [0] * len(cols)
-    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(frame[c])]
-    if bad:
-        raise TableError(f"indicator column(s) {', '.join(map(str, bad[:5]))} are not numeric")
-    empty = [c for c in cols if frame[c].isna().all()]
-    if empty:
-        raise TableError(f"indicator column(s) {', '.join(map(str, empty[:5]))} are missing for every row")
+    problem = unusable_columns(frame, cols)
+    if problem:
+        raise TableError(problem)
     return cols, directions
 
 
