@@ -160,7 +160,11 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     metadata = {META_VERSION.decode(): catalog.version(), META_AS_OF.decode(): ",".join(map(str, as_of))}
     parts = [out.with_name(f".{out.name}.{day}.partial") for day in as_of]
     try:
-        if backend == "duckdb":
+        if backend == "duckdb" and len(as_of) == 1:
+            progress(f"as of {as_of[0]}", 0, 2)
+            con.to_parquet(indicator_table(raw, as_of[0]).order_by("uscc"), tmp, compression="zstd",
+                           kv_metadata=metadata)
+        elif backend == "duckdb":
             # One date at a time keeps memory to one city's worth; the parts are then streamed into one file.
             for n, (day, part) in enumerate(zip(as_of, parts)):
                 progress(f"as of {day}", n, len(as_of) + 1)
