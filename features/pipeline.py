@@ -196,12 +196,16 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
             "backend": backend}
 
 
-def read_features(path: Path, expect_version: str | None = None) -> pa.Table:
-    """Read a feature table, refusing one built from another catalog version."""
-    table = pq.read_table(path)
-    version = (table.schema.metadata or {}).get(META_VERSION, b"").decode()
+def read_features(path: Path, expect_version: str | None = None, *, as_of: Iterable[dt.date] | None = None,
+                  columns: Iterable[str] | None = None) -> pa.Table:
+    """Read a feature table (optionally only some dates and columns), refusing another catalog version."""
+    path = Path(path)
+    if not path.exists():
+        raise FeatureError(f"feature table {path} does not exist: build it with `creditgrade features`")
+    version = (pq.read_schema(path).metadata or {}).get(META_VERSION, b"").decode()
     expected = expect_version or catalog.version()
     if version != expected:
         raise FeatureError(f"{path} was built with catalog version {version or 'unknown'}; this code has "
                            f"{expected}: rebuild it with `creditgrade features`")
-    return table
+    filters = [("as_of", "in", list(as_of))] if as_of is not None else None
+    return pq.read_table(path, columns=list(columns) if columns is not None else None, filters=filters)

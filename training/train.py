@@ -56,7 +56,9 @@ def truth_of(truth_dir: Path | None, rows: pd.DataFrame, as_of: dt.date) -> np.n
 
 def train(features_path: Path, data: Path, as_of: dt.date, *, config: RiskModelConfig | None = None,
           truth_dir: Path | None = None, register: bool = True) -> dict:
-    frame = read_features(features_path).to_pandas()
+    train_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
+    frame = read_features(features_path, as_of=[train_day, as_of],
+                          columns=["uscc", "as_of", *catalog.RISK_IDS]).to_pandas()
     train_rows, valid_rows = out_of_time(frame, load_checks(data), as_of)
     x, xv = design_matrix(train_rows), design_matrix(valid_rows)
     model = RiskModel(config).fit(x, train_rows.label, train_rows.weight, xv, valid_rows.label, valid_rows.weight)
