@@ -91,7 +91,7 @@ def indicator_columns(frame: pd.DataFrame, spec: TableSpec) -> tuple[list[str], 
 def _labels(frame: pd.DataFrame, spec: TableSpec) -> np.ndarray:
     y = frame[spec.label]
     values = set(pd.unique(y.dropna()))
-    if y.isna().any() or not values <= {0, 1, True, False}:
+    if y.isna().any() or not values <= {0, 1}:
         raise TableError(f"label {spec.label!r} must be 0/1 with no missing values; it holds {sorted(values)[:5]}")
     if len(values) < 2:
         raise TableError(f"label {spec.label!r} has one class only ({values.pop()}): nothing to discriminate")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ibis
 
 from features.indicators import aggregate, column, table
 
