@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from features.pit import CLOSED_STATES, AsOf, sources
-
-SPECIAL_LISTS = ("quality_dishonesty_list", "ecommerce_dishonesty_list", "prepaid_flight_list")
+from features.pit import CLOSED_STATES, SPECIAL_LISTS, AsOf, sources
 
 
 @dataclass(frozen=True)
@@ -40,27 +38,25 @@ RULES: dict[str, Rule] = {r.id: r for r in (
 )}
 
 
+def _hits(table: ibis.Table, where, rule: str, source: str, record: str, date: str) -> ibis.Table:
+    """The rows of one source table that meet one rule, as (uscc, rule, source_table, source_record, source_date)."""
+    return table.filter(where).select("uscc", rule=ibis.literal(rule), source_table=ibis.literal(source),
+                                      source_record=table[record], source_date=table[date])
+
+
 def override_hits(raw: dict[str, ibis.Table], asof: AsOf) -> ibis.Table:
     """(uscc, rule, source_table, source_record, source_date) for every rule an enterprise meets at the as-of date."""
     src = sources(raw, asof)
-    ent = src["graded"]
-    closed = ent.filter(ent.register_status.isin(CLOSED_STATES)).select(
-        "uscc", rule=ibis.literal("closed_state"), source_table=ibis.literal("enterprises"),
-        source_record=ent.uscc, source_date=ent.closed_date)
-    sv = src["serious_violations"]
-    serious = sv.filter(asof.running(sv.entry_date, sv.exit_date)).select(
-        "uscc", rule=ibis.literal("serious_list"), source_table=ibis.literal("serious_violations"),
-        source_record=sv.record_id, source_date=sv.entry_date)
-    se = src["severe_events"]
-    accident = se.filter((se.kind == "major_safety_accident") & asof.within(se.event_date, 730)).select(
-        "uscc", rule=ibis.literal("major_accident"), source_table=ibis.literal("severe_events"),
-        source_record=se.event_id, source_date=se.event_date)
-    special = se.filter(se.kind.isin(SPECIAL_LISTS) & asof.running(se.event_date, se.end_date)).select(
-        "uscc", rule=ibis.literal("special_list"), source_table=ibis.literal("severe_events"),
-        source_record=se.event_id, source_date=se.event_date)
-    cm = src["chattel_mortgages"]
-    mortgage = cm.filter((cm.creditor_type == "bank") & asof.within(cm.enforced_date, 730)).select(
-        "uscc", rule=ibis.literal("bank_mortgage_enforced"), source_table=ibis.literal("chattel_mortgages"),
-        source_record=cm.record_id, source_date=cm.enforced_date)
-    hits = ibis.union(closed, serious, accident, special, mortgage)
+    ent, sv, se, cm = src["graded"], src["serious_violations"], src["severe_events"], src["chattel_mortgages"]
+    hits = ibis.union(
+        _hits(ent, ent.register_status.isin(CLOSED_STATES), "closed_state", "enterprises", "uscc", "closed_date"),
+        _hits(sv, asof.running(sv.entry_date, sv.exit_date), "serious_list", "serious_violations", "record_id",
+              "entry_date"),
+        _hits(se, (se.kind == "major_safety_accident") & asof.within(se.event_date, 730), "major_accident",
+              "severe_events", "event_id", "event_date"),
+        _hits(se, se.kind.isin(SPECIAL_LISTS) & asof.running(se.event_date, se.end_date), "special_list",
+              "severe_events", "event_id", "event_date"),
+        _hits(cm, (cm.creditor_type == "bank") & asof.within(cm.enforced_date, 730), "bank_mortgage_enforced",
+              "chattel_mortgages", "record_id", "enforced_date"),
+    )
     return hits.join(ent.select("uscc"), "uscc").order_by(["uscc", "rule", "source_record"])

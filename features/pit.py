@@ -16,6 +16,7 @@ import ibis
 from ibis import _
 
 CLOSED_STATES = ("revoked", "struck_off", "ordered_closed", "suspended")
+SPECIAL_LISTS = ("quality_dishonesty_list", "ecommerce_dishonesty_list", "prepaid_flight_list")
 REPAIRABLE = {"penalties": "penalty_id", "abnormal_list": "record_id", "serious_violations": "record_id",
               "judgment_defaulters": "record_id"}
 

@@ -196,7 +196,7 @@ class CitySimulator:
         p_problem[self.pop.false_reg] = FALSE_REG_PROBLEM
 
         if year >= self.first_year:
-            self.closures(ys, ye, risk, buf)
+            self.closures(ys, ye, risk)
         ent, lo, hi = self.window(ys, ye)
         truth = {"ent": ent, "year": np.full(ent.size, year), "p_problem": p_problem[ent]}
 
@@ -210,12 +210,12 @@ class CitySimulator:
         self.licences(ent, lo, hi, r, buf, year)
         self.finance_records(ent, lo, hi, r, buf, year)
         self.awards_and_severe(ent, lo, hi, r, buf, year)
-        self.spot_checks(year, p_problem, risk, buf)
+        self.spot_checks(year, p_problem, buf)
         self.serious_transfers(ys, ye, buf, year)
         self.finish_year(buf, ys)
         return buf, truth
 
-    def closures(self, ys: int, ye: int, risk: np.ndarray, buf: YearBuffer) -> None:
+    def closures(self, ys: int, ye: int, risk: np.ndarray) -> None:
         """Deregistrations, and revocations of enterprises long unreachable or on the serious list."""
         p, rng, n = self.pop, self.rng, self.n
         alive = (p.established < ys) & (self.closed > ys)
@@ -607,7 +607,7 @@ class CitySimulator:
                 + 0.8 * np.minimum(L["missed_report"].count(n, ys - 730, ys), 2)
                 + 1.0 * L["defaulter"].active(n, ys))
 
-    def spot_checks(self, year: int, p_problem: np.ndarray, risk: np.ndarray, buf: YearBuffer) -> None:
+    def spot_checks(self, year: int, p_problem: np.ndarray, buf: YearBuffer) -> None:
         """This year's inspection plans and what they found.
 
         - random (双随机): per district, 3.5% of enterprises drawn uniformly;

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import contract as C
-from features.city.calendar import NO_DAY, to_date, year_start
+from features.city.calendar import NO_DAY, year_start
 from features.city.dirty import inject_faults
 from features.city.history import STATUS_CODES, CitySimulator
 from features.city.population import Population, draw_population
@@ -172,5 +172,3 @@ def describe(manifest: dict) -> str:
     return (f"{manifest['enterprises']:,} enterprises, {manifest['start_year']}–{manifest['end_year']}, "
             f"extracted {manifest['extraction_date']}, seed {manifest['seed']}")
 
-
-__all__ = ["CityConfig", "simulate_city", "describe", "to_date"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from features.indicators import aggregate, column, table
-
-SPECIAL_LISTS = ("quality_dishonesty_list", "ecommerce_dishonesty_list", "prepaid_flight_list")
+from features.pit import SPECIAL_LISTS
 
 
 @aggregate("penalties")
