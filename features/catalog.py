@@ -76,7 +76,7 @@ class Indicator:
         """The reason text for this enterprise's value, e.g. '3 administrative penalties in the last 12 months'."""
         template = self.reason_en if lang == "en" else self.reason_zh
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return template.split("{")[0].strip() + (" (no data)" if lang == "en" else "（无数据）")
+            return f"{self.en}: no data" if lang == "en" else f"{self.zh}：无数据"
         return template.format(value=value)
 
 

@@ -106,17 +106,19 @@ def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme)
     >>> apply_overrides(["A+", "A", "C", "A"], [(), ("down2",), ("down2",), ("worst", "down2")], SHENZHEN).tolist()
     ['A+', 'C', 'D', 'E']
     """
-    grades = np.asarray(grades, dtype=object)
+    grades = np.asarray(grades).astype(str)
     if len(effects) != len(grades):
         raise ValueError(f"one tuple of effects per grade is needed; got {len(effects)} for {len(grades)} grades")
     scored = scheme.scored_grades
-    out = grades.copy()
-    for i, (g, eff) in enumerate(zip(grades, effects)):
+    out = grades.astype(object)
+    for i, eff in enumerate(effects):
+        if not eff:
+            continue
         unknown = set(eff) - {"worst", "down2"}
         if unknown:
             raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
         if "worst" in eff:
             out[i] = scheme.worst
-        elif "down2" in eff:
-            out[i] = scored[min(scored.index(g) + 2, len(scored) - 1)]
+        else:
+            out[i] = scored[min(scored.index(grades[i]) + 2, len(scored) - 1)]
     return out.astype(str)

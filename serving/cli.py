@@ -155,6 +155,35 @@ def train(
     print_training_summary(summary)
 
 
+@app.command()
+def grade(
+    features_file: Path = typer.Option(..., "--features", help="Feature table holding the month to grade."),
+    data: Path = typer.Option(..., help="The ingested city folder (source records of the override rules)."),
+    as_of: Optional[str] = typer.Option(None, help="Date to grade; default: the latest in the feature table."),
+    previous: Optional[Path] = typer.Option(None, help="Last month's graded folder or graded.parquet: migration and PSI."),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default data/graded/<as-of>."),
+    alias: str = typer.Option("champion", help="Registered model alias to grade with."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Grade the whole city with the champion model: grades, overrides, sub-scores, reasons (全市分级)."""
+    from features.pipeline import FeatureError, parse_dates
+    from serving.batch import GradingError, feature_dates, grade_city
+    from training import tracking
+
+    try:
+        day = parse_dates([as_of])[0] if as_of else None
+        tracking.configure()
+        loaded = tracking.load(alias)
+        day = day or (feature_dates(features_file)[-1] if features_file.exists() else None)
+        target = out or DATA / "graded" / str(day)
+        with progress_bar(f"grade with {loaded.label}") as update:
+            summary = grade_city(features_file, data, target, loaded, as_of=day, previous=previous,
+                                 overwrite=overwrite, progress=update)
+    except (FeatureError, GradingError, LookupError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        fail(str(exc))
+    print_graded_summary(summary, target)
+
+
 @app.command("train-table")
 def train_table(
     table: Path = typer.Argument(..., help="A CSV or Parquet indicator table."),
@@ -223,6 +252,73 @@ def models_rollback() -> None:
         fail(str(exc))
 
 
+keys_app = typer.Typer(help="API keys of the service (服务密钥).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="The service's audit log (审计日志).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@keys_app.command("add")
+def keys_add(
+    key_id: str = typer.Option(..., "--id", help="A name for the key, e.g. the holder's staff unit."),
+    role: str = typer.Option(..., help="regulator, planner or admin."),
+    file: Path = typer.Option(DATA / "api_keys.json", help="Key file (only hashes are stored)."),
+) -> None:
+    """Create an API key; it is printed once and only its SHA-256 hash is kept."""
+    from serving.auth import add_key
+
+    try:
+        key = add_key(file, key_id, role)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"API key for {key_id} ({role}), shown once — store it safely (密钥仅显示一次):")
+    print(key)
+
+
+@audit_app.command("verify")
+def audit_verify(path: Path = typer.Argument(DATA / "audit" / "audit.log")) -> None:
+    """Check the audit log's hash chain: no entry altered, removed or reordered."""
+    from serving.audit import verify
+
+    try:
+        n = verify(path)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    console.print(f"{path}: {n:,} entries, chain intact (审计链完整)")
+
+
+@app.command()
+def serve(
+    graded: Path = typer.Option(DATA / "graded", help="Graded folder, or a folder of them (the newest is served)."),
+    port: int = typer.Option(3000), host: str = typer.Option("127.0.0.1"),
+    workers: int = typer.Option(os.cpu_count() or 1, help="Worker processes (each holds the table in memory)."),
+    keys: Path = typer.Option(DATA / "api_keys.json", help="API key file (see `creditgrade keys add`)."),
+    audit_log: Path = typer.Option(DATA / "audit" / "audit.log", help="Append-only audit log."),
+) -> None:
+    """Start the scoring service (BentoML): lookups, explanations, API keys, audit log (启动服务)."""
+    from serving.graded import latest_folder
+    from training import tracking
+
+    try:
+        folder = latest_folder(graded)
+        tracking.configure()
+        if tracking.alias_version(tracking.CHAMPION) is None:
+            raise LookupError("no champion model is registered: run `creditgrade train` (or `make demo`)")
+    except (FileNotFoundError, LookupError) as exc:
+        fail(str(exc))
+    if not keys.exists() and not os.environ.get("CREDITGRADE_API_KEYS"):
+        console.print(f"[yellow]warning:[/] no API keys ({keys} missing): every request will get 401; "
+                      "add one with `creditgrade keys add`")
+    env = {**os.environ, "CREDITGRADE_GRADED": str(folder.resolve()), "CREDITGRADE_WORKERS": str(workers),
+           "CREDITGRADE_API_KEYS_FILE": str(keys.resolve()), "CREDITGRADE_AUDIT_LOG": str(audit_log.resolve()),
+           "CREDITGRADE_MLRUNS": str(Path(os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()),
+           "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
+    console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
+    bentoml = Path(os.sys.executable).parent / "bentoml"
+    os.execve(str(bentoml), [str(bentoml), "serve", "serving.service:CreditGrade", "--host", host, "--port",
+                             str(port), "--working-dir", str(Path(__file__).resolve().parents[1])], env)
+
+
 @app.command()
 def docs(check: bool = typer.Option(False, help="Only check that docs/ is in step with the code.")) -> None:
     """Regenerate the documents that are derived from code (docs/data-contract.md)."""
@@ -273,6 +369,52 @@ def demo(
     with console.status("training LightGBM (monotone), calibrating, fitting cut-points, logging to MLflow"):
         summary = run_train(table_path, clean, valid_day, truth_dir=raw)
     print_training_summary(summary)
+    from training import tracking
+
+    version = tracking.promote(summary["registered_version"])
+    console.print(f"registered {tracking.MODEL_NAME} version {version} as champion (注册为冠军模型)")
+    console.rule(f"6. Grade the city as of {extraction} with the champion (全市分级)")
+    from serving.batch import grade_city
+
+    loaded = tracking.load()
+    with progress_bar(f"grade with {loaded.label}") as update:
+        graded = grade_city(table_path, clean, out / "graded", loaded, as_of=extraction, overwrite=True,
+                            progress=update)
+    print_graded_summary(graded, out / "graded")
+    print_example_reasons(out / "graded")
+
+
+def print_graded_summary(summary: dict, out: Path) -> None:
+    t = RichTable(title=f"Graded {summary['enterprises']:,} enterprises as of {summary['as_of']} with "
+                        f"{summary['model_version']} (分级结果) → {out}")
+    t.add_column("scheme 方案")
+    t.add_column("grades 等级分布")
+    for name, counts in summary["grades"].items():
+        total = sum(counts.values())
+        t.add_row(name, "  ".join(f"{g} {c / total:.1%}" for g, c in counts.items()))
+    console.print(t)
+    console.print(f"override rules applied to {summary['overrides']:,} enterprises (强制降级/直接评定)")
+    if "migration" in summary:
+        m = summary["migration"]
+        console.print(f"against last month: {m['moved']:,} moved grade, {m['entered']:,} new, {m['left']:,} left; "
+                      f"score PSI {m['psi_score']:.4f} (等级迁移)")
+
+
+def print_example_reasons(folder: Path) -> None:
+    """The worst-scored enterprise without an override, with its sub-scores and reasons."""
+    import duckdb
+
+    from serving.batch import DATABASE
+
+    with duckdb.connect(str(folder / DATABASE), read_only=True) as con:
+        row = con.execute("SELECT uscc, name, score, grade_shenzhen, points_d1, points_d2, points_d3, points_d4, "
+                          "points_d5, reasons FROM graded WHERE override_rule IS NULL ORDER BY score LIMIT 1").fetchone()
+    if row is None:
+        return
+    console.print(f"Example (示例): {row[0]} {row[1]} — score {row[2]:.0f}, grade {row[3]}; dimension points "
+                  f"D1 {row[4]:+.0f}, D2 {row[5]:+.0f}, D3 {row[6]:+.0f}, D4 {row[7]:+.0f}, D5 {row[8]:+.0f}")
+    for r in row[9]:
+        console.print(f"  {r['points']:+6.1f}  {r['zh']} / {r['en']}")
 
 
 def print_dimension_summary(path: Path) -> None:

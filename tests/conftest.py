@@ -28,3 +28,43 @@ def dirty_city(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("city") / "dirty"
     simulate_city(CityConfig(enterprises=20_000, seed=5, dirty_rate=0.01), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def graded_city(tmp_path_factory):
+    """A small city taken through the whole job: ingest, features for three year-ends, a model trained
+    and registered as champion (MLflow under its own mlruns/), the city graded at the last two dates.
+
+    Tests that load the model must point MLflow at `mlruns` (monkeypatch CREDITGRADE_MLRUNS)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from features.ingest import ingest
+    from features.pipeline import build_features
+    from serving.batch import grade_city
+    from training import tracking
+    from training.train import train
+
+    root = tmp_path_factory.mktemp("graded")
+    raw, clean, table, mlruns = root / "raw", root / "clean", root / "features.parquet", root / "mlruns"
+    simulate_city(CityConfig(enterprises=8_000, seed=21, dirty_rate=0.002), raw)
+    ingest(raw, clean)
+    days = [dt.date(2023, 12, 31), dt.date(2024, 12, 31), dt.date(2025, 12, 31)]
+    build_features(clean, days, table)
+    before = os.environ.get("CREDITGRADE_MLRUNS")
+    os.environ["CREDITGRADE_MLRUNS"] = str(mlruns)
+    try:
+        summary = train(table, clean, days[1], truth_dir=raw)
+        tracking.promote(summary["registered_version"])
+        loaded = tracking.load()
+        grade_city(table, clean, root / "graded" / str(days[1]), loaded, as_of=days[1])
+        latest = grade_city(table, clean, root / "graded" / str(days[2]), loaded, as_of=days[2],
+                            previous=root / "graded" / str(days[1]))
+    finally:
+        if before is None:
+            os.environ.pop("CREDITGRADE_MLRUNS", None)
+        else:
+            os.environ["CREDITGRADE_MLRUNS"] = before
+    return SimpleNamespace(root=root, raw=raw, clean=clean, features=table, mlruns=mlruns, days=days,
+                           graded=root / "graded", latest=root / "graded" / str(days[2]), summary=latest,
+                           loaded=loaded)

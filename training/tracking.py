@@ -19,6 +19,7 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 
 def configure(root: Path | None = None) -> str:
     """Point MLflow at the project's store; returns the tracking URI."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = os.environ.get("CREDITGRADE_TRACKING_URI")
     root = Path(root or os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()
     if uri is None:
@@ -91,3 +92,45 @@ def rollback() -> int:
     if current is not None:
         set_alias("previous-champion", current)
     return previous
+
+
+def load(alias: str = CHAMPION) -> "LoadedModel":
+    """The registered version behind `alias`: the native LightGBM booster from the registry (so that
+    contributions can be computed), with the calibration, medians and fitted grade schemes logged
+    beside it in the same run."""
+    import json
+
+    import mlflow.lightgbm
+
+    from models import grades as G
+    from models.risk import RiskModel
+
+    version = alias_version(alias)
+    if version is None:
+        raise LookupError(f"no model has the alias {alias!r} in {MODEL_NAME}: train one with `creditgrade train`")
+    mv = client().get_model_version(MODEL_NAME, str(version))
+    state = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=mv.run_id, artifact_path="report/risk_model_state.json")).read_text())
+    schemes = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=mv.run_id, artifact_path="report/grade_schemes.json")).read_text())
+    model = RiskModel.from_dict(state)
+    model.booster_ = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}@{alias}")
+    model.booster_.best_iteration = 0
+    if model.booster_.num_trees() != lgb_trees(state["booster"]):
+        raise ValueError(f"version {version}: the registered booster and the logged state disagree")
+    return LoadedModel(version, mv.run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()})
+
+
+def lgb_trees(model_string: str) -> int:
+    return model_string.count("\nTree=")
+
+
+class LoadedModel:
+    """A registered model version ready to grade: the model, its fitted schemes, where it came from."""
+
+    def __init__(self, version: int, run_id: str, model, schemes: dict):
+        self.version, self.run_id, self.model, self.schemes = version, run_id, model, schemes
+
+    @property
+    def label(self) -> str:
+        return f"{MODEL_NAME}/{self.version}"

@@ -1,0 +1,251 @@
+"""The scoring service (BentoML 1.4): grade lookups and score-and-explain for regulators.
+
+Started by `creditgrade serve`. At start-up each worker loads the `champion` model from the MLflow
+registry (the native LightGBM booster, for contributions) and the latest graded table from the
+grading job's DuckDB database. Validation → model → response; the features are computed elsewhere.
+
+    POST /v1/grade    {"uscc": "..."}                    one enterprise's grade, sub-scores, reasons
+    POST /v1/grades   {"usccs": ["...", ...]}            up to 1,000 at once
+    POST /v1/explain  {"records": [{"uscc": "...", "indicators": {"d3_penalties_12m": 0}}]}
+                      score and explain submitted indicator values (what-if), up to 1,000 records
+    POST /v1/model    {}                                  the model and table being served
+    POST /v1/reload   {}                                  admin: load the current champion and table
+
+Every call needs an API key (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the
+audit log. Health (/livez, /readyz), Prometheus metrics (/metrics) and the OpenAPI docs (/docs.json)
+come from BentoML and stay open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Optional
+
+import bentoml
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import uscc as stdnum_uscc
+
+from features import catalog
+from serving.audit import AuditLog
+from serving.auth import ApiKeyMiddleware
+from serving.batch import SCHEME_ORDER, score_and_explain
+from serving.graded import DIMENSIONS, GradedStore, latest_folder
+from models import grades as G
+from features.overrides import RULES
+
+LOOKUP_LIMIT = 1000
+EXPLAIN_LIMIT = 1000
+GRADED_ENV = "CREDITGRADE_GRADED"
+WORKERS = int(os.environ.get("CREDITGRADE_WORKERS", os.cpu_count() or 1))
+
+Indicators = create_model(
+    "Indicators", __config__=ConfigDict(extra="forbid"),
+    **{i.id: (Optional[float], Field(None, ge=i.minimum, le=i.maximum, description=f"{i.en} / {i.zh} ({i.unit})"))
+       for i in catalog.INDICATORS})
+
+
+class WhatIf(BaseModel):
+    """Indicator values to score: those given replace the enterprise's current values (when `uscc` is
+    given) or stand alone (the others count as missing); null means missing."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Optional[str] = Field(None, description="Start from this enterprise's current indicator values.")
+    indicators: Indicators = Field(default_factory=Indicators)  # type: ignore[valid-type]
+
+
+class ClientError(Exception):
+    def __init__(self, status: HTTPStatus, en: str, zh: str):
+        super().__init__(en)
+        self.status, self.en, self.zh = status, en, zh
+
+
+def check_uscc(uscc: str, known=lambda code: False) -> str:
+    """The USCC, stripped and upper-cased; ClientError naming the failed check otherwise. A code whose
+    check character fails but that is `known` (allow-listed at ingest) is accepted."""
+    code = uscc.strip().upper()
+    try:
+        stdnum_uscc.validate(code)
+    except stdnum_errors.InvalidLength:
+        raise ClientError(HTTPStatus.BAD_REQUEST, f"invalid USCC {uscc!r}: length must be 18 characters",
+                          f"统一社会信用代码 {uscc!r} 无效：长度须为18位") from None
+    except stdnum_errors.InvalidFormat:
+        raise ClientError(HTTPStatus.BAD_REQUEST, f"invalid USCC {uscc!r}: characters outside the code's alphabet",
+                          f"统一社会信用代码 {uscc!r} 无效：含非法字符") from None
+    except stdnum_errors.InvalidChecksum:
+        if known(code):
+            return code
+        raise ClientError(HTTPStatus.BAD_REQUEST, f"invalid USCC {uscc!r}: the check character does not match",
+                          f"统一社会信用代码 {uscc!r} 无效：校验码不符") from None
+    except stdnum_errors.ValidationError as exc:
+        raise ClientError(HTTPStatus.BAD_REQUEST, f"invalid USCC {uscc!r}: {exc}",
+                          f"统一社会信用代码 {uscc!r} 无效") from None
+    return code
+
+
+@bentoml.service(name="creditgrade", workers=WORKERS, traffic={"timeout": 60},
+                 resources={"cpu": str(os.cpu_count() or 1)})
+class CreditGrade:
+    def __init__(self) -> None:
+        from training import tracking
+
+        tracking.configure()
+        self._tracking = tracking
+        self.root = Path(os.environ.get(GRADED_ENV, "data/graded"))
+        self.audit = AuditLog()
+        self._lock = threading.Lock()
+        self._load()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        loaded = self._tracking.load(self._tracking.CHAMPION)
+        loaded.model.config = dataclasses.replace(loaded.model.config, num_threads=1)  # one per worker
+        store = GradedStore(latest_folder(self.root))
+        self.loaded, self.store, self.loaded_at = loaded, store, time.time()
+
+    def _marker(self) -> Path:
+        return self.root / ".reload"
+
+    def _fresh(self) -> None:
+        """Reload when an admin asked any worker to (the marker file is newer than this worker's state)."""
+        try:
+            stamp = self._marker().stat().st_mtime
+        except FileNotFoundError:
+            return
+        if stamp > self.loaded_at:
+            with self._lock:
+                if stamp > self.loaded_at:
+                    self._load()
+
+    def _caller(self, ctx: bentoml.Context) -> dict:
+        key = ctx.request.scope.get("state", {}).get("api_key")
+        return {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
+
+    def _error(self, ctx: bentoml.Context, exc: ClientError) -> dict:
+        ctx.response.status_code = exc.status
+        return {"error": exc.en, "error_zh": exc.zh}
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    @bentoml.api(route="/v1/grade")
+    def grade(self, uscc: str, ctx: bentoml.Context) -> dict[str, Any]:
+        """One enterprise's grade in every scheme, probability, score, five dimension sub-scores and
+        top-5 reasons (Chinese and English)."""
+        self._fresh()
+        try:
+            code = check_uscc(uscc, self.store.known)
+            found, missing = self.store.find([code])
+            caller = self._caller(ctx)
+            self.audit.append([{"endpoint": "grade", **caller, "uscc": code, "found": not missing,
+                                "model_version": self.loaded.label}])
+            if missing:
+                raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
+                                  f"未找到统一社会信用代码为 {code} 的已分级企业")
+            return self.store.rows(found)[0]
+        except ClientError as exc:
+            return self._error(ctx, exc)
+
+    @bentoml.api(route="/v1/grades")
+    def grades(self, usccs: list[str], ctx: bentoml.Context) -> dict[str, Any]:
+        """Up to 1,000 enterprises at once; USCCs not found are listed under `not_found`."""
+        self._fresh()
+        try:
+            if len(usccs) > LOOKUP_LIMIT:
+                raise ClientError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                  f"{len(usccs)} USCCs in one request; the limit is {LOOKUP_LIMIT}",
+                                  f"单次请求 {len(usccs)} 个代码，上限为 {LOOKUP_LIMIT}")
+            codes = [check_uscc(u, self.store.known) for u in usccs]
+            found, missing = self.store.find(codes)
+            caller = self._caller(ctx)
+            absent = set(missing)
+            self.audit.append([{"endpoint": "grades", **caller, "uscc": c, "found": c not in absent,
+                                "model_version": self.loaded.label} for c in codes])
+            return {"enterprises": self.store.rows(found), "not_found": missing}
+        except ClientError as exc:
+            return self._error(ctx, exc)
+
+    @bentoml.api(route="/v1/explain")
+    def explain(self, records: list[WhatIf], ctx: bentoml.Context) -> dict[str, Any]:
+        """Score and explain indicator records with the champion model (what-if)."""
+        self._fresh()
+        try:
+            if len(records) > EXPLAIN_LIMIT:
+                raise ClientError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                  f"{len(records)} records in one request; the limit is {EXPLAIN_LIMIT}",
+                                  f"单次请求 {len(records)} 条记录，上限为 {EXPLAIN_LIMIT}")
+            if not records:
+                raise ClientError(HTTPStatus.BAD_REQUEST, "no records given", "未提供记录")
+            features = self.loaded.model.features
+            x = np.full((len(records), len(features)), np.nan)
+            overrides: list[Optional[str]] = []
+            caller, audit = self._caller(ctx), []
+            for i, rec in enumerate(records):
+                rule = None
+                if rec.uscc is not None:
+                    code = check_uscc(rec.uscc, self.store.known)
+                    current = self.store.indicators(code)
+                    audit.append({"endpoint": "explain", **caller, "uscc": code, "found": current is not None,
+                                  "model_version": self.loaded.label})
+                    if current is None:
+                        raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
+                                          f"未找到统一社会信用代码为 {code} 的已分级企业")
+                    x[i] = [np.nan if current.get(f) is None else current[f] for f in features]
+                    found, _ = self.store.find([code])
+                    rule = self.store.table.column("override_rule")[int(found[0])].as_py()
+                given = rec.indicators.model_dump(include=rec.indicators.model_fields_set)
+                for name, value in given.items():
+                    x[i, features.index(name)] = np.nan if value is None else value
+                overrides.append(rule)
+            self.audit.append(audit)
+            r = score_and_explain(self.loaded, x)
+            reasons = r["reasons"].to_pylist()
+            out = []
+            for i, rec in enumerate(records):
+                by_score = {s: str(r["grades"][s][i]) for s in SCHEME_ORDER}
+                effects = tuple(sorted({RULES[x].effect for x in overrides[i].split("; ")})) if overrides[i] else ()
+                final = {s: str(G.apply_overrides([by_score[s]], [effects], self.loaded.schemes[s])[0])
+                         for s in SCHEME_ORDER}
+                out.append({"uscc": rec.uscc, "probability": float(r["probability"][i]),
+                            "score": round(float(r["score"][i]), 1), "grades_by_score": by_score, "grades": final,
+                            "override_rule": overrides[i],
+                            "dimensions": [{"id": d.id, "zh": d.zh, "en": d.en,
+                                            "points": round(float(r["points"][d.id].iloc[i]), 2)} for d in DIMENSIONS],
+                            "base_points": round(r["base_points"], 2), "reasons": reasons[i],
+                            "changed": sorted(rec.indicators.model_fields_set)})
+            return {"results": out, "model_version": self.loaded.label}
+        except ClientError as exc:
+            return self._error(ctx, exc)
+
+    @bentoml.api(route="/v1/model")
+    def model(self) -> dict[str, Any]:
+        """The model version, catalog version, grade schemes and graded table being served."""
+        self._fresh()
+        return self._info()
+
+    def _info(self) -> dict[str, Any]:
+        return {"model_version": self.loaded.label, "run_id": self.loaded.run_id,
+                "catalog_version": self.loaded.model.catalog_version_,
+                "graded_as_of": self.store.as_of, "graded_enterprises": len(self.store),
+                "graded_model_version": self.store.model_version,
+                "schemes": {k: s.to_dict() for k, s in self.loaded.schemes.items()}}
+
+    @bentoml.api(route="/v1/reload")
+    def reload(self, ctx: bentoml.Context) -> dict[str, Any]:
+        """Admin: load the current champion and the latest graded table, in every worker."""
+        self._marker().parent.mkdir(parents=True, exist_ok=True)
+        self._marker().touch()
+        with self._lock:
+            self._load()
+        self.audit.append([{"endpoint": "reload", **self._caller(ctx), "uscc": None,
+                            "model_version": self.loaded.label}])
+        return self._info()
+
+
+CreditGrade.add_asgi_middleware(ApiKeyMiddleware)

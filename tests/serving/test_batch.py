@@ -1,0 +1,120 @@
+"""`creditgrade grade`: the graded table, overrides, migration, whole-or-nothing output, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from features import contract as C
+from features.pipeline import read_features
+from models import grades as G
+from serving import batch
+from serving.batch import DATABASE, GRADED, GradingError, grade_city
+from serving.cli import app
+
+runner = CliRunner()
+
+
+def test_every_enterprise_is_graded_once_with_all_columns(graded_city):
+    table = pq.read_table(graded_city.latest / GRADED).to_pandas()
+    day = graded_city.days[-1]
+    feats = read_features(graded_city.features, as_of=[day], columns=["uscc"]).to_pandas()
+    assert sorted(table.uscc) == sorted(feats.uscc) and table.uscc.is_unique
+    expected = {"uscc", "name", "region_code", "district_zh", "district_en", "industry_section", "industry_zh",
+                "industry_en", "probability", "score", "grade_shenzhen", "grade_shenzhen_fixed", "grade_pingshan",
+                "grade_national", "override_rule", "override_zh", "override_en", "override_source", "points_d1",
+                "points_d2", "points_d3", "points_d4", "points_d5", "reasons", "model_version", "catalog_version",
+                "as_of"}
+    assert expected <= set(table.columns)
+    assert table.probability.between(0, 1).all() and table.score.between(0, 1000).all()
+    assert (table.as_of == np.datetime64(day)).all() and table.model_version.str.startswith("enterprise-credit-risk/").all()
+    with_reasons = table.reasons.map(len)
+    assert with_reasons.between(1, 5).all()
+    first = table.reasons.iloc[0][0]
+    assert set(first) == {"indicator", "value", "points", "zh", "en"} and first["zh"] and first["en"]
+    with duckdb.connect(str(graded_city.latest / DATABASE), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM graded").fetchone()[0] == len(table)
+        assert con.execute("SELECT count(*) FROM indicators").fetchone()[0] == len(table)
+
+
+def test_grades_follow_scores_except_where_an_override_rule_applies(graded_city):
+    table = pq.read_table(graded_city.latest / GRADED).to_pandas()
+    schemes = graded_city.loaded.schemes
+    by_score = G.score_to_grade(table.score.to_numpy(), schemes["shenzhen"])
+    plain = table.override_rule.isna()
+    assert (table.grade_shenzhen[plain] == by_score[plain]).all()
+    closed = table.register_status.isin(["revoked", "struck_off", "ordered_closed", "suspended"])
+    assert closed.any() and (table.grade_shenzhen[closed] == "E").all() and (table.grade_national[closed] == "D").all()
+    assert table.override_source[closed].str.contains("enterprises:").all()
+    assert (table.grade_shenzhen[plain] != "E").all()
+    ranks = G.grade_rank(table.grade_shenzhen, schemes["shenzhen"])
+    assert (ranks[~plain] >= G.grade_rank(by_score[~plain], schemes["shenzhen"])).all()  # never better
+
+
+def test_no_person_identifier_reaches_the_graded_table(graded_city):
+    people = set()
+    for t in C.TABLES:
+        person_cols = [c.name for c in t.columns if c.person_identifier]
+        if person_cols:
+            frame = pq.read_table(graded_city.clean / f"{t.name}.parquet", columns=person_cols).to_pandas()
+            for c in person_cols:
+                people |= set(frame[c].dropna().astype(str))
+    people -= set(pq.read_table(graded_city.clean / "enterprises.parquet", columns=["uscc"]).column("uscc").to_pylist())
+    assert people, "the contract should mark person-identifier columns"  # (a shareholder may be an enterprise)
+    table = pq.read_table(graded_city.latest / GRADED)
+    for name in table.column_names:
+        if table.schema.field(name).type == "string":
+            assert not people & set(table.column(name).to_pylist()), name
+
+
+def test_migration_against_last_month_accounts_for_every_enterprise(graded_city):
+    m = graded_city.summary["migration"]
+    total = sum(sum(row.values()) for row in m["matrix"].values())
+    before = pq.read_table(graded_city.graded / str(graded_city.days[1]) / GRADED, columns=["uscc"]).num_rows
+    after = pq.read_table(graded_city.latest / GRADED, columns=["uscc"]).num_rows
+    assert total == before + m["entered"] and total == after + m["left"]
+    assert m["psi_score"] >= 0
+
+
+def test_a_rerun_writes_the_same_table_and_a_failed_run_leaves_the_last_one(graded_city, tmp_path, monkeypatch):
+    day = graded_city.days[-1]
+    out = tmp_path / "again"
+    grade_city(graded_city.features, graded_city.clean, out, graded_city.loaded, as_of=day)
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    assert digest(out / GRADED) == digest(graded_city.latest / GRADED)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed while writing the database")
+
+    monkeypatch.setattr(batch.duckdb, "connect", broken)
+    with pytest.raises(RuntimeError):
+        grade_city(graded_city.features, graded_city.clean, out, graded_city.loaded, as_of=day, overwrite=True)
+    assert digest(out / GRADED) == digest(graded_city.latest / GRADED)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]  # no partial folder left behind
+
+
+def test_bad_input_is_refused_with_a_clear_message(graded_city, tmp_path):
+    with pytest.raises(GradingError, match="holds no rows as of 2019-12-31"):
+        grade_city(graded_city.features, graded_city.clean, tmp_path / "g", graded_city.loaded,
+                   as_of=dt.date(2019, 12, 31))
+    with pytest.raises(GradingError, match="is not a graded table"):
+        grade_city(graded_city.features, graded_city.clean, tmp_path / "g", graded_city.loaded,
+                   previous=graded_city.features)
+    assert not (tmp_path / "g").exists()
+
+
+def test_the_grade_command(graded_city, tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
+    result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--data", str(graded_city.clean),
+                                 "--out", str(tmp_path / "g"), "--previous", str(graded_city.latest)])
+    assert result.exit_code == 0, result.output
+    assert "Graded" in result.output and "against last month" in result.output
+    result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--data", str(graded_city.clean),
+                                 "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "already exists" in result.output

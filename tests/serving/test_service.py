@@ -1,0 +1,190 @@
+"""The scoring service: lookups, what-ifs, keys and roles, audit log, 4xx for bad input — in process,
+and once as a real server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from starlette.testclient import TestClient
+
+from serving.audit import verify
+from serving.auth import hash_key
+from serving.batch import GRADED
+
+KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
+
+
+def _env(graded_city, tmp_path) -> dict[str, str]:
+    return {"CREDITGRADE_GRADED": str(graded_city.graded), "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
+            "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
+            "CREDITGRADE_API_KEYS": ",".join(f"{r}-1:{r}:{hash_key(k)}" for r, k in KEYS.items())}
+
+
+@pytest.fixture(scope="module")
+def service(graded_city, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("service")
+    saved = {k: os.environ.get(k) for k in _env(graded_city, tmp)}
+    os.environ.update(_env(graded_city, tmp))
+    from serving.service import CreditGrade
+
+    try:
+        with TestClient(CreditGrade.to_asgi()) as client:
+            yield client, tmp / "audit.log"
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def table(graded_city):
+    return pq.read_table(graded_city.latest / GRADED).to_pandas().set_index("uscc")
+
+
+def post(client, path, body, role="regulator", **kw):
+    headers = {"X-API-Key": KEYS[role]} if role else {}
+    return client.post(path, json=body, headers=headers, **kw)
+
+
+def test_lookup_returns_the_graded_row_with_sub_scores_and_reasons(service, table):
+    client, _ = service
+    uscc = table.index[5]
+    r = post(client, "/v1/grade", {"uscc": uscc})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    row = table.loc[uscc]
+    assert body["grades"]["shenzhen"] == row.grade_shenzhen and body["score"] == row.score
+    assert [d["id"] for d in body["dimensions"]] == ["D1", "D2", "D3", "D4", "D5"]
+    assert all(d["zh"] and d["en"] for d in body["dimensions"])
+    assert body["reasons"] and all(x["zh"] and x["en"] for x in body["reasons"])
+    assert body["model_version"] == row.model_version
+
+
+def test_batch_lookup_lists_what_it_did_not_find(service, table):
+    client, _ = service
+    wanted = list(table.index[:50]) + ["91440300MA5DC1YU4Q"]
+    r = post(client, "/v1/grades", {"usccs": wanted})
+    assert r.status_code == 200
+    assert [e["uscc"] for e in r.json()["enterprises"]] == wanted[:50]
+    assert r.json()["not_found"] == ["91440300MA5DC1YU4Q"]
+    assert post(client, "/v1/grades", {"usccs": [table.index[0]] * 1001}).status_code == 413
+
+
+def test_what_if_matches_the_batch_and_shows_the_change(service, table):
+    client, _ = service
+    uscc = table.index[table.override_rule.isna()][3]
+    r = post(client, "/v1/explain", {"records": [{"uscc": uscc}, {"uscc": uscc, "indicators": {"d3_serious_current": 1}},
+                                                 {"indicators": {"d1_age_years": 2.5}}]})
+    assert r.status_code == 200, r.text
+    same, changed, alone = r.json()["results"]
+    assert same["probability"] == pytest.approx(table.loc[uscc].probability, abs=1e-9)
+    assert same["grades"]["shenzhen"] == table.loc[uscc].grade_shenzhen
+    assert changed["changed"] == ["d3_serious_current"] and changed["probability"] >= same["probability"]
+    assert alone["uscc"] is None and 0 < alone["probability"] < 1
+
+
+@pytest.mark.parametrize("path, body, status, says", [
+    ("/v1/grade", {"uscc": "ABC"}, 400, "length"),
+    ("/v1/grade", {"uscc": "91440300MA5DC1YU4X"}, 400, "check character"),
+    ("/v1/grade", {"uscc": "91440300MA5DC1YU4Q"}, 404, "no graded enterprise"),
+    ("/v1/grade", {"uscc": 12}, 400, "string"),
+    ("/v1/grade", {}, 400, "required"),
+    ("/v1/explain", {"records": [{"indicators": {"d1_age_years": -1}}]}, 400, "greater than or equal"),
+    ("/v1/explain", {"records": [{"indicators": {"no_such_indicator": 1}}]}, 400, "xtra"),
+    ("/v1/explain", {"records": []}, 400, "no records"),
+    ("/v1/explain", {"records": [{}] * 1001}, 413, "limit"),
+])
+def test_bad_input_gets_a_clear_4xx(service, path, body, status, says):
+    client, _ = service
+    r = post(client, path, body)
+    assert r.status_code == status and says in r.text
+
+
+def test_malformed_json_is_a_400_not_a_500(service):
+    client, _ = service
+    r = client.post("/v1/grade", content=b'{"uscc": ', headers={"X-API-Key": KEYS["regulator"],
+                                                                "Content-Type": "application/json"})
+    assert r.status_code == 400 and "json" in r.text.lower()
+
+
+def test_keys_and_roles(service, table):
+    client, _ = service
+    body = {"uscc": table.index[0]}
+    assert post(client, "/v1/grade", body, role=None).status_code == 401
+    assert client.post("/v1/grade", json=body, headers={"X-API-Key": "guess"}).status_code == 401
+    assert client.post("/v1/grade", json=body, headers={"Authorization": f"Bearer {KEYS['planner']}"}).status_code == 200
+    assert post(client, "/v1/reload", {}, role="regulator").status_code == 403
+    assert post(client, "/v1/reload", {}, role="planner").status_code == 403
+    r = post(client, "/v1/reload", {}, role="admin")
+    assert r.status_code == 200 and r.json()["graded_enterprises"] == len(table)
+    for open_path in ("/readyz", "/livez", "/docs.json"):  # /metrics needs the real server (test below)
+        assert client.get(open_path).status_code == 200, open_path
+
+
+def test_every_lookup_is_audited_without_person_identifiers(service, table, graded_city):
+    client, log = service
+    before = verify(log) if log.exists() else 0
+    wanted = list(table.index[:3])
+    assert post(client, "/v1/grades", {"usccs": wanted}).status_code == 200
+    assert post(client, "/v1/grade", {"uscc": "91440300MA5DC1YU4Q"}).status_code == 404
+    assert verify(log) == before + 4
+    entries = [json.loads(line) for line in log.read_text().splitlines()[-4:]]
+    assert [e["uscc"] for e in entries] == wanted + ["91440300MA5DC1YU4Q"]
+    assert {e["key_id"] for e in entries} == {"regulator-1"} and {e["role"] for e in entries} == {"regulator"}
+    assert all(e["model_version"].startswith("enterprise-credit-risk/") for e in entries)
+    assert set(entries[0]) == {"time", "endpoint", "key_id", "role", "uscc", "found", "model_version", "previous",
+                               "hash"}
+    lines = log.read_text().splitlines()
+    tampered = log.with_name("tampered.log")
+    tampered.write_text("\n".join(lines[:-2] + [lines[-1]]) + "\n")
+    with pytest.raises(ValueError, match="chain broken"):
+        verify(tampered)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
+    port = _free_port()
+    env = {**os.environ, **_env(graded_city, tmp_path)}
+    exe = Path(sys.executable).parent / "creditgrade"
+    proc = subprocess.Popen([str(exe), "serve", "--graded", str(graded_city.graded), "--port", str(port),
+                             "--workers", "1", "--audit-log", str(tmp_path / "audit.log")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode()
+            time.sleep(0.5)
+        uscc = table.index[0]
+        r = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, headers={"X-API-Key": KEYS["regulator"]}, timeout=10)
+        assert r.status_code == 200 and r.json()["uscc"] == uscc
+        assert httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10).status_code == 401
+        assert "bentoml" in httpx.get(f"{base}/metrics", timeout=10).text
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+    assert verify(tmp_path / "audit.log") == 1
+    assert np.isfinite(table.score).all()
