@@ -164,16 +164,23 @@ class CityExplainer:
         self.booster = booster
         self.few_rows = few_rows
         self.num_threads = num_threads or os.cpu_count() or 1
-        self.trees = parse_trees(booster)
         self.n_features = booster.num_feature()
-        self.largest_tree = max((t.feature.size for t in self.trees), default=0)
+        self._trees: list[Tree] | None = None
         self.patterns_: list[int] = []
+
+    @property
+    def trees(self) -> list[Tree]:
+        """The parsed trees (only needed for many rows: parsing a big model takes a moment)."""
+        if self._trees is None:
+            self._trees = parse_trees(self.booster)
+        return self._trees
 
     def contributions(self, x, progress: Progress | None = None) -> tuple[np.ndarray, float]:
         x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected a 2-d array with {self.n_features} indicator columns; got shape {x.shape}")
-        if self.largest_tree > MAX_SPLITS or len(x) < self.few_rows:  # LightGBM's own TreeSHAP row by row
+        if len(x) < self.few_rows or max((t.feature.size for t in self.trees), default=0) > MAX_SPLITS:
+            # few rows, or patterns that do not fit a word: LightGBM's own TreeSHAP row by row
             full = self.booster.predict(x, pred_contrib=True, num_threads=self.num_threads)
             return full[:, :-1], float(full[0, -1]) if len(full) else 0.0
         numba.set_num_threads(min(self.num_threads, numba.config.NUMBA_NUM_THREADS))

@@ -75,8 +75,7 @@ def score_and_explain(loaded: LoadedModel, x: np.ndarray, progress: Progress | N
     """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows
     of indicator values (columns in the model's order)."""
     model = loaded.model
-    explainer = X.CityExplainer(model.booster_, model.config.num_threads)
-    phi, expected = explainer.contributions(x, progress=progress)
+    phi, expected = loaded.explainer().contributions(x, progress=progress)
     p = model.calibrator_.predict(expected + phi.sum(axis=1))
     score = probability_to_score(p)
     cal = model.calibrator_

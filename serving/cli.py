@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 from pathlib import Path
 from typing import Iterator, Optional
@@ -336,7 +337,7 @@ def demo(
     out: Path = typer.Option(DATA / "demo", help="Working folder of the demo."),
     seed: int = typer.Option(7),
 ) -> None:
-    """The main job end to end on embedded defaults: simulate → ingest → city statistics."""
+    """The main job end to end on embedded defaults: simulate → ingest → features → train → grade → serve."""
     from features.city.calibration import city_statistics
     from features.city.simulate import CityConfig, describe, simulate_city
     from features.ingest import ingest as run_ingest
@@ -381,7 +382,34 @@ def demo(
         graded = grade_city(table_path, clean, out / "graded", loaded, as_of=extraction, overwrite=True,
                             progress=update)
     print_graded_summary(graded, out / "graded")
-    print_example_reasons(out / "graded")
+    example = print_example_reasons(out / "graded")
+    console.rule("7. The scoring service: one request over HTTP (评分服务)")
+    demo_service(out, example)
+
+
+def demo_service(out: Path, uscc: str | None) -> None:
+    """Start the service on the demo's graded table, ask it for one enterprise, stop it; print how to run it."""
+    import httpx
+
+    from serving.auth import add_key
+    from serving.launch import running_server
+
+    keys = out / "api_keys.json"
+    keys.unlink(missing_ok=True)
+    key = add_key(keys, "demo-regulator", "regulator")
+    args = ["--graded", str(out / "graded"), "--keys", str(keys), "--audit-log", str(out / "audit.log")]
+    body = {"uscc": uscc}
+    with console.status("starting `creditgrade serve` (BentoML)"), running_server(*args, "--workers", "1") as base:
+        r = httpx.post(f"{base}/v1/grade", json=body, headers={"X-API-Key": key}, timeout=30)
+    reply = r.json()
+    console.print(f"POST /v1/grade → HTTP {r.status_code}: {reply.get('uscc')} grade {reply.get('grades')}, "
+                  f"score {reply.get('score')}, top reason: {(reply.get('reasons') or [{}])[0].get('en')}")
+    console.print(f"A regulator key was written to {keys} (hash only); the key itself: {key}")
+    console.print("Start the service (启动服务):")
+    print(f"  .venv/bin/creditgrade serve {' '.join(args)}")
+    console.print("and ask it (查询示例):")
+    print(f"  curl -s -X POST http://127.0.0.1:3000/v1/grade -H 'X-API-Key: {key}' "
+          f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'")
 
 
 def print_graded_summary(summary: dict, out: Path) -> None:
@@ -400,7 +428,7 @@ def print_graded_summary(summary: dict, out: Path) -> None:
                       f"score PSI {m['psi_score']:.4f} (等级迁移)")
 
 
-def print_example_reasons(folder: Path) -> None:
+def print_example_reasons(folder: Path) -> str | None:
     """The worst-scored enterprise without an override, with its sub-scores and reasons."""
     import duckdb
 
@@ -410,11 +438,12 @@ def print_example_reasons(folder: Path) -> None:
         row = con.execute("SELECT uscc, name, score, grade_shenzhen, points_d1, points_d2, points_d3, points_d4, "
                           "points_d5, reasons FROM graded WHERE override_rule IS NULL ORDER BY score LIMIT 1").fetchone()
     if row is None:
-        return
+        return None
     console.print(f"Example (示例): {row[0]} {row[1]} — score {row[2]:.0f}, grade {row[3]}; dimension points "
                   f"D1 {row[4]:+.0f}, D2 {row[5]:+.0f}, D3 {row[6]:+.0f}, D4 {row[7]:+.0f}, D5 {row[8]:+.0f}")
     for r in row[9]:
         console.print(f"  {r['points']:+6.1f}  {r['zh']} / {r['en']}")
+    return row[0]
 
 
 def print_dimension_summary(path: Path) -> None:

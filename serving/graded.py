@@ -1,12 +1,12 @@
 """The latest graded table, as the service reads it: loaded from the grading job's DuckDB database.
 
 Lookups by USCC come from an in-memory Arrow copy of table `graded` (a binary search on the sorted
-USCCs, microseconds), what-ifs read an enterprise's indicator values from table `indicators`.
+USCCs, microseconds); what-ifs start from an enterprise's indicator values, held in memory from table
+`indicators` in the same order.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import duckdb
@@ -43,7 +43,14 @@ class GradedStore:
         self.keys = np.array(self.table.column("uscc").to_pylist(), dtype="S32")
         self.as_of = str(self.table.column("as_of")[0]) if self.table.num_rows else None
         self.model_version = self.table.column("model_version")[0].as_py() if self.table.num_rows else None
-        self._local = threading.local()
+        ind = self.con.sql("SELECT * FROM indicators ORDER BY uscc").to_arrow_table(batch_size=1 << 20)
+        if ind.num_rows != self.table.num_rows or not ind.column("uscc").equals(self.table.column("uscc")):
+            raise ValueError(f"{path}: tables graded and indicators do not hold the same enterprises")
+        self.indicator_names = tuple(c for c in ind.column_names if c != "uscc")
+        self.indicator_values = np.column_stack(
+            [ind.column(c).to_numpy().astype(np.float64) for c in self.indicator_names]) if ind.num_rows else \
+            np.empty((0, len(self.indicator_names)))
+        self.con.close()
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -62,15 +69,15 @@ class GradedStore:
     def rows(self, positions: np.ndarray) -> list[dict]:
         return [present(r) for r in self.table.take(pa.array(positions, type=pa.int64())).to_pylist()]
 
-    def indicators(self, uscc: str) -> dict[str, float | None] | None:
-        cur = getattr(self._local, "cur", None)
-        if cur is None:
-            cur = self._local.cur = self.con.cursor()
-        row = cur.execute("SELECT * FROM indicators WHERE uscc = ?", [uscc]).fetchone()
-        if row is None:
+    def indicators(self, uscc: str) -> dict[str, float] | None:
+        """The enterprise's indicator values behind its grade (NaN: missing), or None if not graded."""
+        found, _ = self.find([uscc])
+        if not len(found):
             return None
-        names = [d[0] for d in cur.description]
-        return {k: v for k, v in zip(names, row) if k != "uscc"}
+        return dict(zip(self.indicator_names, self.indicator_values[int(found[0])].tolist()))
+
+    def column(self, name: str, position: int):
+        return self.table.column(name)[position].as_py()
 
 
 def present(row: dict) -> dict:

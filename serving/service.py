@@ -19,6 +19,7 @@ come from BentoML and stay open.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ from typing import Any, Optional
 
 import bentoml
 import numpy as np
+import orjson
+from starlette.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
@@ -58,6 +61,11 @@ class WhatIf(BaseModel):
     model_config = ConfigDict(extra="forbid")
     uscc: Optional[str] = Field(None, description="Start from this enterprise's current indicator values.")
     indicators: Indicators = Field(default_factory=Indicators)  # type: ignore[valid-type]
+
+
+def reply(payload: dict) -> Response:
+    """JSON straight to bytes (orjson: UTF-8, no escaping of Chinese), skipping a second validation pass."""
+    return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 class ClientError(Exception):
@@ -101,6 +109,7 @@ class CreditGrade:
         self.audit = AuditLog()
         self._lock = threading.Lock()
         self._load()
+        gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
 
     # -- state -------------------------------------------------------------------------------
 
@@ -128,14 +137,14 @@ class CreditGrade:
         key = ctx.request.scope.get("state", {}).get("api_key")
         return {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
 
-    def _error(self, ctx: bentoml.Context, exc: ClientError) -> dict:
+    def _error(self, ctx: bentoml.Context, exc: ClientError) -> Response:
         ctx.response.status_code = exc.status
-        return {"error": exc.en, "error_zh": exc.zh}
+        return reply({"error": exc.en, "error_zh": exc.zh})
 
     # -- endpoints ---------------------------------------------------------------------------
 
     @bentoml.api(route="/v1/grade")
-    def grade(self, uscc: str, ctx: bentoml.Context) -> dict[str, Any]:
+    async def grade(self, uscc: str, ctx: bentoml.Context) -> dict[str, Any]:
         """One enterprise's grade in every scheme, probability, score, five dimension sub-scores and
         top-5 reasons (Chinese and English)."""
         self._fresh()
@@ -148,12 +157,12 @@ class CreditGrade:
             if missing:
                 raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
                                   f"未找到统一社会信用代码为 {code} 的已分级企业")
-            return self.store.rows(found)[0]
+            return reply(self.store.rows(found)[0])
         except ClientError as exc:
             return self._error(ctx, exc)
 
     @bentoml.api(route="/v1/grades")
-    def grades(self, usccs: list[str], ctx: bentoml.Context) -> dict[str, Any]:
+    async def grades(self, usccs: list[str], ctx: bentoml.Context) -> dict[str, Any]:
         """Up to 1,000 enterprises at once; USCCs not found are listed under `not_found`."""
         self._fresh()
         try:
@@ -167,12 +176,12 @@ class CreditGrade:
             absent = set(missing)
             self.audit.append([{"endpoint": "grades", **caller, "uscc": c, "found": c not in absent,
                                 "model_version": self.loaded.label} for c in codes])
-            return {"enterprises": self.store.rows(found), "not_found": missing}
+            return reply({"enterprises": self.store.rows(found), "not_found": missing})
         except ClientError as exc:
             return self._error(ctx, exc)
 
     @bentoml.api(route="/v1/explain")
-    def explain(self, records: list[WhatIf], ctx: bentoml.Context) -> dict[str, Any]:
+    async def explain(self, records: list[WhatIf], ctx: bentoml.Context) -> dict[str, Any]:
         """Score and explain indicator records with the champion model (what-if)."""
         self._fresh()
         try:
@@ -196,9 +205,8 @@ class CreditGrade:
                     if current is None:
                         raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
                                           f"未找到统一社会信用代码为 {code} 的已分级企业")
-                    x[i] = [np.nan if current.get(f) is None else current[f] for f in features]
-                    found, _ = self.store.find([code])
-                    rule = self.store.table.column("override_rule")[int(found[0])].as_py()
+                    x[i] = [current.get(f, np.nan) for f in features]
+                    rule = self.store.column("override_rule", int(self.store.find([code])[0][0]))
                 given = rec.indicators.model_dump(include=rec.indicators.model_fields_set)
                 for name, value in given.items():
                     x[i, features.index(name)] = np.nan if value is None else value
@@ -219,7 +227,7 @@ class CreditGrade:
                                             "points": round(float(r["points"][d.id].iloc[i]), 2)} for d in DIMENSIONS],
                             "base_points": round(r["base_points"], 2), "reasons": reasons[i],
                             "changed": sorted(rec.indicators.model_fields_set)})
-            return {"results": out, "model_version": self.loaded.label}
+            return reply({"results": out, "model_version": self.loaded.label})
         except ClientError as exc:
             return self._error(ctx, exc)
 

@@ -130,6 +130,15 @@ class LoadedModel:
 
     def __init__(self, version: int, run_id: str, model, schemes: dict):
         self.version, self.run_id, self.model, self.schemes = version, run_id, model, schemes
+        self._explainer = None
+
+    def explainer(self):
+        """The model's exact TreeSHAP explainer, built once (threads as the model's config says)."""
+        from models.explain import CityExplainer
+
+        if self._explainer is None or self._explainer.num_threads != self.model.config.num_threads:
+            self._explainer = CityExplainer(self.model.booster_, self.model.config.num_threads)
+        return self._explainer
 
     @property
     def label(self) -> str:

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
@@ -20,6 +14,7 @@ from starlette.testclient import TestClient
 from serving.audit import verify
 from serving.auth import hash_key
 from serving.batch import GRADED
+from serving.launch import running_server
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
 
@@ -153,38 +148,13 @@ def test_every_lookup_is_audited_without_person_identifiers(service, table, grad
         verify(tampered)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
-    port = _free_port()
-    env = {**os.environ, **_env(graded_city, tmp_path)}
-    exe = Path(sys.executable).parent / "creditgrade"
-    proc = subprocess.Popen([str(exe), "serve", "--graded", str(graded_city.graded), "--port", str(port),
-                             "--workers", "1", "--audit-log", str(tmp_path / "audit.log")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()
-            time.sleep(0.5)
+    with running_server("--graded", str(graded_city.graded), "--workers", "1", "--audit-log",
+                        str(tmp_path / "audit.log"), env=_env(graded_city, tmp_path)) as base:
         uscc = table.index[0]
         r = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, headers={"X-API-Key": KEYS["regulator"]}, timeout=10)
         assert r.status_code == 200 and r.json()["uscc"] == uscc
         assert httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10).status_code == 401
         assert "bentoml" in httpx.get(f"{base}/metrics", timeout=10).text
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
     assert verify(tmp_path / "audit.log") == 1
-    assert np.isfinite(table.score).all()

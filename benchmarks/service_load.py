@@ -1,0 +1,154 @@
+"""Benchmark: `creditgrade serve` on loopback under load, and a plain shap.TreeExplainer endpoint beside it.
+
+    .venv/bin/python benchmarks/grade_scale.py --mlruns data/bench/mlruns          # the graded city, once
+    .venv/bin/python benchmarks/service_load.py --mlruns data/bench/mlruns --graded data/bench/graded
+
+Starts the real server (2 workers, API keys, audit log) on the full graded city and drives it with an
+asyncio/aiohttp load generator on the same machine, each scenario bounded in requests and time:
+lookups at 1 and 32 concurrent clients, score-and-explain (what-ifs on real enterprises' indicator
+values) at 1 and 32, and 1,000 enterprises per batch lookup. Then serves benchmarks/shap_service.py
+(a plain BentoML endpoint calling shap.TreeExplainer per request) and repeats the explain scenarios,
+printing the ratios. Targets (issue #5): 0 errors; lookup ≥ 400 req/s and p99 ≤ 100 ms at 32 clients,
+p99 ≤ 15 ms at 1; explain ≥ 300 req/s at 32, p50 ≤ 10 ms at 1; a 1,000-enterprise batch ≤ 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import aiohttp
+import duckdb
+import numpy as np
+
+from serving.auth import hash_key
+from serving.launch import running_server
+
+KEY = "bench-regulator-key"
+
+
+async def drive(url: str, bodies: list[dict], concurrency: int, max_requests: int, max_seconds: float,
+                headers: dict) -> dict:
+    """Send up to max_requests POSTs (cycling through bodies) from `concurrency` clients for at most max_seconds."""
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    sent = 0
+    stop = time.perf_counter() + max_seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal sent
+        while sent < max_requests and time.perf_counter() < stop:
+            body = bodies[sent % len(bodies)]
+            sent += 1
+            t = time.perf_counter()
+            try:
+                async with session.post(url, json=body, headers=headers) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors[r.status] = errors.get(r.status, 0) + 1
+            except aiohttp.ClientError:
+                errors[-1] = errors.get(-1, 0) + 1
+            latencies.append(time.perf_counter() - t)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    lat = np.array(latencies) * 1000
+    return {"requests": len(lat), "errors": sum(errors.values()), "error_codes": errors, "rps": len(lat) / wall,
+            "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
+            "max_ms": float(lat.max())}
+
+
+def run(url, bodies, concurrency, n, seconds, headers, warm=50) -> dict:
+    asyncio.run(drive(url, bodies, min(concurrency, 4), warm, 30, headers))  # warm-up, not counted
+    return asyncio.run(drive(url, bodies, concurrency, n, seconds, headers))
+
+
+def show(name: str, r: dict) -> None:
+    print(f"  {name:<34} {r['requests']:>6} req  {r['rps']:>7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
+          f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}{' ' + str(r['error_codes']) if r['errors'] else ''}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mlruns", default="data/bench/mlruns")
+    p.add_argument("--graded", default="data/bench/graded")
+    p.add_argument("--out", type=Path, default=Path("data/bench/service"))
+    p.add_argument("--seconds", type=float, default=30.0, help="Time bound of each scenario.")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    a = p.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    mlruns = str(Path(a.mlruns).resolve())
+    from serving.graded import latest_folder
+
+    folder = latest_folder(Path(a.graded))
+    with duckdb.connect(str(folder / "creditgrade.duckdb"), read_only=True) as con:
+        usccs = [r[0] for r in con.execute("SELECT uscc FROM graded USING SAMPLE 20000 ROWS (reservoir, 7)").fetchall()]
+        cols = [d[0] for d in con.execute("SELECT * FROM indicators LIMIT 0").description][1:]
+        rows = con.execute("SELECT * FROM indicators USING SAMPLE 2000 ROWS (reservoir, 8)").fetchall()
+    records = [{c: v for c, v in zip(cols, r[1:])} for r in rows]
+    rng = random.Random(0)
+    lookups = [{"uscc": u} for u in usccs]
+    whatifs = [{"records": [{"uscc": u, "indicators": {"d3_penalties_12m": rng.randint(0, 3)}}]} for u in usccs[:2000]]
+    plain = [{"records": [{"indicators": r}]} for r in records]
+    batches = [{"usccs": usccs[i:i + 1000]} for i in range(0, 20000, 1000)]
+    headers = {"X-API-Key": KEY}
+    env = {"CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}"}
+    results: dict[str, dict] = {}
+    print(f"creditgrade serve ({a.workers} workers) on {folder}")
+    with running_server("--graded", str(folder), "--workers", str(a.workers), "--audit-log",
+                        str(a.out / "audit.log"), env=env) as base:
+        results["lookup_c1"] = run(f"{base}/v1/grade", lookups, 1, 3000, a.seconds, headers)
+        results["lookup_c32"] = run(f"{base}/v1/grade", lookups, 32, 30000, a.seconds, headers)
+        results["explain_c1"] = run(f"{base}/v1/explain", whatifs, 1, 3000, a.seconds, headers)
+        results["explain_c32"] = run(f"{base}/v1/explain", whatifs, 32, 30000, a.seconds, headers)
+        results["explain_plain_c1"] = run(f"{base}/v1/explain", plain, 1, 3000, a.seconds, headers)
+        results["explain_plain_c32"] = run(f"{base}/v1/explain", plain, 32, 30000, a.seconds, headers)
+        results["batch1000_c1"] = run(f"{base}/v1/grades", batches, 1, 200, a.seconds, headers, warm=len(batches))
+    for k, r in results.items():
+        show(k, r)
+    print("plain BentoML endpoint calling shap.TreeExplainer per request (benchmarks/shap_service.py)")
+    import subprocess
+    import sys
+
+    from serving.launch import free_port
+    import httpx
+
+    port = free_port()
+    bentoml = Path(sys.executable).parent / "bentoml"
+    proc = subprocess.Popen([str(bentoml), "serve", "benchmarks.shap_service:PlainShap", "--port", str(port)],
+                            env={**os.environ, "CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers),
+                                 "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"},
+                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(360):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        shap_records = [{"records": [r]} for r in records]
+        results["shap_c1"] = run(f"{base}/v1/explain", shap_records, 1, 3000, a.seconds, {})
+        results["shap_c32"] = run(f"{base}/v1/explain", shap_records, 32, 30000, a.seconds, {})
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+    for k in ("shap_c1", "shap_c32"):
+        show(k, results[k])
+    print(f"ratios, ours / plain shap endpoint (same records): throughput at 32 clients "
+          f"{results['explain_plain_c32']['rps'] / results['shap_c32']['rps']:.1f}×, p50 at 1 client "
+          f"{results['shap_c1']['p50_ms'] / results['explain_plain_c1']['p50_ms']:.1f}× lower")
+    (a.out / "service_benchmark.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
