@@ -43,3 +43,56 @@ def grade_rates_plot(tables: dict[str, list[dict]], path: Path, city_rate: float
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def _explanation(phi, x, base, features):
+    import shap
+
+    from features import catalog
+
+    names = [f"{catalog.BY_ID[f].en} ({f})" if f in catalog.BY_ID else f for f in features]
+    return shap.Explanation(values=phi, base_values=base, data=x, feature_names=names)
+
+
+def beeswarm_plot(phi, x, expected: float, features, path: Path, max_display: int = 20) -> Path:
+    """SHAP summary (beeswarm) of a sample of enterprises: which indicators move risk, and which way."""
+    import shap
+
+    shap.plots.beeswarm(_explanation(phi, x, expected, features), max_display=max_display, show=False)
+    fig = plt.gcf()
+    fig.set_size_inches(9, 0.35 * max_display + 1.5)
+    plt.title("Indicator contributions to risk (log-odds), sample of enterprises")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def dimension_importance_plot(mean_abs_points: dict[str, float], path: Path) -> Path:
+    """Mean absolute score points per dimension over the city."""
+    from features import catalog
+
+    dims = {d.id: d.en for d in catalog.DIMENSIONS}
+    fig, ax = plt.subplots(figsize=(6, 3))
+    keys = list(mean_abs_points)
+    ax.barh([f"{k} {dims.get(k, '')}" for k in keys][::-1], [mean_abs_points[k] for k in keys][::-1], color="#4f81bd")
+    ax.set_xlabel("mean |score points| per enterprise")
+    ax.set_title("Dimension importance")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def waterfall_plot(phi_row, x_row, expected: float, features, path: Path, title: str, max_display: int = 12) -> Path:
+    """One enterprise: from the city's expected log-odds to its own, indicator by indicator."""
+    import shap
+
+    shap.plots.waterfall(_explanation(phi_row, x_row, expected, features), max_display=max_display, show=False)
+    fig = plt.gcf()
+    fig.set_size_inches(9, 0.4 * max_display + 1.5)
+    plt.title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

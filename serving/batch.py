@@ -30,6 +30,7 @@ from features.store import atomic_folder
 from models import explain as X
 from models import grades as G
 from models.evaluation import psi
+from models.plots import beeswarm_plot, dimension_importance_plot, waterfall_plot
 from models.scaling import probability_to_score
 from training.tracking import LoadedModel
 
@@ -84,15 +85,21 @@ def score_and_explain(loaded: LoadedModel, x: np.ndarray, progress: Progress | N
     return {"probability": p, "score": score,
             "grades": {name: G.score_to_grade(score, loaded.schemes[name]) for name in SCHEME_ORDER},
             "points": X.dimension_points(phi, model.features, per), "base_points": X.base_score(expected, a, b),
-            "reasons": X.top_reasons(phi, x, model.features, per, k=k)}
+            "reasons": X.top_reasons(phi, x, model.features, per, k=k), "phi": phi, "expected": expected}
 
 
 def graded_table(frame: pd.DataFrame, loaded: LoadedModel, overrides: pd.DataFrame, day: dt.date,
-                 progress: Progress | None = None) -> pa.Table:
-    """The graded table for a frame of indicator rows (with the id columns)."""
+                 progress: Progress | None = None, plots: Path | None = None) -> pa.Table:
+    """The graded table for a frame of indicator rows (with the id columns); with `plots`, the city's
+    SHAP summary (beeswarm, a fixed sample of 10,000) and dimension importance as PNG there."""
     model = loaded.model
     x = frame[list(model.features)].to_numpy(dtype=np.float64)
     r = score_and_explain(loaded, x, progress)
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+        sample = np.sort(np.random.default_rng(0).choice(len(x), min(len(x), 10_000), replace=False))
+        beeswarm_plot(r["phi"][sample], x[sample], r["expected"], model.features, plots / "shap_beeswarm.png")
+        dimension_importance_plot(r["points"].abs().mean().to_dict(), plots / "dimension_importance.png")
     hit = overrides.reindex(frame.uscc)
     effects = [e if isinstance(e, tuple) else () for e in hit["effects"]]
     n = len(frame)
@@ -157,17 +164,17 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
     if len(dupes):
         raise GradingError(f"{features} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}")
     overrides = overrides_at(data, day)
-    table = graded_table(frame, loaded, overrides, day, progress)
-    table = table.replace_schema_metadata({META_AS_OF: str(day).encode(),
-                                           b"creditgrade.model_version": loaded.label.encode()})
-    summary = {"as_of": str(day), "model_version": loaded.label, "catalog_version": catalog.version(),
-               "enterprises": table.num_rows, "overrides": int(table["override_rule"].is_valid().to_numpy(
-                   zero_copy_only=False).sum()),
-               "grades": {name: _counts(table[f"grade_{name}"], loaded.schemes[name]) for name in SCHEME_ORDER}}
-    if previous_table is not None:
-        summary["migration"] = migration(previous_table, table)
-    indicators = pa.Table.from_pandas(frame[["uscc", *loaded.model.features]], preserve_index=False)
     with atomic_folder(out, overwrite=overwrite) as tmp:
+        table = graded_table(frame, loaded, overrides, day, progress, plots=tmp / "plots")
+        table = table.replace_schema_metadata({META_AS_OF: str(day).encode(),
+                                               b"creditgrade.model_version": loaded.label.encode()})
+        summary = {"as_of": str(day), "model_version": loaded.label, "catalog_version": catalog.version(),
+                   "enterprises": table.num_rows, "overrides": int(table["override_rule"].is_valid().to_numpy(
+                       zero_copy_only=False).sum()),
+                   "grades": {name: _counts(table[f"grade_{name}"], loaded.schemes[name]) for name in SCHEME_ORDER}}
+        if previous_table is not None:
+            summary["migration"] = migration(previous_table, table)
+        indicators = pa.Table.from_pandas(frame[["uscc", *loaded.model.features]], preserve_index=False)
         pq.write_table(table, tmp / GRADED, compression="zstd")
         with duckdb.connect(str(tmp / DATABASE)) as con:
             con.execute("SET enable_progress_bar = false")
@@ -178,6 +185,24 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
             con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
         (tmp / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=int))
     return summary
+
+
+def explain_one(folder: Path, uscc: str, loaded: LoadedModel, png: Path) -> dict:
+    """One graded enterprise explained again with `loaded`: its reasons and a waterfall PNG for a report."""
+    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
+        row = con.execute("SELECT * FROM indicators WHERE uscc = ?", [uscc]).fetchone()
+        names = [d[0] for d in con.description]
+        graded = con.execute("SELECT name, grade_shenzhen, score FROM graded WHERE uscc = ?", [uscc]).fetchone()
+    if row is None:
+        raise GradingError(f"no graded enterprise has USCC {uscc} in {folder}")
+    values = dict(zip(names, row))
+    x = np.array([[np.nan if values[f] is None else values[f] for f in loaded.model.features]], dtype=np.float64)
+    r = score_and_explain(loaded, x)
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    waterfall_plot(r["phi"][0], x[0], r["expected"], loaded.model.features, png,
+                   f"{uscc}: grade {graded[1]}, score {graded[2]:.0f} ({loaded.label})")
+    return {"uscc": uscc, "name": graded[0], "grade": graded[1], "score": graded[2],
+            "reasons": r["reasons"].to_pylist()[0], "png": str(png)}
 
 
 def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:

@@ -185,6 +185,31 @@ def grade(
     print_graded_summary(summary, target)
 
 
+@app.command()
+def explain(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    graded: Path = typer.Option(DATA / "graded", help="Graded folder, or a folder of them (the newest is used)."),
+    out: Optional[Path] = typer.Option(None, help="Waterfall PNG; default <graded folder>/plots/<USCC>.png."),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """Why an enterprise has its grade: top reasons and a SHAP waterfall PNG for a report (企业画像)."""
+    from serving.batch import GradingError, explain_one
+    from serving.graded import latest_folder
+    from training import tracking
+
+    try:
+        folder = latest_folder(graded)
+        tracking.configure()
+        loaded = tracking.load(alias)
+        r = explain_one(folder, uscc.strip().upper(), loaded, out or folder / "plots" / f"{uscc.strip().upper()}.png")
+    except (GradingError, LookupError, FileNotFoundError) as exc:
+        fail(str(exc))
+    console.print(f"{r['uscc']} {r['name']}: grade {r['grade']}, score {r['score']:.0f} ({loaded.label})")
+    for x in r["reasons"]:
+        console.print(f"  {x['points']:+6.1f}  {x['zh']} / {x['en']}")
+    console.print(f"waterfall → {r['png']}")
+
+
 @app.command("train-table")
 def train_table(
     table: Path = typer.Argument(..., help="A CSV or Parquet indicator table."),

@@ -118,3 +118,16 @@ def test_the_grade_command(graded_city, tmp_path, monkeypatch):
     result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--data", str(graded_city.clean),
                                  "--out", str(tmp_path / "g")])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_plots_and_the_explain_command(graded_city, tmp_path, monkeypatch):
+    plots = graded_city.latest / "plots"
+    assert (plots / "shap_beeswarm.png").stat().st_size > 10_000
+    assert (plots / "dimension_importance.png").stat().st_size > 5_000
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
+    uscc = pq.read_table(graded_city.latest / GRADED, columns=["uscc"]).column("uscc")[0].as_py()
+    result = runner.invoke(app, ["explain", uscc, "--graded", str(graded_city.graded), "--out", str(tmp_path / "w.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "w.png").stat().st_size > 10_000 and "grade" in result.output
+    result = runner.invoke(app, ["explain", "91440300MA5DC1YU4Q", "--graded", str(graded_city.graded)])
+    assert result.exit_code == 2 and "no graded enterprise" in result.output
