@@ -201,10 +201,7 @@ class CityExplainer:
             self.patterns_.append(int(present.size))
             if progress:
                 progress("explain", t + 1, len(trees))
-        del xt
-        phi = np.empty((n, self.n_features))
-        _transpose(phi_t, phi)
-        return phi, expected
+        return phi_t.T, expected  # a view: rows × features
 
 
 # -- from contributions to what a regulator reads -------------------------------------------------
@@ -232,14 +229,25 @@ REASON_TYPE = pa.list_(pa.struct([("indicator", pa.string()), ("value", pa.float
                                   ("zh", pa.string()), ("en", pa.string())]))
 
 
+REASON_CHUNK = 250_000  # rows per step (bounds the temporaries of ranking 63 contributions per row)
+
+
 def top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float,
-                k: int = 5) -> pa.ListArray:
+                k: int = 5) -> pa.ChunkedArray:
     """Per row, the k indicators with the largest contributions (by size), risk-raising first, each
     rendered from the catalog's templates with the enterprise's value, in Chinese and English.
 
     Returns an Arrow list of structs (indicator, value, points, zh, en); indicators whose contribution
-    is exactly zero are left out. Texts are formatted once per distinct (indicator, value).
+    is exactly zero are left out. Texts are formatted once per distinct (indicator, value) and chunk.
     """
+    n = phi.shape[0]
+    parts = [_top_reasons(np.ascontiguousarray(phi[i:i + REASON_CHUNK]), values[i:i + REASON_CHUNK], features,
+                          per_logodds, k) for i in range(0, max(n, 1), REASON_CHUNK)]
+    return pa.chunked_array(parts, type=REASON_TYPE)
+
+
+def _top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float,
+                 k: int = 5) -> pa.ListArray:
     n, f = phi.shape
     k = min(k, f)
     if n == 0 or k == 0:

@@ -110,7 +110,7 @@ def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme)
     if len(effects) != len(grades):
         raise ValueError(f"one tuple of effects per grade is needed; got {len(effects)} for {len(grades)} grades")
     scored = scheme.scored_grades
-    out = grades.astype(object)
+    out = grades.astype(f"<U{max(len(g) for g in scheme.grades)}")
     for i, eff in enumerate(effects):
         if not eff:
             continue
@@ -121,4 +121,4 @@ def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme)
             out[i] = scheme.worst
         else:
             out[i] = scored[min(scored.index(grades[i]) + 2, len(scored) - 1)]
-    return out.astype(str)
+    return out

@@ -88,12 +88,12 @@ def score_and_explain(loaded: LoadedModel, x: np.ndarray, progress: Progress | N
             "reasons": X.top_reasons(phi, x, model.features, per, k=k), "phi": phi, "expected": expected}
 
 
-def graded_table(frame: pd.DataFrame, loaded: LoadedModel, overrides: pd.DataFrame, day: dt.date,
+def graded_table(frame: pd.DataFrame, x: np.ndarray, loaded: LoadedModel, overrides: pd.DataFrame, day: dt.date,
                  progress: Progress | None = None, plots: Path | None = None) -> pa.Table:
-    """The graded table for a frame of indicator rows (with the id columns); with `plots`, the city's
-    SHAP summary (beeswarm, a fixed sample of 10,000) and dimension importance as PNG there."""
+    """The graded table for enterprises (`frame`: the id columns) and their indicator values (`x`, columns
+    in the model's order); with `plots`, the city's SHAP summary (beeswarm, a fixed sample of 10,000)
+    and dimension importance as PNG there."""
     model = loaded.model
-    x = frame[list(model.features)].to_numpy(dtype=np.float64)
     r = score_and_explain(loaded, x, progress)
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
@@ -106,13 +106,11 @@ def graded_table(frame: pd.DataFrame, loaded: LoadedModel, overrides: pd.DataFra
     columns: dict[str, pa.Array | np.ndarray] = {
         "uscc": frame.uscc.to_numpy(), "name": frame["name"].to_numpy(),
         "region_code": frame.region_code.to_numpy(),
-        "district_zh": frame.region_code.map(lambda c: C.DISTRICTS[c].zh if c in C.DISTRICTS else None).to_numpy(),
-        "district_en": frame.region_code.map(lambda c: C.DISTRICTS[c].en if c in C.DISTRICTS else None).to_numpy(),
+        "district_zh": _names(frame.region_code, C.DISTRICTS, "zh"),
+        "district_en": _names(frame.region_code, C.DISTRICTS, "en"),
         "industry_section": frame.industry_section.to_numpy(),
-        "industry_zh": frame.industry_section.map(
-            lambda c: C.INDUSTRY_SECTIONS[c].zh if c in C.INDUSTRY_SECTIONS else None).to_numpy(),
-        "industry_en": frame.industry_section.map(
-            lambda c: C.INDUSTRY_SECTIONS[c].en if c in C.INDUSTRY_SECTIONS else None).to_numpy(),
+        "industry_zh": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "zh"),
+        "industry_en": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "en"),
         "register_status": frame.register_status.to_numpy(),
         "probability": r["probability"], "score": np.round(r["score"], 1),
     }
@@ -124,10 +122,21 @@ def graded_table(frame: pd.DataFrame, loaded: LoadedModel, overrides: pd.DataFra
         columns[f"points_{d.lower()}"] = np.round(r["points"][d].to_numpy(), 2)
     columns["base_points"] = np.full(n, round(r["base_points"], 2))
     columns["reasons"] = r["reasons"]
-    columns["model_version"] = np.full(n, loaded.label)
-    columns["catalog_version"] = np.full(n, model.catalog_version_)
-    columns["as_of"] = pa.array(np.full(n, np.datetime64(day, "D")))
-    return pa.table({k: (v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True)) for k, v in columns.items()})
+    columns["model_version"] = pa.repeat(loaded.label, n)
+    columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
+    columns["as_of"] = pa.repeat(pa.scalar(day, pa.date32()), n)
+    del r
+    return pa.table({k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
+                     for k, v in columns.items()})
+
+
+def _names(codes: pd.Series, names: dict, lang: str) -> pa.Array:
+    """The zh or en name of every code, dictionary-encoded (no string per row); unknown codes are null."""
+    categories = pd.Categorical(codes)
+    labels = pa.array([getattr(names[c], lang) if c in names else None for c in categories.categories],
+                      type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(categories.codes, type=pa.int32(),
+                                                   mask=categories.codes < 0), labels).cast(pa.string())
 
 
 def migration(previous: pa.Table, current: pa.Table, column: str = "grade_shenzhen") -> dict:
@@ -164,8 +173,12 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
     if len(dupes):
         raise GradingError(f"{features} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}")
     overrides = overrides_at(data, day)
+    indicators = pa.Table.from_pandas(frame[["uscc", *loaded.model.features]], preserve_index=False)
+    x = frame[list(loaded.model.features)].to_numpy(dtype=np.float64)
+    frame = frame[ID_COLUMNS]  # the indicator values live on in x and in the indicators table
     with atomic_folder(out, overwrite=overwrite) as tmp:
-        table = graded_table(frame, loaded, overrides, day, progress, plots=tmp / "plots")
+        table = graded_table(frame, x, loaded, overrides, day, progress, plots=tmp / "plots")
+        del x
         table = table.replace_schema_metadata({META_AS_OF: str(day).encode(),
                                                b"creditgrade.model_version": loaded.label.encode()})
         summary = {"as_of": str(day), "model_version": loaded.label, "catalog_version": catalog.version(),
@@ -174,9 +187,10 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
                    "grades": {name: _counts(table[f"grade_{name}"], loaded.schemes[name]) for name in SCHEME_ORDER}}
         if previous_table is not None:
             summary["migration"] = migration(previous_table, table)
-        indicators = pa.Table.from_pandas(frame[["uscc", *loaded.model.features]], preserve_index=False)
         pq.write_table(table, tmp / GRADED, compression="zstd")
-        with duckdb.connect(str(tmp / DATABASE)) as con:
+        del table  # DuckDB reads it back from the file
+        pa.default_memory_pool().release_unused()
+        with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
             con.execute("SET enable_progress_bar = false")
             con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")
             con.execute("CREATE UNIQUE INDEX graded_uscc ON graded (uscc)")

@@ -335,7 +335,7 @@ def serve(
     if not keys.exists() and not os.environ.get("CREDITGRADE_API_KEYS"):
         console.print(f"[yellow]warning:[/] no API keys ({keys} missing): every request will get 401; "
                       "add one with `creditgrade keys add`")
-    env = {**os.environ, "CREDITGRADE_GRADED": str(folder.resolve()), "CREDITGRADE_WORKERS": str(workers),
+    env = {**os.environ, "CREDITGRADE_GRADED": str(graded.resolve()), "CREDITGRADE_WORKERS": str(workers),
            "CREDITGRADE_API_KEYS_FILE": str(keys.resolve()), "CREDITGRADE_AUDIT_LOG": str(audit_log.resolve()),
            "CREDITGRADE_MLRUNS": str(Path(os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()),
            "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}

@@ -24,7 +24,7 @@ def latest_folder(root: Path) -> Path:
     root = Path(root)
     if (root / DATABASE).exists():
         return root
-    found = sorted(p.parent for p in root.glob(f"*/{DATABASE}"))
+    found = sorted(p.parent for p in root.glob(f"*/{DATABASE}") if not p.parent.name.startswith("."))
     if not found:
         raise FileNotFoundError(f"no graded table under {root}: run `creditgrade grade` first")
     return found[-1]
