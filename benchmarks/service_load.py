@@ -114,39 +114,47 @@ def main() -> None:
         results["batch1000_c1"] = run(f"{base}/v1/grades", batches, 1, 200, a.seconds, headers, warm=len(batches))
     for k, r in results.items():
         show(k, r)
-    print("plain BentoML endpoint calling shap.TreeExplainer per request (benchmarks/shap_service.py)")
     import subprocess
     import sys
 
-    from serving.launch import free_port
     import httpx
 
-    port = free_port()
-    bentoml = Path(sys.executable).parent / "bentoml"
-    proc = subprocess.Popen([str(bentoml), "serve", "benchmarks.shap_service:PlainShap", "--port", str(port)],
-                            env={**os.environ, "CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers),
-                                 "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"},
-                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(360):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        shap_records = [{"records": [r]} for r in records]
-        results["shap_c1"] = run(f"{base}/v1/explain", shap_records, 1, 3000, a.seconds, {})
-        results["shap_c32"] = run(f"{base}/v1/explain", shap_records, 32, 30000, a.seconds, {})
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-    for k in ("shap_c1", "shap_c32"):
-        show(k, results[k])
+    from serving.launch import free_port
+
+    def other_service(target: str, scenarios: dict[str, tuple[str, list[dict], int, int]]) -> None:
+        port = free_port()
+        bentoml = Path(sys.executable).parent / "bentoml"
+        proc = subprocess.Popen([str(bentoml), "serve", target, "--port", str(port)],
+                                env={**os.environ, "CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers),
+                                     "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"},
+                                cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(360):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            for name, (path, bodies, clients, n) in scenarios.items():
+                results[name] = run(f"{base}{path}", bodies, clients, n, a.seconds, {})
+                show(name, results[name])
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=30)
+
+    print("plain BentoML endpoint calling shap.TreeExplainer per request (benchmarks/shap_service.py)")
+    shap_records = [{"records": [r]} for r in records]
+    other_service("benchmarks.shap_service:PlainShap", {"shap_c1": ("/v1/explain", shap_records, 1, 3000),
+                                                        "shap_c32": ("/v1/explain", shap_records, 32, 30000)})
     print(f"ratios, ours / plain shap endpoint (same records): throughput at 32 clients "
           f"{results['explain_plain_c32']['rps'] / results['shap_c32']['rps']:.1f}×, p50 at 1 client "
           f"{results['shap_c1']['p50_ms'] / results['explain_plain_c1']['p50_ms']:.1f}× lower")
+    print("adaptive batching against a plain list endpoint, same explanation code (benchmarks/batched_service.py)")
+    other_service("benchmarks.batched_service:Batching", {
+        "batched_c1": ("/batched", shap_records, 1, 3000), "batched_c32": ("/batched", shap_records, 32, 30000),
+        "unbatched_c1": ("/plain", shap_records, 1, 3000), "unbatched_c32": ("/plain", shap_records, 32, 30000)})
     (a.out / "service_benchmark.json").write_text(json.dumps(results, indent=2))
 
 
