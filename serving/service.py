@@ -74,6 +74,17 @@ class ClientError(Exception):
         self.status, self.en, self.zh = status, en, zh
 
 
+def within_limit(count: int, limit: int, en: str, zh: str) -> None:
+    if count > limit:
+        raise ClientError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"{count} {en} in one request; the limit is {limit}",
+                          f"单次请求 {count} {zh}，上限为 {limit}")
+
+
+def not_graded(code: str) -> ClientError:
+    return ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
+                       f"未找到统一社会信用代码为 {code} 的已分级企业")
+
+
 def check_uscc(uscc: str, known=lambda code: False) -> str:
     """The USCC, stripped and upper-cased; ClientError naming the failed check otherwise. A code whose
     check character fails but that is `known` (allow-listed at ingest) is accepted."""
@@ -137,6 +148,12 @@ class CreditGrade:
         key = ctx.request.scope.get("state", {}).get("api_key")
         return {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
 
+    def _audit(self, ctx: bentoml.Context, endpoint: str, codes: list[str], missing: list[str]) -> None:
+        """One audit entry per USCC looked up (found or not)."""
+        caller, absent = self._caller(ctx), set(missing)
+        self.audit.append([{"endpoint": endpoint, **caller, "uscc": c, "found": c not in absent,
+                            "model_version": self.loaded.label} for c in codes])
+
     def _error(self, ctx: bentoml.Context, exc: ClientError) -> Response:
         ctx.response.status_code = exc.status
         return reply({"error": exc.en, "error_zh": exc.zh})
@@ -151,12 +168,9 @@ class CreditGrade:
         try:
             code = check_uscc(uscc, self.store.known)
             found, missing = self.store.find([code])
-            caller = self._caller(ctx)
-            self.audit.append([{"endpoint": "grade", **caller, "uscc": code, "found": not missing,
-                                "model_version": self.loaded.label}])
+            self._audit(ctx, "grade", [code], missing)
             if missing:
-                raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
-                                  f"未找到统一社会信用代码为 {code} 的已分级企业")
+                raise not_graded(code)
             return reply(self.store.rows(found)[0])
         except ClientError as exc:
             return self._error(ctx, exc)
@@ -166,16 +180,10 @@ class CreditGrade:
         """Up to 1,000 enterprises at once; USCCs not found are listed under `not_found`."""
         self._fresh()
         try:
-            if len(usccs) > LOOKUP_LIMIT:
-                raise ClientError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                                  f"{len(usccs)} USCCs in one request; the limit is {LOOKUP_LIMIT}",
-                                  f"单次请求 {len(usccs)} 个代码，上限为 {LOOKUP_LIMIT}")
+            within_limit(len(usccs), LOOKUP_LIMIT, "USCCs", "个代码")
             codes = [check_uscc(u, self.store.known) for u in usccs]
             found, missing = self.store.find(codes)
-            caller = self._caller(ctx)
-            absent = set(missing)
-            self.audit.append([{"endpoint": "grades", **caller, "uscc": c, "found": c not in absent,
-                                "model_version": self.loaded.label} for c in codes])
+            self._audit(ctx, "grades", codes, missing)
             return reply({"enterprises": self.store.rows(found), "not_found": missing})
         except ClientError as exc:
             return self._error(ctx, exc)
@@ -185,33 +193,28 @@ class CreditGrade:
         """Score and explain indicator records with the champion model (what-if)."""
         self._fresh()
         try:
-            if len(records) > EXPLAIN_LIMIT:
-                raise ClientError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                                  f"{len(records)} records in one request; the limit is {EXPLAIN_LIMIT}",
-                                  f"单次请求 {len(records)} 条记录，上限为 {EXPLAIN_LIMIT}")
+            within_limit(len(records), EXPLAIN_LIMIT, "records", "条记录")
             if not records:
                 raise ClientError(HTTPStatus.BAD_REQUEST, "no records given", "未提供记录")
             features = self.loaded.model.features
+            codes = [check_uscc(r.uscc, self.store.known) if r.uscc is not None else None for r in records]
+            asked = [c for c in codes if c is not None]
+            found, missing = self.store.find(asked)
+            self._audit(ctx, "explain", asked, missing)
+            if missing:
+                raise not_graded(missing[0])
             x = np.full((len(records), len(features)), np.nan)
             overrides: list[Optional[str]] = []
-            caller, audit = self._caller(ctx), []
-            for i, rec in enumerate(records):
+            for i, (rec, code) in enumerate(zip(records, codes)):
                 rule = None
-                if rec.uscc is not None:
-                    code = check_uscc(rec.uscc, self.store.known)
+                if code is not None:
                     current = self.store.indicators(code)
-                    audit.append({"endpoint": "explain", **caller, "uscc": code, "found": current is not None,
-                                  "model_version": self.loaded.label})
-                    if current is None:
-                        raise ClientError(HTTPStatus.NOT_FOUND, f"no graded enterprise has USCC {code}",
-                                          f"未找到统一社会信用代码为 {code} 的已分级企业")
                     x[i] = [current.get(f, np.nan) for f in features]
                     rule = self.store.column("override_rule", int(self.store.find([code])[0][0]))
                 given = rec.indicators.model_dump(include=rec.indicators.model_fields_set)
                 for name, value in given.items():
                     x[i, features.index(name)] = np.nan if value is None else value
                 overrides.append(rule)
-            self.audit.append(audit)
             r = score_and_explain(self.loaded, x)
             reasons = r["reasons"].to_pylist()
             out = []

@@ -158,3 +158,12 @@ def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
         assert httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10).status_code == 401
         assert "bentoml" in httpx.get(f"{base}/metrics", timeout=10).text
     assert verify(tmp_path / "audit.log") == 1
+
+
+def test_a_what_if_on_an_unknown_enterprise_is_audited_and_refused(service):
+    client, log = service
+    before = verify(log) if log.exists() else 0
+    r = post(client, "/v1/explain", {"records": [{"uscc": "91440300MA5DC1YU4Q", "indicators": {"d1_age_years": 1}}]})
+    assert r.status_code == 404 and "no graded enterprise" in r.text
+    assert verify(log) == before + 1
+    assert json.loads(log.read_text().splitlines()[-1])["found"] is False
