@@ -114,35 +114,19 @@ def main() -> None:
         results["batch1000_c1"] = run(f"{base}/v1/grades", batches, 1, 200, a.seconds, headers, warm=len(batches))
     for k, r in results.items():
         show(k, r)
-    import subprocess
     import sys
 
-    import httpx
-
-    from serving.launch import free_port
+    from serving.launch import free_port, running
 
     def other_service(target: str, scenarios: dict[str, tuple[str, list[dict], int, int]]) -> None:
         port = free_port()
-        bentoml = Path(sys.executable).parent / "bentoml"
-        proc = subprocess.Popen([str(bentoml), "serve", target, "--port", str(port)],
-                                env={**os.environ, "CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers),
-                                     "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"},
-                                cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(360):
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
+        argv = [str(Path(sys.executable).parent / "bentoml"), "serve", target, "--port", str(port)]
+        env = {"CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers), "OMP_NUM_THREADS": "1",
+               "BENTOML_DO_NOT_TRACK": "true"}
+        with running(argv, port, env=env, cwd=Path(__file__).resolve().parents[1]) as base:
             for name, (path, bodies, clients, n) in scenarios.items():
                 results[name] = run(f"{base}{path}", bodies, clients, n, a.seconds, {})
                 show(name, results[name])
-        finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=30)
 
     print("plain BentoML endpoint calling shap.TreeExplainer per request (benchmarks/shap_service.py)")
     shap_records = [{"records": [r]} for r in records]

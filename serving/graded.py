@@ -69,12 +69,9 @@ class GradedStore:
     def rows(self, positions: np.ndarray) -> list[dict]:
         return [present(r) for r in self.table.take(pa.array(positions, type=pa.int64())).to_pylist()]
 
-    def indicators(self, uscc: str) -> dict[str, float] | None:
-        """The enterprise's indicator values behind its grade (NaN: missing), or None if not graded."""
-        found, _ = self.find([uscc])
-        if not len(found):
-            return None
-        return dict(zip(self.indicator_names, self.indicator_values[int(found[0])].tolist()))
+    def indicators(self, position: int) -> dict[str, float]:
+        """The indicator values behind the grade of the enterprise at `position` (see `find`); NaN: missing."""
+        return dict(zip(self.indicator_names, self.indicator_values[position].tolist()))
 
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()

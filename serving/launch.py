@@ -1,4 +1,4 @@
-"""Start `creditgrade serve` as a child process and wait until it is ready (demo, tests, benchmarks)."""
+"""Start a server (`creditgrade serve`, or any BentoML service) as a child process and wait until it is ready."""
 
 from __future__ import annotations
 
@@ -22,27 +22,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(*args: str, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[str]:
-    """`creditgrade serve *args` on a free loopback port; yields its base URL and stops it afterwards."""
-    port = free_port()
-    exe = Path(sys.executable).parent / "creditgrade"
-    log = open(os.devnull, "wb") if os.environ.get("CREDITGRADE_SERVER_LOG") is None else \
-        open(os.environ["CREDITGRADE_SERVER_LOG"], "ab")
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), *args], env={**os.environ, **(env or {})},
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def running(argv: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 180.0) -> Iterator[str]:
+    """Run `argv` (a server listening on `port`) until its /readyz answers; yield its base URL, stop it after."""
+    log = open(os.environ.get("CREDITGRADE_SERVER_LOG", os.devnull), "ab")
+    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"`creditgrade serve` exited with code {proc.returncode} before it was ready")
+                raise RuntimeError(f"`{' '.join(argv[:3])}` exited with code {proc.returncode} before it was ready")
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.time() > deadline:
-                raise TimeoutError(f"`creditgrade serve` was not ready after {timeout:.0f} s")
+                raise TimeoutError(f"`{' '.join(argv[:3])}` was not ready after {timeout:.0f} s")
             time.sleep(0.5)
         yield base
     finally:
@@ -54,3 +52,10 @@ def running_server(*args: str, env: dict[str, str] | None = None, timeout: float
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def running_server(*args: str, env: dict[str, str] | None = None, timeout: float = 180.0):
+    """`creditgrade serve *args` on a free loopback port (see `running`)."""
+    port = free_port()
+    exe = Path(sys.executable).parent / "creditgrade"
+    return running([str(exe), "serve", "--port", str(port), *args], port, env=env, timeout=timeout)

@@ -205,12 +205,13 @@ class CreditGrade:
                 raise not_graded(missing[0])
             x = np.full((len(records), len(features)), np.nan)
             overrides: list[Optional[str]] = []
+            position = dict(zip(asked, found.tolist()))
             for i, (rec, code) in enumerate(zip(records, codes)):
                 rule = None
                 if code is not None:
-                    current = self.store.indicators(code)
+                    current = self.store.indicators(position[code])
                     x[i] = [current.get(f, np.nan) for f in features]
-                    rule = self.store.column("override_rule", int(self.store.find([code])[0][0]))
+                    rule = self.store.column("override_rule", position[code])
                 given = rec.indicators.model_dump(include=rec.indicators.model_fields_set)
                 for name, value in given.items():
                     x[i, features.index(name)] = np.nan if value is None else value
