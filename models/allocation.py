@@ -44,13 +44,15 @@ def _fill(order: np.ndarray, room: np.ndarray, group: np.ndarray, quota: np.ndar
     return given
 
 
-def allocate(p, group, budget: float, *, floor: float = 0.0, low=None, high=None, eligible=None) -> Allocation:
+def allocate(p, group, budget: float, *, floor: float = 0.0, low=None, high=None, eligible=None,
+             groups: int | None = None) -> Allocation:
     """Inclusion probabilities maximising the expected number of problems found.
 
     p: predicted problem probability per enterprise; group: grade index per enterprise (0..G-1);
     budget: the expected number of inspections (Σ π); floor: the least π of every eligible enterprise;
     low / high: per-grade bounds on the sampling ratio (mean π over the grade's eligible enterprises);
-    eligible: enterprises that may be drawn (the others get π = 0).
+    eligible: enterprises that may be drawn (the others get π = 0); groups: the number of grades (default:
+    the largest index + 1).
 
     >>> a = allocate([0.1, 0.9, 0.5, 0.2], [0, 1, 1, 0], 2.0, floor=0.1)
     >>> a.probability.round(2).tolist()
@@ -64,7 +66,8 @@ def allocate(p, group, budget: float, *, floor: float = 0.0, low=None, high=None
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise AllocationError("problem probabilities must lie in [0, 1]")
     eligible = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool)
-    groups = int(group.max()) + 1 if n else 0
+    if groups is None:
+        groups = int(group.max()) + 1 if n else 0
     low = np.zeros(groups) if low is None else np.asarray(low, dtype=float)
     high = np.ones(groups) if high is None else np.asarray(high, dtype=float)
     if low.size != groups or high.size != groups:

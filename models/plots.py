@@ -96,3 +96,47 @@ def waterfall_plot(phi_row, x_row, expected: float, features, path: Path, title:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def expected_problems_plot(per_grade: list[dict], path: Path, title: str = "Expected problems found") -> Path:
+    """Per grade: the problems a plan should find beside a uniform random draw of the same size."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    grades = [r["grade"] for r in per_grade]
+    x = range(len(grades))
+    ax.bar([i - 0.2 for i in x], [r["expected_problems"] for r in per_grade], 0.4, label="this plan",
+           color="#c0504d")
+    ax.bar([i + 0.2 for i in x], [r["uniform_problems"] for r in per_grade], 0.4, label="uniform draw",
+           color="#7f7f7f")
+    ax.set_xticks(list(x), grades)
+    ax.set_xlabel("grade")
+    ax.set_ylabel("expected problems found")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def cycles_plot(rows: list[dict], path: Path) -> Path:
+    """The feedback loop per cycle: calibration error of each run, and problems per 1,000 checks vs uniform."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for run, colour in (("weighted", "#4f81bd"), ("unweighted", "#c0504d")):
+        mine = [r for r in rows if r["run"] == run]
+        a.plot([r["cycle"] for r in mine], [r["calibration_error"] for r in mine], marker="o", color=colour, label=run)
+        b.plot([r["cycle"] for r in mine], [r["per_1000"] for r in mine], marker="o", color=colour, label=run)
+    uniform = [r for r in rows if r["run"] == "weighted"]
+    b.plot([r["cycle"] for r in uniform], [r["uniform_per_1000"] for r in uniform], ls="--", color="grey",
+           label="uniform draw")
+    a.set_xlabel("cycle (month)")
+    a.set_ylabel("calibration error vs truth (whole city)")
+    a.set_ylim(bottom=0)
+    b.set_xlabel("cycle (month)")
+    b.set_ylabel("problems found per 1,000 checks")
+    b.set_ylim(bottom=0)
+    a.legend()
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

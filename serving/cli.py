@@ -313,6 +313,176 @@ def audit_verify(path: Path = typer.Argument(DATA / "audit" / "audit.log")) -> N
     console.print(f"{path}: {n:,} entries, chain intact (审计链完整)")
 
 
+plan_app = typer.Typer(help="Spot-check plans (双随机抽查计划): draw, commit, verify.", invoke_without_command=True)
+app.add_typer(plan_app, name="plan")
+PLAN_ERRORS: tuple = (ValueError, FileExistsError, FileNotFoundError)
+
+
+@plan_app.callback()
+def plan(
+    ctx: typer.Context,
+    graded: Optional[Path] = typer.Option(None, help="Graded folder or graded.parquet (the newest folder under a root)."),
+    config: Optional[Path] = typer.Option(None, help="PLAN.yaml (see docs/spot-check-planner.md)."),
+    seed: Optional[str] = typer.Option(None, help="The public seed, revealed after the commitment was published."),
+    checks: Optional[Path] = typer.Option(None, help="Spot-check table (or the city folder), for recent-check exclusions."),
+    inspectors: Optional[Path] = typer.Option(None, help="Inspector directory CSV/Parquet: assign a random pair each."),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default data/plans/<plan id>."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Draw a risk-weighted, verifiable spot-check list with inspectors (生成抽查名单)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if graded is None or config is None or seed is None:
+        fail("creditgrade plan needs --graded, --config and --seed (or a subcommand: commit, verify)")
+    from serving.planner.config import load_plan
+    from serving.planner.plan import preview, write_plan
+
+    try:
+        pv = preview(graded, load_plan(config), checks=checks, inspectors=inspectors)
+        print_plan_preview(pv.summary())
+        target = out or DATA / "plans" / pv.config.plan_id
+        meta = write_plan(pv, seed, target, overwrite=overwrite)
+    except PLAN_ERRORS as exc:
+        fail(str(exc))
+    console.print(f"drew {meta['drawn']:,} enterprises (expected {meta['expected_inspections']:,.0f} ± "
+                  f"{meta['size_sd']:.0f}) with seed {seed!r} → {target} (list.csv, list.parquet, probabilities.parquet, "
+                  "plan.json, expected_problems.png)")
+
+
+@plan_app.command("commit")
+def plan_commit(
+    graded: Path = typer.Option(..., help="Graded folder or graded.parquet."),
+    config: Path = typer.Option(..., help="PLAN.yaml."),
+    checks: Optional[Path] = typer.Option(None), inspectors: Optional[Path] = typer.Option(None),
+) -> None:
+    """Before the draw: expected problems, and the commitment to publish before the seed is known (承诺值)."""
+    from serving.planner.config import load_plan
+    from serving.planner.plan import preview
+
+    try:
+        s = preview(graded, load_plan(config), checks=checks, inspectors=inspectors).summary()
+    except PLAN_ERRORS as exc:
+        fail(str(exc))
+    print_plan_preview(s)
+    console.print("publish this commitment before the seed is drawn (抽签前公布承诺值):")
+    print(s["commitment"])
+
+
+@plan_app.command("verify")
+def plan_verify(
+    published: Path = typer.Argument(..., help="The published list (list.csv, list.parquet or its folder)."),
+    graded: Path = typer.Option(...), config: Path = typer.Option(...), seed: str = typer.Option(...),
+    checks: Optional[Path] = typer.Option(None), inspectors: Optional[Path] = typer.Option(None),
+    commitment: Optional[str] = typer.Option(None, help="The commitment published before the draw, to check too."),
+) -> None:
+    """Re-derive a published list from the plan, the inputs and the seed; say whether it matches (核验名单)."""
+    from serving.planner.config import load_plan
+    from serving.planner.plan import preview, verify
+
+    try:
+        pv = preview(graded, load_plan(config), checks=checks, inspectors=inspectors)
+        problems = verify(published, pv, seed)
+    except PLAN_ERRORS as exc:
+        fail(str(exc))
+    if commitment is not None and commitment.strip() != pv.commitment:
+        problems.insert(0, f"the commitment {commitment.strip()[:16]}… does not match the plan and inputs "
+                           f"({pv.commitment[:16]}…) / 承诺值不符")
+    if problems:
+        fail("the published list does NOT match (名单与重算结果不符):\n  " + "\n  ".join(problems))
+    console.print(f"{published}: matches the list re-derived from plan {pv.plan_hash[:12]}…, inputs "
+                  f"{pv.inputs_hash[:12]}… and seed {seed!r} (名单核验一致)")
+
+
+inspections_app = typer.Typer(help="Inspection results (检查结果): the feedback loop.", no_args_is_help=True)
+app.add_typer(inspections_app, name="inspections")
+
+
+@inspections_app.command("ingest")
+def inspections_ingest(
+    results: Path = typer.Argument(..., help="CSV/Parquet: uscc, check_date, problem_found, finding[, plan_id]."),
+    plan_folders: list[Path] = typer.Option(..., "--plan", help="Plan folder(s) that drew the enterprises."),
+    data: Path = typer.Option(..., help="The ingested city folder whose spot_checks.parquet receives them."),
+) -> None:
+    """Append inspection results with their plan's inclusion probability; the next train weighs them (结果回流)."""
+    from features.inspections import InspectionError, ingest_results
+
+    try:
+        r = ingest_results(results, plan_folders, data)
+    except (InspectionError, FileNotFoundError) as exc:
+        fail(str(exc))
+    console.print(f"ingested {r['ingested']:,} inspections ({r['problems_found']:,} found a problem) of plan(s) "
+                  f"{', '.join(r['plans'])} → {data / 'spot_checks.parquet'} ({r['table_rows']:,} rows)")
+
+
+@app.command("simulate-cycles")
+def simulate_cycles_command(
+    months: int = typer.Option(6, help="Monthly cycles (1–12) in the city's last simulated year."),
+    city: Optional[Path] = typer.Option(None, help="A simulated city folder (with truth/); default: simulate one."),
+    data: Optional[Path] = typer.Option(None, help="The city ingested; default: ingest CITY into OUT/clean."),
+    enterprises: int = typer.Option(20_000, help="Size of the city simulated when --city is not given."),
+    config: Optional[Path] = typer.Option(None, help="PLAN.yaml for every cycle; default: budget 3%, floor 0.5%."),
+    seed: str = typer.Option("0", help="Seed of the draws and the outcomes (shared by both runs)."),
+    out: Path = typer.Option(DATA / "cycles", help="Working folder; cycles.json and cycles.png are written there."),
+) -> None:
+    """The feedback loop on the simulated city, weighted and unweighted side by side (抽查—结果—再训练闭环)."""
+    from features.city.simulate import CityConfig, simulate_city
+    from features.ingest import ingest as run_ingest
+    from serving.planner.config import load_plan
+    from training.cycles import DEFAULT_PLAN, simulate_cycles
+
+    try:
+        plan = load_plan(config) if config else DEFAULT_PLAN
+        if city is None:
+            city = out / "raw"
+            with progress_bar("simulate") as update:
+                simulate_city(CityConfig(enterprises, 0), city, overwrite=True, progress=update)
+        if data is None:
+            data = out / "clean"
+            with progress_bar("ingest") as update:
+                run_ingest(city, data, overwrite=True, progress=update)
+        with progress_bar("cycles") as update:
+            report = simulate_cycles(data, city, out, months=months, plan=plan, seed=seed, progress=update)
+    except PLAN_ERRORS as exc:
+        fail(str(exc))
+    print_cycles(report, out)
+
+
+def print_cycles(report: dict, out: Path) -> None:
+    t = RichTable(title=f"Feedback loop, {report['months']} monthly cycles of {report['year']} "
+                        f"({report['enterprises_at_t0']:,} enterprises; 闭环模拟)")
+    for col in ("cycle", "run", "checks", "per 1,000", "uniform", "× uniform", "calib. error", "mean p̂ / true"):
+        t.add_column(col, justify="right")
+    for r in report["cycles"]:
+        t.add_row(str(r["cycle"]), r["run"], f"{r['drawn']:,}", f"{r['per_1000']:.0f}", f"{r['uniform_per_1000']:.0f}",
+                  f"{r['ratio_to_uniform']:.2f}", f"{r['calibration_error']:.4f}",
+                  f"{r['mean_predicted']:.3f} / {r['mean_true']:.3f}")
+    console.print(t)
+    e = report["final_calibration_error"]
+    console.print(f"after {report['months']} cycles the calibration error is {e['weighted']:.4f} weighted and "
+                  f"{e['unweighted']:.4f} unweighted ({report['weighted_over_unweighted']:.2f}×); "
+                  f"weighted plans found {report['weighted_ratio_to_uniform_mean']:.2f}× a uniform draw's problems "
+                  f"on average → {out / 'cycles.json'}, {out / 'cycles.png'}")
+
+
+def print_plan_preview(s: dict) -> None:
+    t = RichTable(title=f"Plan {s['plan_id']} ({s['scheme']} grades, as of {s['as_of']}; {s['coverage']}): "
+                        "expected problems found (预计发现问题数)")
+    for col in ("grade", "firms", "eligible", "ratio", "checks", "problems", "uniform: checks", "problems"):
+        t.add_column(col, justify="right")
+    for g in s["per_grade"]:
+        t.add_row(g["grade"], f"{g['enterprises']:,}", f"{g['eligible']:,}", f"{g['sampling_ratio']:.2%}",
+                  f"{g['expected_inspections']:,.1f}", f"{g['expected_problems']:,.1f}",
+                  f"{g['uniform_inspections']:,.1f}", f"{g['uniform_problems']:,.1f}")
+    t.add_row("total", f"{s['enterprises']:,}", f"{s['eligible']:,}", "", f"{s['expected_inspections']:,.1f}",
+              f"{s['expected_problems']:,.1f}", f"{s['expected_inspections']:,.1f}", f"{s['uniform_problems']:,.1f}")
+    console.print(t)
+    per_1000 = 1000 * s["expected_problems"] / s["expected_inspections"] if s["expected_inspections"] else 0.0
+    console.print(f"expected {per_1000:.0f} problems per 1,000 checks, {s['ratio_to_uniform']:.2f}× a uniform random "
+                  f"draw of the same size (预计为等量随机抽查的 {s['ratio_to_uniform']:.2f} 倍)")
+    for why, n in s["excluded"].items():
+        console.print(f"  not drawn: {n:,} — {why}")
+
+
 @app.command()
 def serve(
     graded: Path = typer.Option(DATA / "graded", help="Graded folder, or a folder of them (the newest is served)."),
@@ -320,6 +490,8 @@ def serve(
     workers: int = typer.Option(os.cpu_count() or 1, help="Worker processes (each holds the table in memory)."),
     keys: Path = typer.Option(DATA / "api_keys.json", help="API key file (see `creditgrade keys add`)."),
     audit_log: Path = typer.Option(DATA / "audit" / "audit.log", help="Append-only audit log."),
+    inspectors: Optional[Path] = typer.Option(None, help="Inspector directory for /v1/plan's draws."),
+    checks: Optional[Path] = typer.Option(None, help="Spot-check table for /v1/plan's recent-check exclusions."),
 ) -> None:
     """Start the scoring service (BentoML): lookups, explanations, API keys, audit log (启动服务)."""
     from serving.graded import latest_folder
@@ -338,7 +510,9 @@ def serve(
     env = {**os.environ, "CREDITGRADE_GRADED": str(graded.resolve()), "CREDITGRADE_WORKERS": str(workers),
            "CREDITGRADE_API_KEYS_FILE": str(keys.resolve()), "CREDITGRADE_AUDIT_LOG": str(audit_log.resolve()),
            "CREDITGRADE_MLRUNS": str(Path(os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()),
-           "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
+           "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true",
+           **{k: str(v.resolve()) for k, v in (("CREDITGRADE_INSPECTORS", inspectors), ("CREDITGRADE_CHECKS", checks))
+              if v is not None}}
     console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
     bentoml = Path(os.sys.executable).parent / "bentoml"
     os.execve(str(bentoml), [str(bentoml), "serve", "serving.service:CreditGrade", "--host", host, "--port",
@@ -362,7 +536,7 @@ def demo(
     out: Path = typer.Option(DATA / "demo", help="Working folder of the demo."),
     seed: int = typer.Option(7),
 ) -> None:
-    """The main job end to end on embedded defaults: simulate → ingest → features → train → grade → serve."""
+    """The main job end to end on embedded defaults: simulate → ingest → features → train → grade → plan → serve."""
     from features.city.calibration import city_statistics
     from features.city.simulate import CityConfig, describe, simulate_city
     from features.ingest import ingest as run_ingest
@@ -408,8 +582,40 @@ def demo(
                             progress=update)
     print_graded_summary(graded, out / "graded")
     example = print_example_reasons(out / "graded")
-    console.rule("7. The scoring service: one request over HTTP (评分服务)")
+    console.rule("7. A spot-check plan: commit, draw, verify (双随机抽查计划)")
+    demo_plan(out, raw / "inspectors.csv")
+    console.rule("8. The scoring service: one request over HTTP (评分服务)")
     demo_service(out, example)
+
+
+DEMO_PLAN = """\
+plan_id: demo-public-info
+purpose: public_information
+scheme: shenzhen
+budget: 0.03
+floor: 0.005
+strata: [district]
+inspectors: {load_cap: 40}
+"""
+
+
+def demo_plan(out: Path, inspectors: Path) -> None:
+    """Commit to a plan, draw it with a seed, verify the published list."""
+    from serving.planner.config import load_plan
+    from serving.planner.plan import preview, verify, write_plan
+
+    config_path = out / "plan.yaml"
+    config_path.write_text(DEMO_PLAN, encoding="utf-8")
+    pv = preview(out / "graded", load_plan(config_path), inspectors=inspectors)
+    print_plan_preview(pv.summary())
+    console.print(f"commitment published before the seed (承诺值): {pv.commitment}")
+    seed = "demo lottery 07 19 23 31"
+    meta = write_plan(pv, seed, out / "plan", overwrite=True)
+    problems = verify(out / "plan" / "list.csv", pv, seed)
+    console.print(f"drew {meta['drawn']:,} enterprises with seed {seed!r}, a pair of inspectors each → {out / 'plan'}; "
+                  f"re-derived from plan, inputs and seed: {'matches (核验一致)' if not problems else problems}")
+    print(f"  .venv/bin/creditgrade plan verify {out / 'plan' / 'list.csv'} --graded {out / 'graded'} "
+          f"--config {config_path} --inspectors {inspectors} --seed '{seed}'")
 
 
 def demo_service(out: Path, uscc: str | None) -> None:

@@ -10,6 +10,8 @@ grading job's DuckDB database. Validation → model → response; the features a
                       score and explain submitted indicator values (what-if), up to 1,000 records
     POST /v1/model    {}                                  the model and table being served
     POST /v1/reload   {}                                  admin: load the current champion and table
+    POST /v1/plan     {"plan": {...PLAN.yaml...}, "seed": "..."}   planner: expected problems and the
+                      commitment (without a seed), or the drawn list with inspectors (with one)
 
 Every call needs an API key (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the
 audit log. Health (/livez, /readyz), Prometheus metrics (/metrics) and the OpenAPI docs (/docs.json)
@@ -46,6 +48,7 @@ from features.overrides import RULES
 LOOKUP_LIMIT = 1000
 EXPLAIN_LIMIT = 1000
 GRADED_ENV = "CREDITGRADE_GRADED"
+CHECKS_ENV, INSPECTORS_ENV = "CREDITGRADE_CHECKS", "CREDITGRADE_INSPECTORS"
 WORKERS = int(os.environ.get("CREDITGRADE_WORKERS", os.cpu_count() or 1))
 
 Indicators = create_model(
@@ -108,6 +111,10 @@ def check_uscc(uscc: str, known=lambda code: False) -> str:
     return code
 
 
+def _optional_path(env: str) -> Optional[Path]:
+    return Path(os.environ[env]) if os.environ.get(env) else None
+
+
 @bentoml.service(name="creditgrade", workers=WORKERS, traffic={"timeout": 60},
                  resources={"cpu": str(os.cpu_count() or 1)})
 class CreditGrade:
@@ -127,8 +134,9 @@ class CreditGrade:
     def _load(self) -> None:
         loaded = self._tracking.load(self._tracking.CHAMPION)
         loaded.model.config = dataclasses.replace(loaded.model.config, num_threads=1)  # one per worker
-        store = GradedStore(latest_folder(self.root))
-        self.loaded, self.store, self.loaded_at = loaded, store, time.time()
+        folder = latest_folder(self.root)
+        store = GradedStore(folder)
+        self.loaded, self.store, self.folder, self.loaded_at = loaded, store, folder, time.time()
 
     def _marker(self) -> Path:
         return self.root / ".reload"
@@ -247,6 +255,29 @@ class CreditGrade:
                 "graded_as_of": self.store.as_of, "graded_enterprises": len(self.store),
                 "graded_model_version": self.store.model_version,
                 "schemes": {k: s.to_dict() for k, s in self.loaded.schemes.items()}}
+
+    @bentoml.api(route="/v1/plan")
+    def plan(self, plan: dict[str, Any], ctx: bentoml.Context, seed: Optional[str] = None) -> dict[str, Any]:
+        """Planner: a spot-check plan on the graded table being served. Without a seed: every grade's
+        expected inspections and problems against a uniform draw, and the commitment to publish; with
+        the seed: the drawn list (with inspectors when the service has a directory)."""
+        from serving.planner.config import PlanError, parse_plan
+        from serving.planner.plan import draw, preview
+
+        self._fresh()
+        try:
+            config = parse_plan(plan)
+            pv = preview(self.folder / "graded.parquet", config, checks=_optional_path(CHECKS_ENV),
+                         inspectors=_optional_path(INSPECTORS_ENV))
+            summary = pv.summary()
+            listed = draw(pv, seed).to_pylist() if seed is not None else None
+        except PlanError as exc:
+            return self._error(ctx, ClientError(HTTPStatus.BAD_REQUEST, str(exc).split(" / ")[0],
+                                                str(exc).split(" / ")[-1]))
+        self.audit.append([{"endpoint": "plan", **self._caller(ctx), "uscc": None, "plan_id": config.plan_id,
+                            "commitment": pv.commitment, "seed": seed,
+                            "drawn": None if listed is None else len(listed), "model_version": self.loaded.label}])
+        return reply({**summary, "seed": seed, "list": listed})
 
     @bentoml.api(route="/v1/reload")
     def reload(self, ctx: bentoml.Context) -> dict[str, Any]:

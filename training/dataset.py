@@ -1,10 +1,13 @@
 """Training rows for the risk model: features as of T, the outcome of inspections after T.
 
-Label: an inspection in (T, T + horizon] found a problem. Rows: the enterprises inspected in that
-window by a random draw (uniform or risk-weighted 双随机 plans; targeted and complaint checks are not
-draws with a known probability and are left out by default). Weight: 1 / the probability of being
-drawn at least once in the window, 1 − Π(1 − π) over the draws that selected the enterprise — so
-weighted estimates refer to the whole city, not to the inspectors' selection.
+Rows: one per inspection made in (T, T + horizon] by a random draw (uniform or risk-weighted 双随机
+plans; targeted and complaint checks are not draws with a known probability and are left out by
+default), with the enterprise's features as of T. Label: that inspection found a problem. Weight:
+1 / π, the inclusion probability of the draw that selected it. Every draw is a probability sample
+of the city, so each draw's weighted rows estimate the whole city, not the inspectors' selection,
+and the draws stack: an enterprise drawn by two plans is two rows, each weighted by its own draw
+(Horvitz–Thompson). What the model learns is then the probability that an inspection of the
+enterprise finds a problem — the quantity a plan needs — however often plans drew it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class DatasetError(Exception):
 
 def labelled_rows(features: pd.DataFrame, checks: pd.DataFrame, as_of: dt.date, *, horizon_days: int = 365,
                   kinds: tuple[str, ...] = RANDOM_KINDS) -> pd.DataFrame:
-    """Rows of `features` at `as_of` with label, weight and inclusion probability, one per inspected enterprise."""
+    """Rows of `features` at `as_of` with label, weight and inclusion probability, one per random inspection."""
     t0 = pd.Timestamp(as_of)
     t1 = t0 + pd.Timedelta(days=horizon_days)
     at = features[pd.to_datetime(features["as_of"]) == t0]
@@ -36,13 +39,10 @@ def labelled_rows(features: pd.DataFrame, checks: pd.DataFrame, as_of: dt.date, 
     window = checks[(dates > t0) & (dates <= t1) & checks["kind"].isin(kinds)]
     if window.empty:
         raise DatasetError(f"no {'/'.join(kinds)} inspections in ({as_of}, {t1.date()}]: nothing to learn from")
-    per = window.assign(miss=np.log1p(-window["inclusion_prob"].clip(upper=1 - 1e-12).astype(float))).groupby("uscc").agg(
-        label=("problem_found", "max"), log_miss=("miss", "sum"), checks=("problem_found", "size"))
-    per["inclusion_prob"] = 1 - np.exp(per["log_miss"])
-    per.loc[per["inclusion_prob"] <= 0, "inclusion_prob"] = window.groupby("uscc")["inclusion_prob"].max()
-    per["weight"] = 1 / per["inclusion_prob"]
-    rows = at.merge(per[["label", "weight", "inclusion_prob", "checks"]], left_on="uscc", right_index=True)
+    drawn = window[["uscc", "inclusion_prob", "problem_found"]].rename(columns={"problem_found": "label"})
+    rows = at.merge(drawn, on="uscc")
     rows["label"] = rows["label"].astype(int)
+    rows["weight"] = 1.0 / rows["inclusion_prob"].astype(float)
     return rows.reset_index(drop=True)
 
 

@@ -54,12 +54,20 @@ def truth_of(truth_dir: Path | None, rows: pd.DataFrame, as_of: dt.date) -> np.n
     return rows[["uscc"]].merge(truth[truth.year == year], on="uscc", how="left")["p_problem"].to_numpy()
 
 
-def train(features_path: Path, data: Path, as_of: dt.date, *, config: RiskModelConfig | None = None,
-          truth_dir: Path | None = None, register: bool = True) -> dict:
+def train(features_path: Path, data: Path | None, as_of: dt.date, *, config: RiskModelConfig | None = None,
+          truth_dir: Path | None = None, register: bool = True, checks: pd.DataFrame | None = None,
+          weighted: bool = True) -> dict:
+    """Train as of `as_of` from the feature panel and the inspections (`data`'s spot checks, or `checks`).
+
+    weighted=False ignores the inclusion probabilities (every inspection weighs 1): only for showing the
+    bias that the inverse-probability weights prevent. The summary's "model" is the fitted RiskModel.
+    """
     train_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
     frame = read_features(features_path, as_of=[train_day, as_of],
                           columns=["uscc", "as_of", *catalog.RISK_IDS]).to_pandas()
-    train_rows, valid_rows = out_of_time(frame, load_checks(data), as_of)
+    train_rows, valid_rows = out_of_time(frame, load_checks(data) if checks is None else checks, as_of)
+    if not weighted:
+        train_rows["weight"], valid_rows["weight"] = 1.0, 1.0
     x, xv = design_matrix(train_rows), design_matrix(valid_rows)
     model = RiskModel(config).fit(x, train_rows.label, train_rows.weight, xv, valid_rows.label, valid_rows.weight)
     p_valid = model.predict_proba(xv)
@@ -104,6 +112,7 @@ def train(features_path: Path, data: Path, as_of: dt.date, *, config: RiskModelC
                "schemes": {k: s.to_dict() for k, s in schemes.items()}, "calibration": calibration_curve(y, p_valid, w)}
     if register:
         summary["registered_version"] = _log(model, schemes, summary, x, as_of)
+    summary["model"] = model
     return summary
 
 

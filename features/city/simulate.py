@@ -6,7 +6,8 @@ Output folder (written whole or not at all):
   `truth/false_registration.parquet` (uscc, is_false_registration): the
   simulator's ground truth, never a feature;
 - `manifest.json`: seed, size, years, extraction date and row counts;
-- with a dirty rate, `truth/injected_faults.parquet`: every fault injected.
+- with a dirty rate, `truth/injected_faults.parquet`: every fault injected;
+- `inspectors.csv`: the city's inspector directory, for the spot-check planner.
 Same seed and size give byte-identical files.
 """
 
@@ -25,6 +26,7 @@ from features import contract as C
 from features.city.calendar import NO_DAY, year_start
 from features.city.dirty import inject_faults
 from features.city.history import STATUS_CODES, CitySimulator
+from features.city.inspectors import inspector_directory
 from features.city.population import Population, draw_population
 from features.city.sink import PARQUET_OPTIONS, TableSink, to_arrow_table
 from features.store import atomic_folder
@@ -93,6 +95,8 @@ def simulate_city(config: CityConfig, out: Path, overwrite: bool = False,
         _write(tmp, "shareholdings", shareholding_rows(pop, np.random.default_rng(seeds[2])))
         pq.write_table(pa.table({"uscc": pa.array(pop.uscc), "is_false_registration": pa.array(pop.false_reg)}),
                        tmp / "truth" / "false_registration.parquet", **PARQUET_OPTIONS)
+        inspector_directory(pop.uscc, pop.region, np.random.default_rng(np.random.SeedSequence([config.seed, 2]))) \
+            .to_csv(tmp / "inspectors.csv", index=False)
         if config.dirty_rate > 0:
             progress("injecting faults", total - 1, total)
             inject_faults(tmp, config.dirty_rate, np.random.default_rng(np.random.SeedSequence([config.seed, 1])),

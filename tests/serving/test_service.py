@@ -167,3 +167,33 @@ def test_a_what_if_on_an_unknown_enterprise_is_audited_and_refused(service):
     assert r.status_code == 404 and "no graded enterprise" in r.text
     assert verify(log) == before + 1
     assert json.loads(log.read_text().splitlines()[-1])["found"] is False
+
+
+def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_city, tmp_path):
+    from serving.planner.config import parse_plan
+    from serving.planner.plan import preview, verify
+
+    client, log = service
+    plan = {"plan_id": "svc-1", "budget": 0.03, "floor": 0.005}
+    assert post(client, "/v1/plan", {"plan": plan}).status_code == 403  # regulators cannot plan
+    r = post(client, "/v1/plan", {"plan": plan}, role="planner")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    pv = preview(graded_city.latest / GRADED, parse_plan(plan))
+    assert body["commitment"] == pv.commitment and body["list"] is None
+    assert body["ratio_to_uniform"] > 1 and [g["grade"] for g in body["per_grade"]] == list(pv.probabilities.grades)
+    r = post(client, "/v1/plan", {"plan": plan, "seed": "42"}, role="planner")
+    listed = r.json()["list"]
+    assert r.status_code == 200 and len(listed) > 0
+    path = tmp_path / "served.csv"
+    import pandas as pd
+
+    pd.DataFrame(listed).to_csv(path, index=False)
+    assert verify(path, pv, "42") == []  # what the service drew, anyone re-derives
+    r = post(client, "/v1/plan", {"plan": {**plan, "budget": 0.01}}, role="planner")
+    assert r.status_code == 400 and "legal minimum" in r.json()["error"] and "3%" in r.json()["error_zh"]
+    r = post(client, "/v1/plan", {"plan": {**plan, "grades": {"Z": {"max": 0.1}}}}, role="planner")
+    assert r.status_code == 400 and "unknown grade" in r.json()["error"]
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    drawn = [e for e in entries if e.get("endpoint") == "plan" and e.get("seed") == "42"]
+    assert drawn and drawn[-1]["commitment"] == pv.commitment and drawn[-1]["drawn"] == len(listed)

@@ -1,0 +1,143 @@
+"""`creditgrade inspections ingest`: what the inspectors found, back into the spot-check table.
+
+A results file (CSV or Parquet) has one row per inspection of a drawn enterprise:
+
+    uscc, check_date, problem_found, finding[, plan_id]
+
+Each row is matched to the plan list that drew the enterprise, and appended to the city's
+`spot_checks.parquet` with that plan's inclusion probability, so the next `creditgrade train` weighs
+it by 1/π (see training/dataset.py). The batch is checked whole first: a result for an enterprise no
+given plan drew, a date before the plan or in the future, an unknown finding, a finding that
+disagrees with problem_found, a result given twice or already ingested — each is listed with its row
+number and nothing is written. The table is replaced in one rename, never half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features import contract as C
+from features.store import arrow_schema
+
+REQUIRED = ("uscc", "check_date", "problem_found")
+TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f"}
+
+
+class InspectionError(ValueError):
+    """Results that cannot be ingested; the message lists the rows and why."""
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise InspectionError(f"results file {path} does not exist / 检查结果文件不存在")
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise InspectionError(f"results file {path} lacks column(s) {', '.join(missing)} / 检查结果缺少字段")
+    return frame.astype({c: str for c in frame.columns if c != "check_date"})
+
+
+def read_plans(plans: list[Path]) -> pd.DataFrame:
+    """uscc, plan_id, inclusion_prob, plan_as_of of every enterprise the given plans drew."""
+    parts = []
+    for folder in plans:
+        folder = Path(folder)
+        meta_path, list_path = folder / "plan.json", folder / "list.parquet"
+        if not meta_path.exists() or not list_path.exists():
+            raise InspectionError(f"{folder} is not a plan folder (plan.json and list.parquet) / 不是抽查计划目录")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        drawn = pq.read_table(list_path, columns=["uscc", "plan_id", "inclusion_probability"]).to_pandas()
+        parts.append(drawn.rename(columns={"inclusion_probability": "inclusion_prob"})
+                     .assign(plan_as_of=pd.Timestamp(meta["as_of"])))
+    if not parts:
+        raise InspectionError("give at least one plan folder (--plan) / 须指定抽查计划")
+    return pd.concat(parts, ignore_index=True)
+
+
+def ingest_results(results: Path, plans: list[Path], data: Path, *, today: dt.date | None = None) -> dict:
+    """Append the results to `data`/spot_checks.parquet; returns counts. InspectionError names every bad row."""
+    frame = read_results(results)
+    drawn = read_plans(plans)
+    table_path = Path(data) / "spot_checks.parquet"
+    if not table_path.exists():
+        raise InspectionError(f"{table_path} does not exist: ingest the city first / 检查记录表不存在")
+    existing = pq.read_table(table_path)
+    rows, problems = checked_rows(frame, drawn, set(existing.column("check_id").to_pylist()),
+                                  pd.Timestamp(today or dt.date.today()))
+    if problems:
+        shown = "\n".join(f"  row {r}: {why}" for r, why in problems[:10])
+        more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise InspectionError(f"{len(problems)} of {len(frame)} result rows cannot be ingested; nothing was written "
+                              f"/ 检查结果有误，未写入:\n{shown}{more}")
+    new = pa.Table.from_pandas(rows, schema=arrow_schema(C.table("spot_checks")), preserve_index=False)
+    combined = pa.concat_tables([existing.cast(new.schema), new])
+    tmp = table_path.with_name(f".{table_path.name}.partial-{os.getpid()}")
+    try:
+        pq.write_table(combined, tmp, compression="zstd")
+        os.replace(tmp, table_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"ingested": len(rows), "problems_found": int(rows["problem_found"].sum()),
+            "plans": sorted(rows["plan_id"].unique()), "table_rows": combined.num_rows}
+
+
+def checked_rows(frame: pd.DataFrame, drawn: pd.DataFrame, known_ids: set, today: pd.Timestamp):
+    """(the spot-check rows to append, [(row number, reason)]); row numbers count the header as row 1."""
+    problems: list[tuple[int, str]] = []
+    out = []
+    by_uscc = {u: g for u, g in drawn.groupby("uscc")}
+    seen = set()
+    for i, r in enumerate(frame.to_dict("records"), start=2):
+        uscc = str(r["uscc"]).strip()
+        plans = by_uscc.get(uscc)
+        if plans is None:
+            problems.append((i, f"{uscc} was not drawn by any given plan / 该企业未被所给计划抽中"))
+            continue
+        wanted = str(r.get("plan_id") or "").strip()
+        if wanted:
+            plans = plans[plans["plan_id"] == wanted]
+            if plans.empty:
+                problems.append((i, f"{uscc} was not drawn by plan {wanted} / 该企业未被计划 {wanted} 抽中"))
+                continue
+        if len(plans) > 1:
+            problems.append((i, f"{uscc} was drawn by plans {', '.join(plans['plan_id'])}; give plan_id / 须注明计划编号"))
+            continue
+        plan = plans.iloc[0]
+        day = pd.to_datetime(r["check_date"], errors="coerce")
+        if pd.isna(day):
+            problems.append((i, f"check_date {r['check_date']!r} is not a date / 检查日期无效"))
+            continue
+        if day <= plan["plan_as_of"] or day > today:
+            problems.append((i, f"check_date {day.date()} is not after the plan's as-of date {plan['plan_as_of'].date()} "
+                                f"and on or before today / 检查日期不在计划日期之后或晚于今天"))
+            continue
+        flag = str(r["problem_found"]).strip().lower()
+        if flag not in TRUE | FALSE:
+            problems.append((i, f"problem_found {r['problem_found']!r} is not 0/1 / 是否发现问题应为 0 或 1"))
+            continue
+        found = flag in TRUE
+        finding = str(r.get("finding") or "").strip() or ("other_violation" if found else "none")
+        if finding not in C.FINDINGS:
+            problems.append((i, f"unknown finding {finding!r}; known: {', '.join(C.FINDINGS)} / 未知的检查结果"))
+            continue
+        if (finding != "none") != found:
+            problems.append((i, f"finding {finding!r} disagrees with problem_found {int(found)} / 检查结果与是否发现问题不一致"))
+            continue
+        check_id = f"{plan['plan_id']}:{uscc}"
+        if check_id in known_ids or check_id in seen:
+            problems.append((i, f"the result of {uscc} under plan {plan['plan_id']} is already ingested / 该结果已录入"))
+            continue
+        seen.add(check_id)
+        out.append({"check_id": check_id, "uscc": uscc, "check_date": day.date(), "kind": "random",
+                    "plan_id": plan["plan_id"], "inclusion_prob": float(plan["inclusion_prob"]),
+                    "problem_found": found, "finding": finding})
+    columns = [c.name for c in C.table("spot_checks").columns]
+    return pd.DataFrame(out, columns=columns), problems
