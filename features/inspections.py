@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import contract as C
-from features.store import arrow_schema
+from features.store import arrow_schema, read_user_table
 
 REQUIRED = ("uscc", "check_date", "problem_found")
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f"}
@@ -35,13 +35,7 @@ class InspectionError(ValueError):
 
 
 def read_results(path: Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise InspectionError(f"results file {path} does not exist / 检查结果文件不存在")
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise InspectionError(f"results file {path} lacks column(s) {', '.join(missing)} / 检查结果缺少字段")
+    frame = read_user_table(path, REQUIRED, "results file (检查结果)", InspectionError)
     return frame.astype({c: str for c in frame.columns if c != "check_date"})
 
 

@@ -62,3 +62,18 @@ def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def read_user_table(path: Path, required: tuple[str, ...], what: str, error: type[Exception]):
+    """A CSV (read as text, nothing turned into NaN) or Parquet file a user brings, refusing a missing
+    file or missing columns with `error` naming `what` it should have been."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{what} {path} does not exist / 文件不存在")
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise error(f"{what} {path} lacks column(s) {', '.join(missing)} / 缺少字段")
+    return frame

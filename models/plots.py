@@ -10,6 +10,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def calibration_plot(curve: list[dict], path: Path, title: str = "Calibration (validation, weighted)") -> Path:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     pred = [c["predicted"] for c in curve]
@@ -21,10 +28,7 @@ def calibration_plot(curve: list[dict], path: Path, title: str = "Calibration (v
     ax.set_ylabel("observed problem rate")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def grade_rates_plot(tables: dict[str, list[dict]], path: Path, city_rate: float) -> Path:
@@ -39,10 +43,7 @@ def grade_rates_plot(tables: dict[str, list[dict]], path: Path, city_rate: float
             ax.annotate(f"{r['share']:.1%}", (x, (r["problem_rate"] or 0)), ha="center", va="bottom", fontsize=7)
         ax.set_title(name)
         ax.set_ylabel("problem rate (weighted)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def _explanation(phi, x, base, features):
@@ -62,10 +63,7 @@ def beeswarm_plot(phi, x, expected: float, features, path: Path, max_display: in
     fig = plt.gcf()
     fig.set_size_inches(9, 0.35 * max_display + 1.5)
     plt.title("Indicator contributions to risk (log-odds), sample of enterprises")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def dimension_importance_plot(mean_abs_points: dict[str, float], path: Path) -> Path:
@@ -78,10 +76,7 @@ def dimension_importance_plot(mean_abs_points: dict[str, float], path: Path) -> 
     ax.barh([f"{k} {dims.get(k, '')}" for k in keys][::-1], [mean_abs_points[k] for k in keys][::-1], color="#4f81bd")
     ax.set_xlabel("mean |score points| per enterprise")
     ax.set_title("Dimension importance")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def waterfall_plot(phi_row, x_row, expected: float, features, path: Path, title: str, max_display: int = 12) -> Path:
@@ -92,10 +87,7 @@ def waterfall_plot(phi_row, x_row, expected: float, features, path: Path, title:
     fig = plt.gcf()
     fig.set_size_inches(9, 0.4 * max_display + 1.5)
     plt.title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def expected_problems_plot(per_grade: list[dict], path: Path, title: str = "Expected problems found") -> Path:
@@ -112,10 +104,7 @@ def expected_problems_plot(per_grade: list[dict], path: Path, title: str = "Expe
     ax.set_ylabel("expected problems found")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def cycles_plot(rows: list[dict], path: Path) -> Path:
@@ -136,7 +125,4 @@ def cycles_plot(rows: list[dict], path: Path) -> Path:
     b.set_ylim(bottom=0)
     a.legend()
     b.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)

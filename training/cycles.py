@@ -88,8 +88,9 @@ def calibration_error(predicted: np.ndarray, true: np.ndarray, bins: int = 20) -
 
 
 def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6, plan: PlanConfig = DEFAULT_PLAN,
-                    seed: str = "0", progress: Progress | None = None) -> dict:
-    """Run the loop; writes out/cycles.json and out/cycles.png and returns the report."""
+                    seed: str = "0", features: Path | None = None, progress: Progress | None = None) -> dict:
+    """Run the loop; writes out/cycles.json and out/cycles.png and returns the report. The feature panel
+    (every month end) is built at `features` (default out/features.parquet) unless already there."""
     if not 1 <= months <= 12:
         raise ValueError(f"months must be between 1 and 12 (one simulated year); got {months}")
     progress = progress or (lambda step, done, total: None)
@@ -97,7 +98,7 @@ def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6,
     dates = CycleDates(int(manifest["end_year"]), months)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    panel = out / "features.parquet"
+    panel = Path(features) if features is not None else out / "features.parquet"
     total = 2 + 2 * months
     if not panel.exists() or set(_panel_dates(panel)) != set(dates.panel):
         progress(f"features at {len(dates.panel)} dates", 0, total)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.store import read_user_table
 from serving.planner.config import PlanError
 
 COLUMNS = ("inspector_id", "unit", "districts", "conflicts")
@@ -42,14 +43,7 @@ class Directory:
 
 
 def read_directory(path: Path) -> Directory:
-    path = Path(path)
-    if not path.exists():
-        raise PlanError(f"inspector directory {path} does not exist / 执法人员名录不存在")
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise PlanError(f"inspector directory {path} lacks column(s) {', '.join(missing)} / 名录缺少字段")
-    frame = frame.fillna("").astype(str)
+    frame = read_user_table(path, COLUMNS, "inspector directory (执法人员名录)", PlanError).fillna("").astype(str)
     ids = frame["inspector_id"].str.strip()
     if (ids == "").any():
         raise PlanError(f"inspector directory {path}: row {int(np.flatnonzero(ids == '')[0]) + 2} has no inspector_id "

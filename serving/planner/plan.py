@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.store import atomic_folder
+from features.store import atomic_folder, read_user_table
 from models.plots import expected_problems_plot
 from serving.planner.config import PlanConfig, PlanError
 from serving.planner.draw import Probabilities, commitment, file_digest, inclusion_probabilities, uniforms
@@ -201,16 +201,8 @@ KEY_COLUMNS = ("plan_id", "uscc", "grade", "inclusion_probability", "draw_value"
 
 
 def read_list(path: Path) -> pd.DataFrame:
-    path = Path(path)
-    if path.is_dir():
-        path = path / "list.parquet"
-    if not path.exists():
-        raise PlanError(f"published list {path} does not exist / 公示名单不存在")
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in KEY_COLUMNS if c not in frame.columns]
-    if missing:
-        raise PlanError(f"{path} lacks column(s) {', '.join(missing)}: not a creditgrade plan list / 不是抽查名单")
-    return frame
+    path = Path(path) / "list.parquet" if Path(path).is_dir() else Path(path)
+    return read_user_table(path, KEY_COLUMNS, "published list (公示名单)", PlanError)
 
 
 def verify(published: Path, pv: Preview, seed: str) -> list[str]:
