@@ -74,11 +74,12 @@ def overrides_at(data: Path, day: dt.date) -> pd.DataFrame:
 
 def score_and_explain(loaded: LoadedModel, x: np.ndarray, progress: Progress | None = None, k: int = 5) -> dict:
     """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows
-    of indicator values (columns in the model's order)."""
+    of indicator values (columns in the model's order). The score is rounded to the 0.1 point it is
+    published with before it is graded, so a published score and its grade always agree."""
     model = loaded.model
     phi, expected = loaded.explainer().contributions(x, progress=progress)
     p = model.calibrator_.predict(expected + phi.sum(axis=1))
-    score = probability_to_score(p)
+    score = np.round(probability_to_score(p), 1)
     cal = model.calibrator_
     a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
     per = X.points_per_logodds(a)
@@ -112,7 +113,7 @@ def graded_table(frame: pd.DataFrame, x: np.ndarray, loaded: LoadedModel, overri
         "industry_zh": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "zh"),
         "industry_en": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "en"),
         "register_status": frame.register_status.to_numpy(),
-        "probability": r["probability"], "score": np.round(r["score"], 1),
+        "probability": r["probability"], "score": r["score"],
     }
     for name in SCHEME_ORDER:
         columns[f"grade_{name}"] = G.apply_overrides(r["grades"][name], effects, loaded.schemes[name])

@@ -233,7 +233,7 @@ class CreditGrade:
                 final = {s: str(G.apply_overrides([by_score[s]], [effects], self.loaded.schemes[s])[0])
                          for s in SCHEME_ORDER}
                 out.append({"uscc": rec.uscc, "probability": float(r["probability"][i]),
-                            "score": round(float(r["score"][i]), 1), "grades_by_score": by_score, "grades": final,
+                            "score": float(r["score"][i]), "grades_by_score": by_score, "grades": final,
                             "override_rule": overrides[i],
                             "dimensions": [{"id": d.id, "zh": d.zh, "en": d.en,
                                             "points": round(float(r["points"][d.id].iloc[i]), 2)} for d in DIMENSIONS],

@@ -116,8 +116,8 @@ def preview(graded: Path, config: PlanConfig, *, checks: Path | None = None,
     if inspectors is not None:
         digests["inspectors"] = file_digest(inspectors)
     if config.strata:
-        frame["stratum"] = frame[[STRATUM_COLUMNS[s] for s in config.strata]].fillna("unknown").astype(str) \
-            .agg("|".join, axis=1)
+        parts = [frame[STRATUM_COLUMNS[s]].fillna("unknown").astype(str) for s in config.strata]
+        frame["stratum"] = parts[0].str.cat(parts[1:], sep="|") if len(parts) > 1 else parts[0]
     else:
         frame["stratum"] = "all"
     reason = frame["reason"].to_numpy(dtype=object)
