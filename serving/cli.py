@@ -354,8 +354,10 @@ def plan_commit(
     graded: Path = typer.Option(..., help="Graded folder or graded.parquet."),
     config: Path = typer.Option(..., help="PLAN.yaml."),
     checks: Optional[Path] = typer.Option(None), inspectors: Optional[Path] = typer.Option(None),
+    plot: Optional[Path] = typer.Option(None, help="PNG of the expected problems; default data/plans/<plan id>-expected.png."),
 ) -> None:
     """Before the draw: expected problems, and the commitment to publish before the seed is known (承诺值)."""
+    from models.plots import expected_problems_plot
     from serving.planner.config import load_plan
     from serving.planner.plan import preview
 
@@ -364,6 +366,10 @@ def plan_commit(
     except PLAN_ERRORS as exc:
         fail(str(exc))
     print_plan_preview(s)
+    plot = plot or DATA / "plans" / f"{s['plan_id']}-expected.png"
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    expected_problems_plot(s["per_grade"], plot, f"Plan {s['plan_id']}: {s['ratio_to_uniform']:.2f}x a uniform draw")
+    console.print(f"expected problems per grade, this plan beside a uniform draw → {plot}")
     console.print("publish this commitment before the seed is drawn (抽签前公布承诺值):")
     print(s["commitment"])
 

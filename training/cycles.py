@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from features import catalog
+from features.inspections import checked_rows
 from features.pipeline import build_features, read_features
 from models import grades as G
 from models.risk import Calibrator, RiskModel
@@ -130,9 +131,7 @@ def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6,
             pr = inclusion_probabilities(plan, grade, p, np.full(len(city), "all"), reason.copy())
             drawn = np.flatnonzero(u < pr.pi)
             found = outcome[drawn]
-            added[run].append(pd.DataFrame({
-                "uscc": city["uscc"].to_numpy()[drawn], "check_date": day + dt.timedelta(days=15),
-                "kind": "random", "inclusion_prob": pr.pi[drawn], "problem_found": found.astype(int)}))
+            added[run].append(ingested(city["uscc"].to_numpy()[drawn], pr.pi[drawn], found, day, f"{run}-{m}"))
             models[run] = refit(labelled_rows(frame_t0, pd.concat(added[run], ignore_index=True), dates.t0), weighted)
             p0 = models[run].predict_proba(design_matrix(city_t0))
             rows.append({"cycle": m, "graded_as_of": str(day), "run": run, "drawn": int(drawn.size),
@@ -153,6 +152,19 @@ def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6,
     cycles_plot(rows, out / "cycles.png")
     progress("done", total, total)
     return report
+
+
+def ingested(uscc: np.ndarray, pi: np.ndarray, found: np.ndarray, day: dt.date, plan_id: str) -> pd.DataFrame:
+    """The cycle's results as `creditgrade inspections ingest` turns them into spot-check rows (the same
+    checks: each drawn by the plan, dated after it, findings consistent), inspected mid-month."""
+    drawn = pd.DataFrame({"uscc": uscc, "plan_id": plan_id, "inclusion_prob": pi, "plan_as_of": pd.Timestamp(day)})
+    results = pd.DataFrame({"uscc": uscc, "check_date": str(day + dt.timedelta(days=15)),
+                            "problem_found": found.astype(int).astype(str),
+                            "finding": np.where(found, "other_violation", "none")})
+    rows, problems = checked_rows(results, drawn, set(), pd.Timestamp(day + dt.timedelta(days=31)))
+    if problems:
+        raise ValueError(f"cycle results refused: {problems[:3]}")
+    return rows
 
 
 class CrossFitted:

@@ -120,8 +120,9 @@ def test_cli_commit_draw_and_verify(graded_city, tmp_path):
     plan.write_text(yaml.safe_dump(PLAN), encoding="utf-8")
     common = ["--graded", str(graded_city.latest), "--config", str(plan),
               "--inspectors", str(graded_city.raw / "inspectors.csv")]
-    r = runner.invoke(app, ["plan", "commit", *common])
+    r = runner.invoke(app, ["plan", "commit", *common, "--plot", str(tmp_path / "expected.png")])
     assert r.exit_code == 0, r.output
+    assert (tmp_path / "expected.png").stat().st_size > 5_000
     commitment = r.output.strip().splitlines()[-1]
     assert "a uniform random draw" in r.output and len(commitment) == 64
     r = runner.invoke(app, ["plan", *common, "--seed", SEED, "--out", str(tmp_path / "out")])
