@@ -126,3 +126,18 @@ def cycles_plot(rows: list[dict], path: Path) -> Path:
     a.legend()
     b.legend()
     return _save(fig, path)
+
+
+def precision_at_k_plot(evaluation: dict, path: Path) -> Path:
+    """Share of true false registrations among the top k, per method, against k (log scale)."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name, m in evaluation["methods"].items():
+        ax.plot(evaluation["curve_k"], m["curve"], label=name)
+    ax.axvline(evaluation["k"], color="grey", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("top k enterprises by score")
+    ax.set_ylabel("precision (truth)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("False registrations among the top k")
+    ax.legend()
+    return _save(fig, path)

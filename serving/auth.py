@@ -22,7 +22,8 @@ OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/docs"
 OPEN_PREFIXES = ("/static_content/",)
 # The least role each route needs; routes not listed need `admin`.
 ROUTE_ROLES = {"/v1/grade": "regulator", "/v1/grades": "regulator", "/v1/explain": "regulator",
-               "/v1/model": "regulator", "/v1/plan": "planner", "/v1/reload": "admin"}
+               "/v1/model": "regulator", "/v1/plan": "planner", "/v1/falsereg": "planner",
+               "/v1/reload": "admin"}
 
 
 @dataclass(frozen=True)

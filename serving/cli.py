@@ -239,43 +239,120 @@ models_app = typer.Typer(help="Registered risk models: list, promote, roll back 
 app.add_typer(models_app, name="models")
 
 
+MODEL_OPTION = typer.Option("enterprise-credit-risk", "--model", help="enterprise-credit-risk or false-registration.")
+
+
 @models_app.command("list")
-def models_list() -> None:
+def models_list(model: str = MODEL_OPTION) -> None:
     """Every registered version with its aliases and validation AUC."""
     from training import tracking
 
     tracking.configure()
-    t = RichTable(title=f"{tracking.MODEL_NAME} versions")
+    t = RichTable(title=f"{model} versions")
     for col in ("version", "aliases", "as of", "valid AUC", "catalog"):
         t.add_column(col)
-    for v in tracking.versions():
+    for v in tracking.versions(model):
         t.add_row(str(v["version"]), ", ".join(v["aliases"]), str(v["as_of"]),
                   f"{v['auc']:.4f}" if v["auc"] is not None else "—", str(v["catalog_version"]))
     console.print(t)
 
 
 @models_app.command("promote")
-def models_promote(version: Optional[int] = typer.Argument(None, help="Version; default: the challenger.")) -> None:
+def models_promote(version: Optional[int] = typer.Argument(None, help="Version; default: the challenger."),
+                   model: str = MODEL_OPTION) -> None:
     """Make a version the champion (the previous one is kept for rollback)."""
     from training import tracking
 
     tracking.configure()
     try:
-        console.print(f"champion → version {tracking.promote(version)}")
+        console.print(f"{model} champion → version {tracking.promote(version, model)}")
     except ValueError as exc:
         fail(str(exc))
 
 
 @models_app.command("rollback")
-def models_rollback() -> None:
+def models_rollback(model: str = MODEL_OPTION) -> None:
     """Give the champion alias back to the previous champion."""
     from training import tracking
 
     tracking.configure()
     try:
-        console.print(f"champion → version {tracking.rollback()}")
+        console.print(f"{model} champion → version {tracking.rollback(model)}")
     except ValueError as exc:
         fail(str(exc))
+
+
+falsereg_app = typer.Typer(help="False registrations (虚假登记): model and targeted-check list.", no_args_is_help=True)
+app.add_typer(falsereg_app, name="falsereg")
+
+
+@falsereg_app.command("train")
+def falsereg_train(
+    features_file: Path = typer.Option(..., "--features", help="Feature panel holding the as-of date and a year before."),
+    data: Path = typer.Option(..., help="The ingested city folder (its spot checks confirm the cases)."),
+    as_of: str = typer.Option(..., help="Date T: cases confirmed in the year before T, the city scored at T."),
+    truth: Optional[Path] = typer.Option(None, help="Simulated city folder with truth/: precision and recall."),
+) -> None:
+    """Train the false-registration model on confirmed cases plus an anomaly score; register it (虚假登记模型)."""
+    from features.pipeline import FeatureError, parse_dates
+    from training.falsereg import FalseRegError, train_falsereg
+
+    try:
+        day = parse_dates([as_of])[0]
+        with console.status("training LightGBM on confirmed cases, growing the anomaly forest, logging to MLflow"):
+            s = train_falsereg(features_file, data, day, truth_dir=truth)
+    except (FeatureError, FalseRegError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    console.print(f"confirmed cases: {s['confirmed_false']:,} false, {s['confirmed_genuine']:,} genuine; out-of-fold "
+                  f"AUC {s['out_of_fold_auc']:.4f}; registered false-registration version {s['registered_version']}")
+    if "truth" in s:
+        print_falsereg_evaluation(s["truth"])
+
+
+def print_falsereg_evaluation(e: dict) -> None:
+    t = RichTable(title=f"Against the truth: {e['false_registrations']:,} false registrations among "
+                        f"{e['enterprises']:,} operating enterprises (对照真值)")
+    for col in ("method", f"precision, top {e['k']:,}", f"recall, top {e['share']:.0%}"):
+        t.add_column(col, justify="right")
+    for name, m in e["methods"].items():
+        t.add_row(name, f"{m['precision_at_k']:.3f}", f"{m['recall_at_share']:.3f}")
+    console.print(t)
+
+
+@falsereg_app.command("list")
+def falsereg_list(
+    features_file: Path = typer.Option(..., "--features", help="Feature table holding the date."),
+    data: Path = typer.Option(..., help="The ingested city folder (registration clusters)."),
+    as_of: Optional[str] = typer.Option(None, help="Date; default: the latest in the feature table."),
+    top: int = typer.Option(1000, help="Enterprises on the list."),
+    clusters: bool = typer.Option(False, "--clusters", help="List whole registration clusters together."),
+    anomaly_only: bool = typer.Option(False, help="Rank by the anomaly score alone (no model, no labels)."),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default data/falsereg/<date>."),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """The ranked targeted-check list with clusters and reasons (虚假登记核查名单)."""
+    from features.pipeline import FeatureError, parse_dates
+    from serving.batch import feature_dates
+    from serving.falsereg import ranked, write
+    from training import tracking
+    from training.falsereg import FalseRegError, load
+
+    try:
+        day = parse_dates([as_of])[0] if as_of else feature_dates(features_file)[-1]
+        model, label = None, "the anomaly score alone"
+        if not anomaly_only:
+            tracking.configure()
+            version, model = load(alias)
+            label = f"{tracking.FALSE_REGISTRATION}/{version}"
+        with console.status(f"scoring the city as of {day} with {label}"):
+            table = ranked(features_file, data, day, model, top=top, by_cluster=clusters)
+        target = write(table, out or DATA / "falsereg" / str(day))
+    except (FeatureError, FalseRegError, LookupError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    for r in table.slice(0, 5).to_pylist():
+        console.print(f"{r['rank']:>4}. {r['uscc']} score {r['score']:.3f}, cluster of {r['cluster_size']}: "
+                      f"{r['reasons_en']}")
+    console.print(f"{table.num_rows:,} enterprises ranked by {label} → {target} (list.csv, list.parquet)")
 
 
 keys_app = typer.Typer(help="API keys of the service (服务密钥).", no_args_is_help=True)
@@ -498,6 +575,7 @@ def serve(
     audit_log: Path = typer.Option(DATA / "audit" / "audit.log", help="Append-only audit log."),
     inspectors: Optional[Path] = typer.Option(None, help="Inspector directory for /v1/plan's draws."),
     checks: Optional[Path] = typer.Option(None, help="Spot-check table for /v1/plan's recent-check exclusions."),
+    falsereg: Path = typer.Option(DATA / "falsereg", help="Folder of false-registration lists for /v1/falsereg."),
 ) -> None:
     """Start the scoring service (BentoML): lookups, explanations, API keys, audit log (启动服务)."""
     from serving.graded import latest_folder
@@ -517,6 +595,7 @@ def serve(
            "CREDITGRADE_API_KEYS_FILE": str(keys.resolve()), "CREDITGRADE_AUDIT_LOG": str(audit_log.resolve()),
            "CREDITGRADE_MLRUNS": str(Path(os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()),
            "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true",
+           "CREDITGRADE_FALSEREG": str(falsereg.resolve()),
            **{k: str(v.resolve()) for k, v in (("CREDITGRADE_INSPECTORS", inspectors), ("CREDITGRADE_CHECKS", checks))
               if v is not None}}
     console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")

@@ -12,6 +12,7 @@ grading job's DuckDB database. Validation → model → response; the features a
     POST /v1/reload   {}                                  admin: load the current champion and table
     POST /v1/plan     {"plan": {...PLAN.yaml...}, "seed": "..."}   planner: expected problems and the
                       commitment (without a seed), or the drawn list with inspectors (with one)
+    POST /v1/falsereg {"top": 100}                       planner: the latest false-registration list
 
 Every call needs an API key (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the
 audit log. Health (/livez, /readyz), Prometheus metrics (/metrics) and the OpenAPI docs (/docs.json)
@@ -49,6 +50,7 @@ LOOKUP_LIMIT = 1000
 EXPLAIN_LIMIT = 1000
 GRADED_ENV = "CREDITGRADE_GRADED"
 CHECKS_ENV, INSPECTORS_ENV = "CREDITGRADE_CHECKS", "CREDITGRADE_INSPECTORS"
+FALSEREG_ENV = "CREDITGRADE_FALSEREG"
 WORKERS = int(os.environ.get("CREDITGRADE_WORKERS", os.cpu_count() or 1))
 
 Indicators = create_model(
@@ -278,6 +280,31 @@ class CreditGrade:
                             "commitment": pv.commitment, "seed": seed,
                             "drawn": None if listed is None else len(listed), "model_version": self.loaded.label}])
         return reply({**summary, "seed": seed, "list": listed})
+
+    @bentoml.api(route="/v1/falsereg")
+    def falsereg(self, ctx: bentoml.Context, top: int = 100) -> dict[str, Any]:
+        """Planner: the top of the latest targeted-check list of suspected false registrations
+        (`creditgrade falsereg list`), with scores, clusters and reasons."""
+        import pyarrow.parquet as pq
+
+        root = Path(os.environ.get(FALSEREG_ENV, "data/falsereg"))
+        found = sorted(p for p in root.glob("*/list.parquet") if not p.parent.name.startswith("."))
+        try:
+            if top < 1:
+                raise ClientError(HTTPStatus.BAD_REQUEST, "top must be at least 1", "top 须不小于1")
+            within_limit(top, LOOKUP_LIMIT, "enterprises", "户企业")
+            if not found:
+                raise ClientError(HTTPStatus.NOT_FOUND, "no false-registration list yet: run `creditgrade falsereg list`",
+                                  "尚无虚假登记核查名单")
+        except ClientError as exc:
+            return self._error(ctx, exc)
+        table = pq.read_table(found[-1])
+        rows = table.slice(0, top).to_pylist()
+        for r in rows:
+            r["as_of"] = str(r["as_of"])
+        self.audit.append([{"endpoint": "falsereg", **self._caller(ctx), "uscc": None, "list": str(found[-1]),
+                            "rows": len(rows)}])
+        return reply({"list": str(found[-1].parent.name), "enterprises": table.num_rows, "rows": rows})
 
     @bentoml.api(route="/v1/reload")
     def reload(self, ctx: bentoml.Context) -> dict[str, Any]:

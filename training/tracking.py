@@ -1,7 +1,8 @@
 """MLflow on SQLite under `mlruns/` (artifacts there too) as the embedded default; any tracking URI by setting.
 
-`CREDITGRADE_TRACKING_URI` overrides the store. The registered model is `enterprise-credit-risk`
-with aliases `champion` (what the service grades with) and `challenger` (the newest candidate).
+`CREDITGRADE_TRACKING_URI` overrides the store. The registered models are `enterprise-credit-risk`
+and `false-registration`, each with aliases `champion` (what the service uses) and `challenger` (the
+newest candidate); every function below takes the model's name (default: the risk model).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import mlflow
 from mlflow import MlflowClient
 
 MODEL_NAME = "enterprise-credit-risk"
+FALSE_REGISTRATION = "false-registration"
 EXPERIMENT = "enterprise-credit-risk"
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -37,60 +39,68 @@ def client() -> MlflowClient:
     return MlflowClient()
 
 
-def versions() -> list[dict]:
+def versions(name: str = MODEL_NAME) -> list[dict]:
     """Every registered version with its aliases and headline metric, newest first."""
     c = client()
     try:
-        found = c.search_model_versions(f"name = '{MODEL_NAME}'")
+        found = c.search_model_versions(f"name = '{name}'")
+        registered = c.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
         return []
     aliases: dict[int, list[str]] = {}
-    for alias, version in c.get_registered_model(MODEL_NAME).aliases.items():
+    for alias, version in registered.aliases.items():
         aliases.setdefault(int(version), []).append(alias)
     out = []
     for v in sorted(found, key=lambda v: int(v.version), reverse=True):
         run = c.get_run(v.run_id)
         out.append({"version": int(v.version), "aliases": sorted(aliases.get(int(v.version), [])), "run_id": v.run_id,
-                    "auc": run.data.metrics.get("valid_auc"), "as_of": run.data.params.get("as_of"),
+                    "auc": run.data.metrics.get("valid_auc", run.data.metrics.get("auc")), "as_of": run.data.params.get("as_of"),
                     "catalog_version": run.data.params.get("catalog_version")})
     return out
 
 
-def set_alias(alias: str, version: int) -> None:
-    client().set_registered_model_alias(MODEL_NAME, alias, str(version))
+def set_alias(alias: str, version: int, name: str = MODEL_NAME) -> None:
+    client().set_registered_model_alias(name, alias, str(version))
 
 
-def alias_version(alias: str) -> int | None:
+def alias_version(alias: str, name: str = MODEL_NAME) -> int | None:
     try:
-        return int(client().get_model_version_by_alias(MODEL_NAME, alias).version)
+        return int(client().get_model_version_by_alias(name, alias).version)
     except mlflow.exceptions.MlflowException:
         return None
 
 
-def promote(version: int | None = None) -> int:
+def register_aliases(version: int, name: str = MODEL_NAME) -> None:
+    """A new version is the challenger, and the champion too when there is none yet."""
+    set_alias(CHALLENGER, version, name)
+    if alias_version(CHAMPION, name) is None:
+        set_alias(CHAMPION, version, name)
+
+
+def promote(version: int | None = None, name: str = MODEL_NAME) -> int:
     """Make `version` (default: the challenger) the champion; the old champion is kept as `previous-champion`."""
-    target = version or alias_version(CHALLENGER)
+    target = version or alias_version(CHALLENGER, name)
     if target is None:
         raise ValueError("no version given and no challenger registered")
-    known = {v["version"] for v in versions()}
+    known = {v["version"] for v in versions(name)}
     if target not in known:
-        raise ValueError(f"version {target} of {MODEL_NAME} does not exist; known: {sorted(known)}")
-    old = alias_version(CHAMPION)
+        raise ValueError(f"version {target} of {name} does not exist; known: {sorted(known)}")
+    old = alias_version(CHAMPION, name)
     if old is not None and old != target:
-        set_alias("previous-champion", old)
-    set_alias(CHAMPION, target)
+        set_alias("previous-champion", old, name)
+    set_alias(CHAMPION, target, name)
     return target
 
 
-def rollback() -> int:
+def rollback(name: str = MODEL_NAME) -> int:
     """Give the champion alias back to the previous champion."""
-    previous = alias_version("previous-champion")
+    previous = alias_version("previous-champion", name)
     if previous is None:
         raise ValueError("there is no previous champion to roll back to")
-    current = alias_version(CHAMPION)
-    set_alias(CHAMPION, previous)
+    current = alias_version(CHAMPION, name)
+    set_alias(CHAMPION, previous, name)
     if current is not None:
-        set_alias("previous-champion", current)
+        set_alias("previous-champion", current, name)
     return previous
 
 

@@ -137,8 +137,6 @@ def _log(model: RiskModel, schemes: dict, summary: dict, x: pd.DataFrame, as_of:
                                          signature=infer_signature(example, model.predict_raw(example)),
                                          registered_model_name=tracking.MODEL_NAME)
         version = int(info.registered_model_version)
-        tracking.set_alias(tracking.CHALLENGER, version)
-        if tracking.alias_version(tracking.CHAMPION) is None:
-            tracking.set_alias(tracking.CHAMPION, version)
+        tracking.register_aliases(version)
         mlflow.set_tag("run_id", run.info.run_id)
     return version

@@ -138,3 +138,27 @@ def fr_days_to_unreachable(src, wide, asof):
     first = ab.group_by("uscc").aggregate(first=_.entry_date.min())
     first = first.join(src["registered"].select("uscc", "established_date"), "uscc")
     return first.select("uscc", fr_days_to_unreachable=first.first.delta(first.established_date, unit="day"))
+
+
+def clusters(enterprises: pa.Table, as_of) -> pa.Table:
+    """uscc, cluster_id (the smallest USCC in the cluster) and cluster_size of every enterprise registered by
+    as_of: the same graph as fr_cluster_size, for naming the cluster a targeted check visits."""
+    import pandas as pd
+
+    ent = enterprises.select(["uscc", "established_date", "legal_rep_id", "address_id", "phone_id", "agent_id"])
+    ent = ent.to_pandas()
+    ent = ent[pd.to_datetime(ent["established_date"]) <= pd.Timestamp(as_of)].sort_values("uscc").reset_index(drop=True)
+    node, anchor = [], []
+    for key in ("legal_rep_id", "address_id", "phone_id", "agent_id"):
+        members = ent[key].dropna()
+        size = members.map(members.value_counts())
+        members = members[(size >= 2) & (size <= HUB)]
+        first = members.index.to_series().groupby(members.to_numpy()).transform("min")
+        node.append(members.index.to_numpy())
+        anchor.append(first.to_numpy())
+    a, b = np.concatenate(node), np.concatenate(anchor)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(len(ent), len(ent)))
+    _, label = connected_components(graph, directed=False)
+    first_uscc = pd.Series(ent["uscc"].to_numpy()).groupby(label).transform("min")
+    return pa.table({"uscc": ent["uscc"].to_numpy(), "cluster_id": first_uscc.to_numpy(),
+                     "cluster_size": pa.array(np.bincount(label)[label], pa.int64())})

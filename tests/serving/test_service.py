@@ -22,6 +22,7 @@ KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin
 def _env(graded_city, tmp_path) -> dict[str, str]:
     return {"CREDITGRADE_GRADED": str(graded_city.graded), "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
             "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
+            "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
             "CREDITGRADE_API_KEYS": ",".join(f"{r}-1:{r}:{hash_key(k)}" for r, k in KEYS.items())}
 
 
@@ -197,3 +198,21 @@ def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_ci
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     drawn = [e for e in entries if e.get("endpoint") == "plan" and e.get("seed") == "42"]
     assert drawn and drawn[-1]["commitment"] == pv.commitment and drawn[-1]["drawn"] == len(listed)
+
+
+def test_planners_get_the_latest_false_registration_list(service, graded_city):
+    from serving.falsereg import ranked, write
+
+    client, _ = service
+    root = graded_city.root / "falsereg"  # where _env points the service
+    assert post(client, "/v1/falsereg", {"top": 5}, role="planner").status_code == 404
+    write(ranked(graded_city.features, graded_city.clean, graded_city.days[2], None, top=40),
+          root / str(graded_city.days[2]))
+    assert post(client, "/v1/falsereg", {"top": 5}).status_code == 403  # regulators cannot
+    r = post(client, "/v1/falsereg", {"top": 5}, role="planner")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["enterprises"] == 40 and [x["rank"] for x in body["rows"]] == [1, 2, 3, 4, 5]
+    assert body["rows"][0]["reasons_zh"] and body["rows"][0]["reasons_en"]
+    assert post(client, "/v1/falsereg", {"top": 0}, role="planner").status_code == 400
+    assert post(client, "/v1/falsereg", {"top": 5000}, role="planner").status_code == 413
