@@ -621,7 +621,8 @@ def demo(
     out: Path = typer.Option(DATA / "demo", help="Working folder of the demo."),
     seed: int = typer.Option(7),
 ) -> None:
-    """The main job end to end on embedded defaults: simulate → ingest → features → train → grade → plan → serve."""
+    """The main job end to end on embedded defaults: simulate → ingest → features → train → grade → plan →
+    false registrations → serve."""
     from features.city.calibration import city_statistics
     from features.city.simulate import CityConfig, describe, simulate_city
     from features.ingest import ingest as run_ingest
@@ -669,8 +670,27 @@ def demo(
     example = print_example_reasons(out / "graded")
     console.rule("7. A spot-check plan: commit, draw, verify (双随机抽查计划)")
     demo_plan(out, raw / "inspectors.csv")
-    console.rule("8. The scoring service: one request over HTTP (评分服务)")
+    console.rule(f"8. False registrations: model and targeted-check list as of {extraction} (虚假登记)")
+    demo_falsereg(table_path, clean, raw, extraction, out)
+    console.rule("9. The scoring service: one request over HTTP (评分服务)")
     demo_service(out, example)
+
+
+def demo_falsereg(features: Path, clean: Path, raw: Path, day: dt.date, out: Path) -> None:
+    """Train and register the false-registration model, print its figures and the top of its list."""
+    from serving.falsereg import ranked, write
+    from training.falsereg import train_falsereg
+
+    with console.status("training the false-registration model, growing the anomaly forest"):
+        s = train_falsereg(features, clean, day, truth_dir=raw)
+    console.print(f"confirmed cases: {s['confirmed_false']:,} false, {s['confirmed_genuine']:,} genuine; registered "
+                  f"false-registration version {s['registered_version']}")
+    print_falsereg_evaluation(s["truth"])
+    table = ranked(features, clean, day, s["model"], top=200, by_cluster=True)
+    write(table, out / "falsereg" / str(day))
+    for r in table.slice(0, 3).to_pylist():
+        console.print(f"{r['rank']:>4}. {r['uscc']} score {r['score']:.3f}: {r['reasons_zh']}")
+    console.print(f"{table.num_rows} enterprises in whole clusters → {out / 'falsereg' / str(day)}")
 
 
 DEMO_PLAN = """\
@@ -713,7 +733,8 @@ def demo_service(out: Path, uscc: str | None) -> None:
     keys = out / "api_keys.json"
     keys.unlink(missing_ok=True)
     key = add_key(keys, "demo-regulator", "regulator")
-    args = ["--graded", str(out / "graded"), "--keys", str(keys), "--audit-log", str(out / "audit.log")]
+    args = ["--graded", str(out / "graded"), "--keys", str(keys), "--audit-log", str(out / "audit.log"),
+            "--falsereg", str(out / "falsereg")]
     body = {"uscc": uscc}
     with console.status("starting `creditgrade serve` (BentoML)"), running_server(*args, "--workers", "1") as base:
         r = httpx.post(f"{base}/v1/grade", json=body, headers={"X-API-Key": key}, timeout=30)
