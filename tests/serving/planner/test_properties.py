@@ -44,7 +44,7 @@ def graded_table(path: Path, n: int, seed: int) -> None:
 
 @settings(max_examples=12, deadline=None)
 @given(n=st.integers(60, 400), seed=st.integers(0, 1000), budget=st.floats(0.03, 0.5),
-       floor=st.sampled_from([0.0, 0.005, 0.02]), strata=st.booleans(), draw_seed=st.text(min_size=1, max_size=12),
+       floor=st.sampled_from([0.0, 0.005, 0.02]), strata=st.booleans(), draw_seed=st.text(min_size=1, max_size=12).filter(str.strip),
        row=st.integers(0, 10_000), column=st.sampled_from(KEY_COLUMNS))
 def test_same_inputs_same_bytes_and_one_changed_row_fails_verification(n, seed, budget, floor, strata, draw_seed,
                                                                         row, column):
