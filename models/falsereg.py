@@ -140,6 +140,14 @@ class FalseRegModel:
         self.catalog_version_ = catalog.version()
         return self
 
+    def fit_anomaly_only(self, city: pd.DataFrame) -> "FalseRegModel":
+        """No confirmed cases: the anomaly forest alone (no supervised part; `anomaly` is the score)."""
+        city = self._check(city)
+        self.medians_ = city.median().to_dict()
+        self._fit_anomaly(city)
+        self.boosters_ = []
+        return self
+
     def _fit_anomaly(self, city: pd.DataFrame) -> None:
         rng = np.random.default_rng(self.config.seed)
         sample = city.iloc[np.sort(rng.choice(len(city), min(len(city), self.config.anomaly_sample), replace=False))]

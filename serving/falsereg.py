@@ -33,9 +33,7 @@ def ranked(features: Path, data: Path, as_of: dt.date, model: FalseRegModel | No
         raise ValueError(f"top must be a positive number of enterprises; got {top}")
     city = city_at(features, as_of)
     if model is None:  # anomaly only, asked for explicitly
-        model = FalseRegModel(FalseRegConfig())
-        model.medians_ = city[list(FEATURES)].median().to_dict()
-        model._fit_anomaly(city[list(FEATURES)].astype("float64"))
+        model = FalseRegModel(FalseRegConfig()).fit_anomaly_only(city)
         score = model.anomaly(city)
         supervised = np.full(len(city), np.nan)
     else:
@@ -56,7 +54,7 @@ def ranked(features: Path, data: Path, as_of: dt.date, model: FalseRegModel | No
     else:
         order = order[:top]
     rows = city.iloc[order].reset_index(drop=True)
-    zh, en = _reasons(rows, model if not np.isnan(supervised).all() else None)
+    zh, en = _reasons(rows, model if model.boosters_ else None)
     broken = rules_broken(rows)
     names = {r.id: (r.zh, r.en) for r in RULES}
     return pa.table({

@@ -76,6 +76,8 @@ def test_verification_accepts_the_list_and_fails_if_one_row_changes(published, t
     assert verify(out / "a" / "list.csv", pv, SEED) == []
     assert verify(out / "a" / "list.parquet", pv, SEED) == []
     assert verify(out / "a" / "list.csv", pv, SEED + " ") != []  # another seed, another list
+    with pytest.raises(PlanError, match="seed must not be empty"):
+        verify(out / "a" / "list.csv", pv, "  ")
     listed = pd.read_csv(out / "a" / "list.csv", dtype=str, keep_default_na=False)
     others = pd.read_parquet(out / "a" / "probabilities.parquet")
     outsider = others[~others.uscc.isin(listed.uscc) & others.excluded_reason.isna()].uscc.iloc[0]
