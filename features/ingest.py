@@ -32,7 +32,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
 from features.contract import TABLES, Column, Table
-from features.store import DUCKDB_TYPES, atomic_folder
+from features.store import DUCKDB_TYPES, atomic_folder, no_progress_bar
 
 QUARANTINE_FILE = "quarantine.parquet"
 REPORT_FILE = "ingest_report.json"
@@ -271,7 +271,7 @@ def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allo
     results: list[TableResult] = []
     with atomic_folder(out, overwrite=overwrite) as tmp:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(tmp / ".spill")})
-        con.execute("SET enable_progress_bar = false")
+        no_progress_bar(con.execute)
         con.create_function("uscc_problem", lambda code: uscc_problem(code, allow), [sqltypes.VARCHAR],
                             sqltypes.VARCHAR, null_handling="special", side_effects=False)
         for i, table in enumerate(TABLES):

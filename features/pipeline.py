@@ -21,6 +21,7 @@ from features import catalog
 from features.contract import TABLES
 from features.indicators import definitions
 from features.pit import AsOf, sources
+from features.store import no_progress_bar
 
 ID_COLUMNS = ("uscc", "name", "region_code", "industry_section", "legal_form", "register_status")
 FEATURE_IDS: tuple[str, ...] = tuple(i.id for i in catalog.ALL)
@@ -40,7 +41,7 @@ def connect(backend: str = "duckdb", spark=None, memory_limit: str = DUCKDB_MEMO
     if backend == "duckdb":
         con = ibis.duckdb.connect(threads=os.cpu_count() or 1, memory_limit=memory_limit,
                                   temp_directory=tempfile.gettempdir() + "/creditgrade-duckdb")
-        con.raw_sql("SET enable_progress_bar = false")
+        no_progress_bar(con.raw_sql)
         con.raw_sql("SET preserve_insertion_order = false")
         return con
     if backend == "pyspark":

@@ -77,3 +77,14 @@ def read_user_table(path: Path, required: tuple[str, ...], what: str, error: typ
     if missing:
         raise error(f"{what} {path} lacks column(s) {', '.join(missing)} / 缺少字段")
     return frame
+
+
+def no_progress_bar(execute) -> None:
+    """Turn DuckDB's progress bar off through `execute` (a connection's execute / raw_sql). In a Jupyter
+    kernel without ipywidgets DuckDB refuses to change the setting, and has no bar to draw anyway."""
+    import duckdb
+
+    try:
+        execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass

@@ -141,3 +141,77 @@ def precision_at_k_plot(evaluation: dict, path: Path) -> Path:
     ax.set_title("False registrations among the top k")
     ax.legend()
     return _save(fig, path)
+
+
+def missingness_plot(shares: dict[str, float], dimension_of: dict[str, str], path: Path) -> Path:
+    """Share of enterprises with no value, per indicator, coloured by dimension."""
+    ids = list(shares)
+    dims = sorted(set(dimension_of.values()))
+    colours = dict(zip(dims, plt.cm.tab10.colors))
+    fig, ax = plt.subplots(figsize=(12, 3.6))
+    ax.bar(range(len(ids)), [shares[i] for i in ids], color=[colours[dimension_of[i]] for i in ids])
+    ax.set_xticks(range(len(ids)), ids, rotation=90, fontsize=6)
+    ax.set_ylabel("share missing")
+    ax.set_ylim(0, 1)
+    ax.set_title("Missing values per indicator")
+    for d in dims:
+        ax.bar([], [], color=colours[d], label=d)
+    ax.legend(ncol=len(dims), fontsize=8)
+    return _save(fig, path)
+
+
+def distributions_plot(frame, ids: list[str], path: Path, title: str) -> Path:
+    """One histogram per indicator (log counts), missing values left out."""
+    cols = 6
+    rows = -(-len(ids) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.8 * rows), squeeze=False)
+    for ax, i in zip(axes.ravel(), ids):
+        ax.hist(frame[i].dropna(), bins=30, color="#4f81bd", log=True)
+        ax.set_title(i, fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(ids):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def problem_rate_plot(frame, label, weight, ids: list[str], path: Path, bins: int = 5) -> Path:
+    """Weighted problem rate of the inspected by each indicator: one bar per value when it has few, else per
+    quantile bin (labelled by its upper edge); missing values as their own bar."""
+    import numpy as np
+    import pandas as pd
+
+    cols = 4
+    rows = -(-len(ids) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.2 * rows), squeeze=False)
+    for ax, i in zip(axes.ravel(), ids):
+        v = frame[i]
+        if v.nunique() <= bins:  # few distinct values (flags, counts): one bar each
+            cut = v.astype("float")
+            names = {k: f"{k:g}" for k in cut.dropna().unique()}
+        else:
+            cut = pd.qcut(v, bins, labels=False, duplicates="drop").astype("float")
+            edges = v.groupby(cut).max()
+            names = {k: f"≤{edges[k]:.3g}" for k in edges.index}
+        group = cut.fillna(-np.inf).to_numpy()
+        keys = sorted(np.unique(group))
+        rates = [np.average(label[group == k], weights=weight[group == k]) for k in keys]
+        ax.bar(["NA" if k == -np.inf else names[k] for k in keys], rates, color="#c0504d")
+        ax.set_title(i, fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(ids):]:
+        ax.axis("off")
+    fig.suptitle("Problem rate of inspected enterprises by indicator value (weighted)")
+    return _save(fig, path)
+
+
+def correlation_plot(frame, ids: list[str], path: Path) -> Path:
+    """Spearman correlations between indicators."""
+    corr = frame[ids].corr(method="spearman").to_numpy()
+    fig, ax = plt.subplots(figsize=(9, 8))
+    image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(ids)), ids, rotation=90, fontsize=5)
+    ax.set_yticks(range(len(ids)), ids, fontsize=5)
+    fig.colorbar(image, ax=ax, shrink=0.7)
+    ax.set_title("Spearman correlation between indicators")
+    return _save(fig, path)

@@ -26,7 +26,7 @@ from features import contract as C
 from features.overrides import RULES, override_hits
 from features.pipeline import META_AS_OF, connect, load_raw, read_features
 from features.pit import AsOf
-from features.store import atomic_folder
+from features.store import atomic_folder, no_progress_bar
 from models import explain as X
 from models import grades as G
 from models.evaluation import psi
@@ -192,7 +192,7 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
         del table  # DuckDB reads it back from the file
         pa.default_memory_pool().release_unused()
         with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
-            con.execute("SET enable_progress_bar = false")
+            no_progress_bar(con.execute)
             con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")
             con.execute("CREATE UNIQUE INDEX graded_uscc ON graded (uscc)")
             con.register("indicator_rows", indicators)  # the indicator values behind each grade, for what-ifs

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from features import catalog
+from features.store import no_progress_bar
 from serving.batch import DATABASE, SCHEME_ORDER
 
 DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
@@ -37,7 +38,7 @@ class GradedStore:
         if not path.exists():
             raise FileNotFoundError(f"graded database {path} does not exist: run `creditgrade grade` first")
         self.con = duckdb.connect(str(path), read_only=True)
-        self.con.execute("SET enable_progress_bar = false")
+        no_progress_bar(self.con.execute)
         self.table = self.con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table(
             batch_size=1 << 20).combine_chunks()
         self.keys = np.array(self.table.column("uscc").to_pylist(), dtype="S32")

@@ -1,0 +1,36 @@
+"""Every modeller's notebook runs top to bottom on a fresh kernel (nbclient), within its time budget."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+BUDGET_SECONDS = 180  # issue #8: each runs in under 3 minutes with its default settings
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code"), \
+            f"{path.name} has outputs: strip them before committing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_within_its_budget(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=BUDGET_SECONDS, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    elapsed = time.perf_counter() - start
+    assert elapsed < BUDGET_SECONDS, f"{path.name} took {elapsed:.0f} s"
+    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
+    assert images >= 1, f"{path.name} shows no picture"
