@@ -215,3 +215,84 @@ def correlation_plot(frame, ids: list[str], path: Path) -> Path:
     fig.colorbar(image, ax=ax, shrink=0.7)
     ax.set_title("Spearman correlation between indicators")
     return _save(fig, path)
+
+
+def roc_ks_plot(models: dict, path: Path) -> Path:
+    """ROC curves and KS (cumulative share of problems vs of the rest, by descending risk), weighted, one line
+    per model; `models` maps a name to (y, p, w)."""
+    import numpy as np
+
+    fig, (roc, ks) = plt.subplots(1, 2, figsize=(9, 4))
+    for name, (y, p, w) in models.items():
+        order = np.argsort(-np.asarray(p), kind="stable")
+        y, w = np.asarray(y)[order], np.asarray(w)[order]
+        tpr = np.cumsum(w * y) / (w * y).sum()
+        fpr = np.cumsum(w * (1 - y)) / (w * (1 - y)).sum()
+        roc.plot(fpr, tpr, label=name)
+        share = np.cumsum(w) / w.sum()
+        ks.plot(share, tpr - fpr, label=f"{name} (KS {np.max(tpr - fpr):.3f})")
+    roc.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    roc.set_xlabel("false-positive rate")
+    roc.set_ylabel("true-positive rate")
+    roc.set_title("ROC (validation, weighted)")
+    ks.set_xlabel("share inspected, riskiest first")
+    ks.set_ylabel("TPR − FPR")
+    ks.set_title("KS")
+    roc.legend()
+    ks.legend()
+    return _save(fig, path)
+
+
+def calibration_overlay_plot(curves: dict[str, list[dict]], path: Path) -> Path:
+    """Calibration curves (from models.evaluation.calibration_curve) of several models on one chart."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    top = 0.01
+    for name, curve in curves.items():
+        pred, obs = [c["predicted"] for c in curve], [c["observed"] for c in curve]
+        ax.plot(pred, obs, marker="o", label=name)
+        top = max([top, *pred, *obs])
+    ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="perfect")
+    ax.set_xlabel("predicted problem probability")
+    ax.set_ylabel("observed problem rate")
+    ax.set_title("Calibration (validation, weighted)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def migration_plot(matrix, path: Path, title: str) -> Path:
+    """A grade-migration matrix (pandas crosstab: rows from, columns to) as a heatmap with counts."""
+    import numpy as np
+
+    counts = matrix.to_numpy()
+    fig, ax = plt.subplots(figsize=(1 + 0.7 * counts.shape[1], 1 + 0.6 * counts.shape[0]))
+    ax.imshow(np.log1p(counts), cmap="Blues")
+    for (r, c), v in np.ndenumerate(counts):
+        ax.text(c, r, f"{v:,}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(counts.shape[1]), [str(c) for c in matrix.columns])
+    ax.set_yticks(range(counts.shape[0]), [str(r) for r in matrix.index])
+    ax.set_xlabel(str(matrix.columns.name or "to"))
+    ax.set_ylabel(str(matrix.index.name or "from"))
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def cluster_plot(members: list[str], links: list[tuple[str, str]], path: Path, title: str) -> Path:
+    """A registration cluster as a small graph: enterprises (circles) joined through the shared person,
+    address, phone or agent (squares, labelled by kind only — never by whose it is)."""
+    import numpy as np
+
+    nodes = list(dict.fromkeys([*members, *(k for _, k in links)]))
+    angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
+    pos = {n: (np.cos(a), np.sin(a)) for n, a in zip(nodes, angle)}
+    fig, ax = plt.subplots(figsize=(6, 6))
+    for e, k in links:
+        ax.plot([pos[e][0], pos[k][0]], [pos[e][1], pos[k][1]], color="grey", lw=0.8, zorder=1)
+    for n in nodes:
+        is_ent = n in members
+        ax.scatter(*pos[n], s=260 if is_ent else 160, marker="o" if is_ent else "s",
+                   color="#4f81bd" if is_ent else "#c0504d", zorder=2)
+        ax.annotate(n[-6:] if is_ent else n.split(":")[0], pos[n], fontsize=6, ha="center", va="center",
+                    color="white" if is_ent else "black", zorder=3)
+    ax.set_title(title)
+    ax.axis("off")
+    return _save(fig, path)
