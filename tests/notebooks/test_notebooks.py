@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "polish_bankruptcy"
 BUDGET_SECONDS = 180  # issue #8: each runs in under 3 minutes with its default settings
 
 
@@ -24,12 +25,14 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_within_its_budget(path, tmp_path, monkeypatch):
+    if "bring-your-own-data" in path.name and not SHARED.exists():
+        pytest.skip(f"{SHARED} is absent: the notebook reads the Polish data from ../shared in place")
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=BUDGET_SECONDS, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     elapsed = time.perf_counter() - start
     assert elapsed < BUDGET_SECONDS, f"{path.name} took {elapsed:.0f} s"
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
