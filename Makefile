@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test install lock docs clean-data
+.PHONY: demo test install lock docs notebooks clean-data
 
 install: $(STAMP)
 
@@ -34,7 +34,11 @@ test: $(STAMP)
 
 # Regenerate the pinned lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra notebooks --python-version 3.11 -o requirements.lock
+
+# The modellers' notebooks in JupyterLab (kernel: this .venv).
+notebooks: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 docs: $(STAMP)
 	$(BIN)/creditgrade docs

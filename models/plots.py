@@ -129,17 +129,22 @@ def cycles_plot(rows: list[dict], path: Path) -> Path:
 
 
 def precision_at_k_plot(evaluation: dict, path: Path) -> Path:
-    """Share of true false registrations among the top k, per method, against k (log scale)."""
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    """Precision (share of true false registrations among the top k) and recall (share of all of them
+    found in the top k), per method, against k (log scale)."""
+    fig, (prec, rec) = plt.subplots(1, 2, figsize=(10, 3.8))
     for name, m in evaluation["methods"].items():
-        ax.plot(evaluation["curve_k"], m["curve"], label=name)
-    ax.axvline(evaluation["k"], color="grey", ls="--", lw=1)
-    ax.set_xscale("log")
-    ax.set_xlabel("top k enterprises by score")
-    ax.set_ylabel("precision (truth)")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("False registrations among the top k")
-    ax.legend()
+        prec.plot(evaluation["curve_k"], m["curve"], label=name)
+        if "recall_curve" in m:
+            rec.plot(evaluation["curve_k"], m["recall_curve"], label=name)
+    for ax, what in ((prec, "precision (truth)"), (rec, "recall (truth)")):
+        ax.axvline(evaluation["k"], color="grey", ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("top k enterprises by score")
+        ax.set_ylabel(what)
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
+    prec.set_title("False registrations among the top k")
+    rec.set_title("Of all false registrations, found in the top k")
     return _save(fig, path)
 
 

@@ -64,7 +64,9 @@ def evaluate(scores: dict[str, np.ndarray], truth: np.ndarray, k: int = TOP_K, s
         order = np.argsort(-s, kind="stable")
         out[name] = {"precision_at_k": float(truth[order[:k]].mean()),
                      "recall_at_share": float(truth[order[:top_share]].sum() / positives) if positives else 0.0,
-                     "curve": [float(truth[order[:j]].mean()) for j in _curve_points(n)]}
+                     "curve": [float(truth[order[:j]].mean()) for j in _curve_points(n)],
+                     "recall_curve": [float(truth[order[:j]].sum() / positives) if positives else 0.0
+                                      for j in _curve_points(n)]}
     return {"k": k, "share": share, "enterprises": n, "false_registrations": positives, "methods": out,
             "curve_k": _curve_points(n)}
 
