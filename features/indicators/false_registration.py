@@ -162,3 +162,20 @@ def clusters(enterprises: pa.Table, as_of) -> pa.Table:
     first_uscc = pd.Series(ent["uscc"].to_numpy()).groupby(label).transform("min")
     return pa.table({"uscc": ent["uscc"].to_numpy(), "cluster_id": first_uscc.to_numpy(),
                      "cluster_size": pa.array(np.bincount(label)[label], pa.int64())})
+
+
+KEY_KINDS = (("person", "legal_rep_id"), ("address", "address_id"), ("phone", "phone_id"), ("agent", "agent_id"))
+
+
+def cluster_links(enterprises: pa.Table, members) -> list[tuple[str, str]]:
+    """(USCC, 'kind:key') for every link of `members` through a person, address, phone or agent shared by 2 to
+    HUB enterprises — the edges of the cluster graph. The keys are pseudonymous ids: draw them by kind only."""
+    import pandas as pd
+
+    ent = enterprises.select(["uscc", *(c for _, c in KEY_KINDS)]).to_pandas()
+    links: list[tuple[str, str]] = []
+    for kind, col in KEY_KINDS:
+        counts = ent[col].value_counts()
+        shared = ent[ent["uscc"].isin(set(members)) & ent[col].map(counts).between(2, HUB)]
+        links += [(u, f"{kind}:{k}") for u, k in zip(shared["uscc"], shared[col])]
+    return links

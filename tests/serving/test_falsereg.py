@@ -48,3 +48,15 @@ def test_cli_anomaly_only_needs_no_model(graded_city, tmp_path, monkeypatch):
     r = CliRunner().invoke(app, [*common, "--anomaly-only"])
     assert r.exit_code == 0, r.output
     assert len(pd.read_csv(tmp_path / "out" / "list.csv")) == 30
+
+
+def test_a_listed_cluster_is_joined_by_its_links(graded_city, model):
+    from features.indicators.false_registration import cluster_links
+
+    t = ranked(graded_city.features, graded_city.clean, graded_city.days[2], model, top=20, by_cluster=True).to_pandas()
+    big = t[t.cluster_size > 1].cluster_id.iloc[0]
+    members = t[t.cluster_id == big].uscc.tolist()
+    links = cluster_links(pq.read_table(graded_city.clean / "enterprises.parquet"), members)
+    assert {u for u, _ in links} <= set(members) and {k.split(":")[0] for _, k in links} <= {"person", "address",
+                                                                                           "phone", "agent"}
+    assert len(members) == 1 or all(any(u == m for u, _ in links) for m in members)
