@@ -34,12 +34,11 @@ def ranked(features: Path, data: Path, as_of: dt.date, model: FalseRegModel | No
     city = city_at(features, as_of)
     if model is None:  # anomaly only, asked for explicitly
         model = FalseRegModel(FalseRegConfig()).fit_anomaly_only(city)
-        score = model.anomaly(city)
-        supervised = np.full(len(city), np.nan)
-    else:
+        anomaly = model.anomaly(city)
+        score, supervised = anomaly, np.full(len(city), np.nan)
+    else:  # the forest scores the city once, inside scores()
         s = model.scores(city)
-        score, supervised = s["combined"].to_numpy(), s["supervised"].to_numpy()
-    anomaly = model.anomaly(city)
+        score, supervised, anomaly = (s[c].to_numpy() for c in ("combined", "supervised", "anomaly"))
     groups = clusters(pq.read_table(Path(data) / "enterprises.parquet"), as_of).to_pandas().set_index("uscc")
     city["cluster_id"] = city["uscc"].map(groups["cluster_id"])
     city["cluster_size"] = city["uscc"].map(groups["cluster_size"]).fillna(1).astype(int)
