@@ -12,27 +12,25 @@ import bentoml
 import numpy as np
 
 
-def _explain(loaded, records: list[dict]) -> list[dict]:
-    from serving.batch import score_and_explain
-
-    f = loaded.model.features
+def _explain(scoring, records: list[dict]) -> list[dict]:
+    f = scoring.model.features
     x = np.array([[np.nan if r.get(c) is None else r[c] for c in f] for r in records], dtype=float).reshape(-1, len(f))
-    r = score_and_explain(loaded, x)
-    reasons = r["reasons"].to_pylist()
-    return [{"probability": float(r["probability"][i]), "score": float(r["score"][i]), "reasons": reasons[i]}
-            for i in range(len(records))]
+    r = scoring.score(x)
+    reasons = r.reasons.to_pylist()
+    return [
+        {"probability": float(r.probability[i]), "score": float(r.score[i]), "reasons": reasons[i]}
+        for i in range(len(records))
+    ]
 
 
 @bentoml.service(name="batched-explain", workers=int(os.environ.get("CREDITGRADE_WORKERS", os.cpu_count() or 1)))
 class Batching:
     def __init__(self) -> None:
-        import dataclasses
-
-        from training import tracking
+        from creditgrade.training import tracking
 
         tracking.configure()
         self.loaded = tracking.load()
-        self.loaded.model.config = dataclasses.replace(self.loaded.model.config, num_threads=1)
+        self.loaded.model.config = self.loaded.model.config.with_threads(1)
 
     @bentoml.api(route="/batched", batchable=True, max_batch_size=64, max_latency_ms=20)
     def batched(self, records: list[dict]) -> list[dict]:

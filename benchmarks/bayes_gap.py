@@ -23,12 +23,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-import features.city.history as H
-import features.city.population as P
-from features import catalog
-from features.city.simulate import CityConfig, simulate_city
-from features.pipeline import build_features
-from training.dataset import labelled_rows
+import creditgrade.features.city.history as H
+import creditgrade.features.city.population as P
+from creditgrade.features import catalog
+from creditgrade.features.city.simulate import CityConfig, simulate_city
+from creditgrade.features.pipeline import build_features
+from creditgrade.training.dataset import labelled_rows
 
 
 def main() -> None:
@@ -55,18 +55,39 @@ def main() -> None:
         cats = sorted(frame[c].unique())
         train[c], valid[c] = pd.Categorical(train[c], cats), pd.Categorical(valid[c], cats)
     cols = list(catalog.RISK_IDS) + extra
-    model = lgb.LGBMClassifier(objective="binary", learning_rate=0.03, num_leaves=15, min_child_samples=100,
-                               n_estimators=3000, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                               monotone_constraints=catalog.monotone_constraints() + [0] * len(extra),
-                               monotone_constraints_method="advanced", n_jobs=2, verbose=-1)
-    model.fit(train[cols], train.label, sample_weight=train.weight, eval_X=(valid[cols],), eval_y=(valid.label,),
-              eval_sample_weight=[valid.weight], callbacks=[lgb.early_stopping(100, verbose=False)])
+    model = lgb.LGBMClassifier(
+        objective="binary",
+        learning_rate=0.03,
+        num_leaves=15,
+        min_child_samples=100,
+        n_estimators=3000,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        monotone_constraints=catalog.monotone_constraints() + [0] * len(extra),
+        monotone_constraints_method="advanced",
+        n_jobs=2,
+        verbose=-1,
+    )
+    model.fit(
+        train[cols],
+        train.label,
+        sample_weight=train.weight,
+        eval_X=(valid[cols],),
+        eval_y=(valid.label,),
+        eval_sample_weight=[valid.weight],
+        callbacks=[lgb.early_stopping(100, verbose=False)],
+    )
     p = model.predict_proba(valid[cols])[:, 1]
     w = valid.weight.to_numpy()
-    auc, bayes = roc_auc_score(valid.label, p, sample_weight=w), roc_auc_score(valid.label, valid.p_problem,
-                                                                                sample_weight=w)
-    print(f"unobserved {args.unobserved}, person {args.person}, shock {args.shock}, extra {extra or '—'}: "
-          f"{len(train):,} training rows; model AUC {auc:.4f}, Bayes limit {bayes:.4f}, gap {bayes - auc:.4f}")
+    auc, bayes = (
+        roc_auc_score(valid.label, p, sample_weight=w),
+        roc_auc_score(valid.label, valid.p_problem, sample_weight=w),
+    )
+    print(
+        f"unobserved {args.unobserved}, person {args.person}, shock {args.shock}, extra {extra or '—'}: "
+        f"{len(train):,} training rows; model AUC {auc:.4f}, Bayes limit {bayes:.4f}, gap {bayes - auc:.4f}"
+    )
 
 
 if __name__ == "__main__":

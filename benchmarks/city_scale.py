@@ -20,15 +20,13 @@ from pathlib import Path
 from measure import timed
 
 STAGES = {
-    "simulate": "from features.city.simulate import CityConfig, simulate_city; from pathlib import Path; "
-                "simulate_city(CityConfig(enterprises={n}, seed={seed}, start_year={start}), Path(r'{raw}'), "
-                "overwrite=True)",
-    "ingest": "from features.ingest import ingest; from pathlib import Path; "
-              "ingest(Path(r'{raw}'), Path(r'{clean}'), overwrite=True)",
+    "simulate": "from creditgrade.features.city.simulate import CityConfig, simulate_city; from pathlib import Path; "
+    "simulate_city(CityConfig(enterprises={n}, seed={seed}, start_year={start}), Path(r'{raw}'), "
+    "overwrite=True)",
+    "ingest": "from creditgrade.features.ingest import ingest; from pathlib import Path; "
+    "ingest(Path(r'{raw}'), Path(r'{clean}'), overwrite=True)",
 }
 TARGETS = {"simulate": (600, 12.0), "ingest": (300, None)}
-
-
 
 
 def main() -> None:
@@ -46,13 +44,17 @@ def main() -> None:
     for stage, template in STAGES.items():
         if stage not in stages:
             continue
-        wall, rss = timed(template.format(n=args.enterprises, seed=args.seed, raw=raw, clean=clean,
-                                              start=args.start_year))
+        wall, rss = timed(
+            template.format(n=args.enterprises, seed=args.seed, raw=raw, clean=clean, start=args.start_year)
+        )
         limit_s, limit_gb = TARGETS[stage]
         ok = wall <= limit_s and (limit_gb is None or rss <= limit_gb)
         results[stage] = {"wall_s": round(wall, 1), "peak_rss_gb": round(rss, 2), "meets_target": ok}
-        print(f"{stage:9s} {wall:8.1f} s  peak RSS {rss:6.2f} GB  target ≤ {limit_s} s"
-              + (f", ≤ {limit_gb} GB" if limit_gb else "") + f"  {'OK' if ok else 'MISSED'}")
+        print(
+            f"{stage:9s} {wall:8.1f} s  peak RSS {rss:6.2f} GB  target ≤ {limit_s} s"
+            + (f", ≤ {limit_gb} GB" if limit_gb else "")
+            + f"  {'OK' if ok else 'MISSED'}"
+        )
     manifest = json.loads((raw / "manifest.json").read_text())
     report = json.loads((clean / "ingest_report.json").read_text()) if "ingest" in stages else {"tables": []}
     ingested = {t["table"]: t for t in report["tables"]}

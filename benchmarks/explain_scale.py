@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/explain_scale.py --mlruns data/bench/mlruns --rows 2230000
 
 Explains the same rows with the same registered champion model twice, each in its own process (wall
-time and peak RSS): with `models.explain.CityExplainer` (LightGBM's exact TreeSHAP once per decision
+time and peak RSS): with `creditgrade.models.explain.CityExplainer` (LightGBM's exact TreeSHAP once per decision
 pattern of each tree) and with `shap.TreeExplainer(booster).shap_values` — then compares all
 2.23 M × 63 contributions. The rows are the simulated city's graded population at 2025-12-31
 (data/bench/features_full.parquet, 1.89 M) topped up with rows as of 2024-12-31 from the training
@@ -19,12 +19,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from measure import timed
 
 ROWS = """
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-from features import catalog
+from creditgrade.features import catalog
 cols = list(catalog.RISK_IDS)
 a = pq.read_table('{full}', columns=cols)
 b = pq.read_table('{panel}', columns=cols, filters=[('as_of', '=', __import__('datetime').date(2024, 12, 31))])
@@ -35,13 +34,15 @@ print(f"{{len(x):,}} rows")
 LOAD = """
 import os, time, numpy as np
 os.environ['CREDITGRADE_MLRUNS'] = '{mlruns}'
-from training import tracking
+from creditgrade.training import tracking
 tracking.configure()
 model = tracking.load().model
 x = np.load('{out}/rows.npy')
 """
-OURS = LOAD + """
-from models.explain import CityExplainer
+OURS = (
+    LOAD
+    + """
+from creditgrade.models.explain import CityExplainer
 t = time.perf_counter()
 e = CityExplainer(model.booster_, 2)
 phi, expected = e.contributions(x)
@@ -50,7 +51,10 @@ print(f"ours: {{time.perf_counter() - t:.1f}} s (explaining only), {{len(e.trees
       f"{{np.mean(e.patterns_):.0f}} patterns per tree on average, {{max(e.patterns_)}} at most")
 np.save('{out}/ours.npy', phi.astype(np.float64))
 """
-SHAP = LOAD + """
+)
+SHAP = (
+    LOAD
+    + """
 import shap
 t = time.perf_counter()
 phi = shap.TreeExplainer(model.booster_).shap_values(x)
@@ -59,6 +63,7 @@ open('{out}/shap_seconds.txt', 'w').write(str(time.perf_counter() - t))
 print(f"shap.TreeExplainer: {{time.perf_counter() - t:.1f}} s (explaining only)")
 np.save('{out}/shap.npy', np.asarray(phi, dtype=np.float64))
 """
+)
 
 
 def main() -> None:
@@ -77,15 +82,27 @@ def main() -> None:
     theirs = timed(SHAP.format(**args))
     print(f"  shap.TreeExplainer process: {theirs[0]:.1f} s wall, peak RSS {theirs[1]:.2f} GB")
     mine, ref = np.load(a.out / "ours.npy", mmap_mode="r"), np.load(a.out / "shap.npy", mmap_mode="r")
-    diff = max(float(np.abs(mine[i:i + 200_000] - ref[i:i + 200_000]).max()) for i in range(0, len(ref), 200_000))
+    diff = max(float(np.abs(mine[i : i + 200_000] - ref[i : i + 200_000]).max()) for i in range(0, len(ref), 200_000))
     only = {k: float((a.out / f"{k}_seconds.txt").read_text()) for k in ("ours", "shap")}
-    result = {"rows": int(len(ref)), "ours_s": ours[0], "ours_gb": ours[1], "shap_s": theirs[0], "shap_gb": theirs[1],
-              "speedup": theirs[0] / ours[0], "ours_explain_s": only["ours"], "shap_explain_s": only["shap"],
-              "speedup_explaining": only["shap"] / only["ours"], "max_abs_difference": diff}
+    result = {
+        "rows": int(len(ref)),
+        "ours_s": ours[0],
+        "ours_gb": ours[1],
+        "shap_s": theirs[0],
+        "shap_gb": theirs[1],
+        "speedup": theirs[0] / ours[0],
+        "ours_explain_s": only["ours"],
+        "shap_explain_s": only["shap"],
+        "speedup_explaining": only["shap"] / only["ours"],
+        "max_abs_difference": diff,
+    }
     (a.out / "explain_benchmark.json").write_text(json.dumps(result, indent=2))
-    print(f"{len(ref):,} rows × {ref.shape[1]}: explaining {only['ours']:.1f} s against shap.TreeExplainer's "
-          f"{only['shap']:.1f} s → {only['shap'] / only['ours']:.1f}× faster; whole processes (loading the model and "
-          f"rows too) {ours[0]:.1f} s against {theirs[0]:.1f} s → {theirs[0] / ours[0]:.1f}×; largest difference {diff:.2e}")
+    print(
+        f"{len(ref):,} rows × {ref.shape[1]}: explaining {only['ours']:.1f} s against shap.TreeExplainer's "
+        f"{only['shap']:.1f} s → {only['shap'] / only['ours']:.1f}× faster; whole processes (loading the model and "
+        f"rows too) {ours[0]:.1f} s against {theirs[0]:.1f} s → {theirs[0] / ours[0]:.1f}×; "
+        f"largest difference {diff:.2e}"
+    )
 
 
 if __name__ == "__main__":

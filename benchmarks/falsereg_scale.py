@@ -21,7 +21,7 @@ from measure import timed
 TRAIN = """
 import datetime as dt, json, os
 os.environ['CREDITGRADE_MLRUNS'] = '{out}/mlruns-falsereg'
-from training.falsereg import train_falsereg
+from creditgrade.training.falsereg import train_falsereg
 s = train_falsereg('{panel}', '{data}', dt.date.fromisoformat('{as_of}'), truth_dir='{truth}')
 s.pop('model')
 json.dump(s, open('{out}/falsereg_metrics.json', 'w'), indent=2)
@@ -29,10 +29,10 @@ json.dump(s, open('{out}/falsereg_metrics.json', 'w'), indent=2)
 SCORE = """
 import datetime as dt, json, os, time
 os.environ['CREDITGRADE_MLRUNS'] = '{out}/mlruns-falsereg'
-from features.pipeline import read_features
-from models.falsereg import FEATURES, rules_score
-from training import tracking
-from training.falsereg import load
+from creditgrade.features.pipeline import read_features
+from creditgrade.models.falsereg import FEATURES, rules_score
+from creditgrade.training import tracking
+from creditgrade.training.falsereg import load
 tracking.configure()
 start = time.perf_counter()
 version, model = load()
@@ -53,22 +53,35 @@ def main() -> None:
     a = p.parse_args()
     wall, rss = timed(TRAIN.format(out=a.out, panel=a.panel, data=a.data, as_of=a.as_of, truth=a.truth))
     m = json.load(open(f"{a.out}/falsereg_metrics.json"))
-    print(f"training incl. anomaly forest, evaluation, MLflow: {wall:.0f} s, peak RSS {rss:.2f} GB; confirmed "
-          f"{m['confirmed_false']:,} false / {m['confirmed_genuine']:,} genuine; out-of-fold AUC {m['out_of_fold_auc']:.4f}")
+    print(
+        f"training incl. anomaly forest, evaluation, MLflow: {wall:.0f} s, peak RSS {rss:.2f} GB; confirmed "
+        f"{m['confirmed_false']:,} false / {m['confirmed_genuine']:,} genuine; "
+        f"out-of-fold AUC {m['out_of_fold_auc']:.4f}"
+    )
     t = m["truth"]
-    print(f"{t['false_registrations']:,} false registrations among {t['enterprises']:,} operating enterprises at {a.as_of}")
+    print(
+        f"{t['false_registrations']:,} false registrations among {t['enterprises']:,} operating enterprises "
+        f"at {a.as_of}"
+    )
     rules = t["methods"]["rules"]["precision_at_k"]
     for name, r in t["methods"].items():
-        print(f"  {name:>18}: precision top {t['k']:,} {r['precision_at_k']:.3f} ({r['precision_at_k'] / rules:.2f}x rules)"
-              f", recall top {t['share']:.0%} {r['recall_at_share']:.3f}")
+        print(
+            f"  {name:>18}: precision top {t['k']:,} {r['precision_at_k']:.3f} "
+            f"({r['precision_at_k'] / rules:.2f}x rules)"
+            f", recall top {t['share']:.0%} {r['recall_at_share']:.3f}"
+        )
     c = t["methods"]["combined"]
-    print(f"combined: precision {c['precision_at_k'] / rules:.2f}x the rules (target >= 1.5x) "
-          f"{'OK' if c['precision_at_k'] >= 1.5 * rules else 'MISSED'}; recall {c['recall_at_share']:.3f} "
-          f"(target >= 0.70) {'OK' if c['recall_at_share'] >= 0.7 else 'MISSED'}")
+    print(
+        f"combined: precision {c['precision_at_k'] / rules:.2f}x the rules (target >= 1.5x) "
+        f"{'OK' if c['precision_at_k'] >= 1.5 * rules else 'MISSED'}; recall {c['recall_at_share']:.3f} "
+        f"(target >= 0.70) {'OK' if c['recall_at_share'] >= 0.7 else 'MISSED'}"
+    )
     wall, rss = timed(SCORE.format(out=a.out, panel=a.panel, as_of=a.as_of))
     s = json.load(open(f"{a.out}/falsereg_scoring.json"))
-    print(f"scoring {s['rows']:,} enterprises (load model, read features, score, rules): {s['seconds']:.0f} s inside, "
-          f"{wall:.0f} s whole process, peak RSS {rss:.2f} GB (target <= 180 s) {'OK' if wall <= 180 else 'MISSED'}")
+    print(
+        f"scoring {s['rows']:,} enterprises (load model, read features, score, rules): {s['seconds']:.0f} s inside, "
+        f"{wall:.0f} s whole process, peak RSS {rss:.2f} GB (target <= 180 s) {'OK' if wall <= 180 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 
-from features import catalog
-from models.evaluation import weighted_auc
-from training.dataset import labelled_rows
-from training.train import load_checks
+from creditgrade.features import catalog
+from creditgrade.models.evaluation import weighted_auc
+from creditgrade.training.dataset import labelled_rows
+from creditgrade.training.train import load_checks
 
 
 def main() -> None:
@@ -54,15 +53,25 @@ def main() -> None:
     w, y = valid.weight.to_numpy(), valid.label.to_numpy()
     results["bayes_limit"] = weighted_auc(y, valid.p_problem.to_numpy(), w)
     for name, constraints in (("unconstrained", None), ("monotone", catalog.monotone_constraints())):
-        params = {"objective": "cross_entropy", "learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 200,
-                  "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "verbose": -1,
-                  "num_threads": os.cpu_count() or 1, "seed": 0}
+        params = {
+            "objective": "cross_entropy",
+            "learning_rate": 0.05,
+            "num_leaves": 63,
+            "min_child_samples": 200,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "verbose": -1,
+            "num_threads": os.cpu_count() or 1,
+            "seed": 0,
+        }
         if constraints:
             params.update(monotone_constraints=constraints, monotone_constraints_method="advanced")
         train = lgb.Dataset(rest.loc[~stop, cols], label=rest.loc[~stop, "p_problem"])
         hold = lgb.Dataset(rest.loc[stop, cols], label=rest.loc[stop, "p_problem"], reference=train)
-        booster = lgb.train(params, train, a.rounds, valid_sets=[hold],
-                            callbacks=[lgb.early_stopping(50, verbose=False)])
+        booster = lgb.train(
+            params, train, a.rounds, valid_sets=[hold], callbacks=[lgb.early_stopping(50, verbose=False)]
+        )
         results[f"indicator_limit_{name}"] = weighted_auc(y, booster.predict(valid[cols]), w)
         results[f"indicator_limit_{name}_trees"] = booster.best_iteration
     if Path(a.metrics).exists():

@@ -17,13 +17,23 @@ import json
 
 from measure import timed
 
-SUBSET = ("d1_age_years", "d1_legal_rep_changes_24m", "d2_reports_missed_3y", "d2_enterprises_at_address",
-          "d3_penalties_36m", "d3_abnormal_current", "d3_days_since_penalty", "d4_complaints_12m",
-          "d4_cases_lost_24m", "d5_tax_grade", "d5_awards_36m")
+SUBSET = (
+    "d1_age_years",
+    "d1_legal_rep_changes_24m",
+    "d2_reports_missed_3y",
+    "d2_enterprises_at_address",
+    "d3_penalties_36m",
+    "d3_abnormal_current",
+    "d3_days_since_penalty",
+    "d4_complaints_12m",
+    "d4_cases_lost_24m",
+    "d5_tax_grade",
+    "d5_awards_36m",
+)
 
 PIPELINE = """
 import datetime as dt, sys
-from features.pipeline import build_features, connect, indicator_table, load_raw
+from creditgrade.features.pipeline import build_features, connect, indicator_table, load_raw
 day = dt.date.fromisoformat('{as_of}')
 if {subset!r}:
     con = connect()
@@ -40,15 +50,18 @@ read = lambda n, cols: pq.read_table(f'{{d}}/{{n}}.parquet', columns=cols).to_pa
 def dates(df, *cols):
     for c in cols: df[c] = pd.to_datetime(df[c])
     return df
-ent = dates(read('enterprises', ['uscc', 'established_date', 'closed_date', 'status', 'address_id']), 'established_date', 'closed_date')
-on_register = ent.closed_date.isna() | (ent.closed_date > day) | ent.status.isin(['revoked', 'struck_off', 'ordered_closed', 'suspended'])
+ent = dates(read('enterprises', ['uscc', 'established_date', 'closed_date', 'status', 'address_id']),
+            'established_date', 'closed_date')
+on_register = (ent.closed_date.isna() | (ent.closed_date > day)
+               | ent.status.isin(['revoked', 'struck_off', 'ordered_closed', 'suspended']))
 ent = ent[(ent.established_date <= day) & on_register].set_index('uscc')
 out = pd.DataFrame(index=ent.index)
 out['d1_age_years'] = (day - ent.established_date).dt.days / 365.25
 within = lambda s, n: (s > day - pd.Timedelta(days=n)) & (s <= day)
 ch = dates(read('registration_changes', ['uscc', 'change_date', 'change_type']), 'change_date')
 ch = ch[ch.change_date <= day]
-out['d1_legal_rep_changes_24m'] = ch[within(ch.change_date, 730) & (ch.change_type == 'legal_rep')].groupby('uscc').size()
+out['d1_legal_rep_changes_24m'] = ch[within(ch.change_date, 730)
+                                     & (ch.change_type == 'legal_rep')].groupby('uscc').size()
 last_due = day.year - 1 if (day.month, day.day) >= (6, 30) else day.year - 2
 ar = dates(read('annual_reports', ['uscc', 'report_year', 'filed_date']), 'filed_date')
 ar = ar[(ar.report_year <= last_due) & (ar.report_year > last_due - 3)]
@@ -66,8 +79,10 @@ ab = ab[(ab.entry_date <= day) & ~ab.record_id.isin(repaired('abnormal_list'))]
 out['d3_abnormal_current'] = ab[ab.exit_date.isna() | (ab.exit_date > day)].groupby('uscc').size().clip(upper=1)
 cp = dates(read('complaints', ['uscc', 'received_date']), 'received_date')
 out['d4_complaints_12m'] = cp[within(cp.received_date, 365)].groupby('uscc').size()
-cc = dates(read('court_cases', ['uscc', 'filing_date', 'role', 'judgment_date', 'lost']), 'filing_date', 'judgment_date')
-cc = cc[(cc.filing_date <= day) & (cc.role == 'defendant') & within(cc.judgment_date, 730) & cc.lost.fillna(False).astype(bool)]
+cc = dates(read('court_cases', ['uscc', 'filing_date', 'role', 'judgment_date', 'lost']),
+           'filing_date', 'judgment_date')
+cc = cc[(cc.filing_date <= day) & (cc.role == 'defendant') & within(cc.judgment_date, 730)
+        & cc.lost.fillna(False).astype(bool)]
 out['d4_cases_lost_24m'] = cc.groupby('uscc').size()
 tx = dates(read('tax_credit', ['uscc', 'tax_year', 'grade', 'published_date']), 'published_date')
 tx = tx[tx.published_date <= day].sort_values('tax_year').groupby('uscc').tail(1).set_index('uscc')
@@ -81,8 +96,6 @@ out.astype('float64').reset_index().to_parquet('{out}')
 """
 
 
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/bench/clean")
@@ -94,22 +107,37 @@ def main() -> None:
     full = f"{args.out}/features_full.parquet"
     wall, rss = timed(PIPELINE.format(as_of=args.as_of, data=args.data, out=full, subset=()))
     ok = wall <= 180 and rss <= 6.0
-    print(f"all indicators + false-registration set: {wall:7.1f} s  peak RSS {rss:5.2f} GB  "
-          f"(target ≤ 180 s, ≤ 6 GB) {'OK' if ok else 'MISSED'}")
+    print(
+        f"all indicators + false-registration set: {wall:7.1f} s  peak RSS {rss:5.2f} GB  "
+        f"(target ≤ 180 s, ≤ 6 GB) {'OK' if ok else 'MISSED'}"
+    )
     ours, base = f"{args.out}/features_subset.parquet", f"{args.out}/pandas_subset.parquet"
     t_ours, rss_ours = timed(PIPELINE.format(as_of=args.as_of, data=args.data, out=ours, subset=SUBSET))
     t_pandas, rss_pandas = timed(PANDAS.format(as_of=args.as_of, data=args.data, out=base))
     a = pd.read_parquet(ours).set_index("uscc")[list(SUBSET)].sort_index()
     b = pd.read_parquet(base).set_index("uscc")[list(SUBSET)].sort_index()
     same = a.index.equals(b.index) and all(
-        ((a[c] - b[c]).abs().fillna(0) < 1e-9).all() and (a[c].isna() == b[c].isna()).all() for c in SUBSET)
+        ((a[c] - b[c]).abs().fillna(0) < 1e-9).all() and (a[c].isna() == b[c].isna()).all() for c in SUBSET
+    )
     ratio = t_pandas / t_ours
-    print(f"subset of {len(SUBSET)} indicators: pipeline {t_ours:6.1f} s ({rss_ours:.2f} GB), "
-          f"pandas {t_pandas:6.1f} s ({rss_pandas:.2f} GB), ratio {ratio:.1f}x (goal ≥ 5x) "
-          f"{'OK' if ratio >= 5 else 'MISSED'}; identical values: {same}")
+    print(
+        f"subset of {len(SUBSET)} indicators: pipeline {t_ours:6.1f} s ({rss_ours:.2f} GB), "
+        f"pandas {t_pandas:6.1f} s ({rss_pandas:.2f} GB), ratio {ratio:.1f}x (goal ≥ 5x) "
+        f"{'OK' if ratio >= 5 else 'MISSED'}; identical values: {same}"
+    )
     with open(f"{args.out}/features_benchmark.json", "w") as fh:
-        json.dump({"full_s": round(wall, 1), "full_rss_gb": round(rss, 2), "subset_pipeline_s": round(t_ours, 1),
-                   "subset_pandas_s": round(t_pandas, 1), "ratio": round(ratio, 2), "identical": same}, fh, indent=2)
+        json.dump(
+            {
+                "full_s": round(wall, 1),
+                "full_rss_gb": round(rss, 2),
+                "subset_pipeline_s": round(t_ours, 1),
+                "subset_pandas_s": round(t_pandas, 1),
+                "ratio": round(ratio, 2),
+                "identical": same,
+            },
+            fh,
+            indent=2,
+        )
 
 
 if __name__ == "__main__":

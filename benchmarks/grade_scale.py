@@ -4,7 +4,7 @@
 
 Grades every enterprise on the register at 2025-12-31 (data/bench/features_full.parquet: 1.89 M of the
 2.23 M simulated enterprises are still on the register then) with the champion registered in
-`--mlruns`, reading the override rules' source records from data/bench/clean, in its own process:
+`--mlruns` (the override rules' hits come with the feature table), in its own process:
 wall time and peak RSS. Then regrades with `--previous` (migration and PSI). Target (issue #5): full
 batch grading incl. reasons ≤ 8 min and ≤ 8 GB on 2 cores.
 """
@@ -20,13 +20,13 @@ from measure import timed
 GRADE = """
 import os, json
 os.environ['CREDITGRADE_MLRUNS'] = '{mlruns}'
-from training import tracking
-from serving.batch import grade_city
+from creditgrade.training import tracking
+from creditgrade.serving.batch import grade_city
 tracking.configure()
-s = grade_city('{features}', '{data}', '{out}', tracking.load(){previous}, overwrite=True)
-print(json.dumps({{k: v for k, v in s.items() if k != 'migration'}}, ensure_ascii=False))
-if 'migration' in s:
-    print('migration: moved', s['migration']['moved'], 'psi', round(s['migration']['psi_score'], 6))
+s = grade_city('{features}', '{out}', tracking.load(){previous}, overwrite=True)
+print(json.dumps({{k: v for k, v in s.to_dict().items() if k != 'migration'}}, ensure_ascii=False))
+if s.migration is not None:
+    print('migration: moved', s.migration['moved'], 'psi', round(s.migration['psi_score'], 6))
 """
 
 
@@ -34,10 +34,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mlruns", default="data/bench/mlruns")
     p.add_argument("--features", default="data/bench/features_full.parquet")
-    p.add_argument("--data", default="data/bench/clean")
     p.add_argument("--out", type=Path, default=Path("data/bench/graded/2025-12-31"))
     a = p.parse_args()
-    args = {"mlruns": Path(a.mlruns).resolve(), "features": a.features, "data": a.data, "out": a.out, "previous": ""}
+    args = {"mlruns": Path(a.mlruns).resolve(), "features": a.features, "out": a.out, "previous": ""}
     first = timed(GRADE.format(**args))
     print(f"grade: {first[0]:.1f} s wall, peak RSS {first[1]:.2f} GB")
     again = timed(GRADE.format(**{**args, "out": str(a.out) + "-again", "previous": f", previous='{a.out}'"}))

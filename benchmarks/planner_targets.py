@@ -19,13 +19,13 @@ from pathlib import Path
 from measure import timed
 
 CITY = """
-from features.city.simulate import CityConfig, simulate_city
-from features.ingest import ingest
+from creditgrade.features.city.simulate import CityConfig, simulate_city
+from creditgrade.features.ingest import ingest
 simulate_city(CityConfig({n}, {city_seed}), '{out}/raw', overwrite=True)
 ingest('{out}/raw', '{out}/clean', overwrite=True)
 """
 CYCLES = """
-from training.cycles import simulate_cycles
+from creditgrade.training.cycles import simulate_cycles
 simulate_cycles('{out}/clean', '{out}/raw', '{out}/seed{seed}', months={months}, seed='{seed}',
                 features='{out}/features.parquet')
 """
@@ -49,17 +49,25 @@ def main() -> None:
         weighted = [c["ratio_to_uniform"] for c in r["cycles"] if c["run"] == "weighted"]
         err = r["final_calibration_error"]
         print(f"seed {seed}: {wall:.0f} s, peak RSS {rss:.2f} GB; {r['enterprises_at_t0']:,} enterprises at T0")
-        print(f"  first plan (train's model): {first['per_1000']:.0f} problems per 1,000 checks vs "
-              f"{first['uniform_per_1000']:.0f} uniform = {first['ratio_to_uniform']:.2f}x (target >= 3x) "
-              f"{'OK' if first['ratio_to_uniform'] >= 3 else 'MISSED'}; weighted cycles "
-              f"{min(weighted):.2f}-{max(weighted):.2f}x")
-        print("  calibration error per cycle, weighted: "
-              + " ".join(f"{c['calibration_error']:.4f}" for c in r["cycles"] if c["run"] == "weighted"))
-        print("  calibration error per cycle, unweighted: "
-              + " ".join(f"{c['calibration_error']:.4f}" for c in r["cycles"] if c["run"] == "unweighted"))
-        print(f"  after {r['months']} cycles: weighted {err['weighted']:.4f} / unweighted {err['unweighted']:.4f} = "
-              f"{r['weighted_over_unweighted']:.2f} (target <= 0.5) "
-              f"{'OK' if r['weighted_over_unweighted'] <= 0.5 else 'MISSED'}")
+        print(
+            f"  first plan (train's model): {first['per_1000']:.0f} problems per 1,000 checks vs "
+            f"{first['uniform_per_1000']:.0f} uniform = {first['ratio_to_uniform']:.2f}x (target >= 3x) "
+            f"{'OK' if first['ratio_to_uniform'] >= 3 else 'MISSED'}; weighted cycles "
+            f"{min(weighted):.2f}-{max(weighted):.2f}x"
+        )
+        print(
+            "  calibration error per cycle, weighted: "
+            + " ".join(f"{c['calibration_error']:.4f}" for c in r["cycles"] if c["run"] == "weighted")
+        )
+        print(
+            "  calibration error per cycle, unweighted: "
+            + " ".join(f"{c['calibration_error']:.4f}" for c in r["cycles"] if c["run"] == "unweighted")
+        )
+        print(
+            f"  after {r['months']} cycles: weighted {err['weighted']:.4f} / unweighted {err['unweighted']:.4f} = "
+            f"{r['weighted_over_unweighted']:.2f} (target <= 0.5) "
+            f"{'OK' if r['weighted_over_unweighted'] <= 0.5 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from training.table import TableSpec, train_table
+from creditgrade.training.table import TableSpec, train_table
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "polish_bankruptcy"
 
@@ -26,8 +26,11 @@ def main() -> None:
     for y in years:
         start = time.perf_counter()
         r = train_table(DATA / f"{y}year.csv", TableSpec("class"), folds=10)
-        print(f"{y}year.csv {r['rows']:6d} {r['positives']:8d} {r['auc_mean']:12.4f} {r['auc_std']:6.4f} "
-              f"{time.perf_counter() - start:8.1f}", flush=True)
+        print(
+            f"{y}year.csv {r['rows']:6d} {r['positives']:8d} {r['auc_mean']:12.4f} {r['auc_std']:6.4f} "
+            f"{time.perf_counter() - start:8.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

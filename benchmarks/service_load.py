@@ -26,14 +26,15 @@ import aiohttp
 import duckdb
 import numpy as np
 
-from serving.auth import hash_key
-from serving.launch import running_server
+from creditgrade.serving.auth import hash_key
+from creditgrade.serving.launch import running_server
 
 KEY = "bench-regulator-key"
 
 
-async def drive(url: str, bodies: list[dict], concurrency: int, max_requests: int, max_seconds: float,
-                headers: dict) -> dict:
+async def drive(
+    url: str, bodies: list[dict], concurrency: int, max_requests: int, max_seconds: float, headers: dict
+) -> dict:
     """Send up to max_requests POSTs (cycling through bodies) from `concurrency` clients for at most max_seconds."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
@@ -61,9 +62,15 @@ async def drive(url: str, bodies: list[dict], concurrency: int, max_requests: in
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         wall = time.perf_counter() - start
     lat = np.array(latencies) * 1000
-    return {"requests": len(lat), "errors": sum(errors.values()), "error_codes": errors, "rps": len(lat) / wall,
-            "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
-            "max_ms": float(lat.max())}
+    return {
+        "requests": len(lat),
+        "errors": sum(errors.values()),
+        "error_codes": errors,
+        "rps": len(lat) / wall,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "max_ms": float(lat.max()),
+    }
 
 
 def run(url, bodies, concurrency, n, seconds, headers, warm=50) -> dict:
@@ -72,8 +79,10 @@ def run(url, bodies, concurrency, n, seconds, headers, warm=50) -> dict:
 
 
 def show(name: str, r: dict) -> None:
-    print(f"  {name:<34} {r['requests']:>6} req  {r['rps']:>7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
-          f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}{' ' + str(r['error_codes']) if r['errors'] else ''}")
+    print(
+        f"  {name:<34} {r['requests']:>6} req  {r['rps']:>7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
+        f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}{' ' + str(r['error_codes']) if r['errors'] else ''}"
+    )
 
 
 def main() -> None:
@@ -86,7 +95,7 @@ def main() -> None:
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     mlruns = str(Path(a.mlruns).resolve())
-    from serving.graded import latest_folder
+    from creditgrade.serving.graded import latest_folder
 
     folder = latest_folder(Path(a.graded))
     with duckdb.connect(str(folder / "creditgrade.duckdb"), read_only=True) as con:
@@ -98,13 +107,14 @@ def main() -> None:
     lookups = [{"uscc": u} for u in usccs]
     whatifs = [{"records": [{"uscc": u, "indicators": {"d3_penalties_12m": rng.randint(0, 3)}}]} for u in usccs[:2000]]
     plain = [{"records": [{"indicators": r}]} for r in records]
-    batches = [{"usccs": usccs[i:i + 1000]} for i in range(0, 20000, 1000)]
+    batches = [{"usccs": usccs[i : i + 1000]} for i in range(0, 20000, 1000)]
     headers = {"X-API-Key": KEY}
     env = {"CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}"}
     results: dict[str, dict] = {}
     print(f"creditgrade serve ({a.workers} workers) on {folder}")
-    with running_server("--graded", str(folder), "--workers", str(a.workers), "--audit-log",
-                        str(a.out / "audit.log"), env=env) as base:
+    with running_server(
+        "--graded", str(folder), "--workers", str(a.workers), "--audit-log", str(a.out / "audit.log"), env=env
+    ) as base:
         results["lookup_c1"] = run(f"{base}/v1/grade", lookups, 1, 3000, a.seconds, headers)
         results["lookup_c32"] = run(f"{base}/v1/grade", lookups, 32, 30000, a.seconds, headers)
         results["explain_c1"] = run(f"{base}/v1/explain", whatifs, 1, 3000, a.seconds, headers)
@@ -116,13 +126,17 @@ def main() -> None:
         show(k, r)
     import sys
 
-    from serving.launch import free_port, running
+    from creditgrade.serving.launch import free_port, running
 
     def other_service(target: str, scenarios: dict[str, tuple[str, list[dict], int, int]]) -> None:
         port = free_port()
         argv = [str(Path(sys.executable).parent / "bentoml"), "serve", target, "--port", str(port)]
-        env = {"CREDITGRADE_MLRUNS": mlruns, "CREDITGRADE_WORKERS": str(a.workers), "OMP_NUM_THREADS": "1",
-               "BENTOML_DO_NOT_TRACK": "true"}
+        env = {
+            "CREDITGRADE_MLRUNS": mlruns,
+            "CREDITGRADE_WORKERS": str(a.workers),
+            "OMP_NUM_THREADS": "1",
+            "BENTOML_DO_NOT_TRACK": "true",
+        }
         with running(argv, port, env=env, cwd=Path(__file__).resolve().parents[1]) as base:
             for name, (path, bodies, clients, n) in scenarios.items():
                 results[name] = run(f"{base}{path}", bodies, clients, n, a.seconds, {})
@@ -130,15 +144,25 @@ def main() -> None:
 
     print("plain BentoML endpoint calling shap.TreeExplainer per request (benchmarks/shap_service.py)")
     shap_records = [{"records": [r]} for r in records]
-    other_service("benchmarks.shap_service:PlainShap", {"shap_c1": ("/v1/explain", shap_records, 1, 3000),
-                                                        "shap_c32": ("/v1/explain", shap_records, 32, 30000)})
-    print(f"ratios, ours / plain shap endpoint (same records): throughput at 32 clients "
-          f"{results['explain_plain_c32']['rps'] / results['shap_c32']['rps']:.1f}×, p50 at 1 client "
-          f"{results['shap_c1']['p50_ms'] / results['explain_plain_c1']['p50_ms']:.1f}× lower")
+    other_service(
+        "benchmarks.shap_service:PlainShap",
+        {"shap_c1": ("/v1/explain", shap_records, 1, 3000), "shap_c32": ("/v1/explain", shap_records, 32, 30000)},
+    )
+    print(
+        f"ratios, ours / plain shap endpoint (same records): throughput at 32 clients "
+        f"{results['explain_plain_c32']['rps'] / results['shap_c32']['rps']:.1f}×, p50 at 1 client "
+        f"{results['shap_c1']['p50_ms'] / results['explain_plain_c1']['p50_ms']:.1f}× lower"
+    )
     print("adaptive batching against a plain list endpoint, same explanation code (benchmarks/batched_service.py)")
-    other_service("benchmarks.batched_service:Batching", {
-        "batched_c1": ("/batched", shap_records, 1, 3000), "batched_c32": ("/batched", shap_records, 32, 30000),
-        "unbatched_c1": ("/plain", shap_records, 1, 3000), "unbatched_c32": ("/plain", shap_records, 32, 30000)})
+    other_service(
+        "benchmarks.batched_service:Batching",
+        {
+            "batched_c1": ("/batched", shap_records, 1, 3000),
+            "batched_c32": ("/batched", shap_records, 32, 30000),
+            "unbatched_c1": ("/plain", shap_records, 1, 3000),
+            "unbatched_c32": ("/plain", shap_records, 32, 30000),
+        },
+    )
     (a.out / "service_benchmark.json").write_text(json.dumps(results, indent=2))
 
 

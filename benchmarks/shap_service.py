@@ -17,7 +17,7 @@ class PlainShap:
     def __init__(self) -> None:
         import shap
 
-        from training import tracking
+        from creditgrade.training import tracking
 
         tracking.configure()
         self.model = tracking.load().model
@@ -30,5 +30,9 @@ class PlainShap:
         phi = self.explainer.shap_values(x)
         phi = phi[1] if isinstance(phi, list) else phi
         p = self.model.predict_proba(__import__("pandas").DataFrame(x, columns=f))
-        return {"results": [{"probability": float(p[i]), "contributions": dict(zip(f, map(float, phi[i])))}
-                            for i in range(len(records))]}
+        return {
+            "results": [
+                {"probability": float(p[i]), "contributions": dict(zip(f, map(float, phi[i])))}
+                for i in range(len(records))
+            ]
+        }

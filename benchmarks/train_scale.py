@@ -18,18 +18,16 @@ from measure import timed
 
 FEATURES = """
 import datetime as dt
-from features.pipeline import build_features
+from creditgrade.features.pipeline import build_features
 build_features('{data}', [dt.date({y0}, 12, 31), dt.date({y1}, 12, 31)], '{panel}')
 """
 TRAIN = """
 import datetime as dt, json, os
 os.environ['CREDITGRADE_MLRUNS'] = '{out}/mlruns'
-from training.train import train
+from creditgrade.training.train import train
 s = train('{panel}', '{data}', dt.date({y1}, 12, 31), truth_dir='{truth}')
 json.dump(s['metrics'], open('{out}/train_metrics.json', 'w'), indent=2)
 """
-
-
 
 
 def main() -> None:
@@ -45,14 +43,20 @@ def main() -> None:
     print(f"feature panel (2 dates): {wall_f:.1f} s, peak RSS {rss_f:.2f} GB")
     wall, rss = timed(TRAIN.format(out=a.out, panel=panel, data=a.data, y1=y1, truth=a.truth))
     m = json.load(open(f"{a.out}/train_metrics.json"))
-    print(f"training incl. calibration, cut-points, evaluation, MLflow: {wall:.1f} s, peak RSS {rss:.2f} GB "
-          f"(target ≤ 300 s) {'OK' if wall <= 300 else 'MISSED'}")
+    print(
+        f"training incl. calibration, cut-points, evaluation, MLflow: {wall:.1f} s, peak RSS {rss:.2f} GB "
+        f"(target ≤ 300 s) {'OK' if wall <= 300 else 'MISSED'}"
+    )
     print(f"rows: {m['train_rows']:,} training, {m['valid_rows']:,} validation; best iteration {m['best_iteration']}")
-    print(f"out-of-time AUC {m['valid_auc']:.4f}; Bayes limit {m['bayes_auc']:.4f}; gap {m['auc_gap_to_bayes']:.4f} "
-          f"(target ≤ 0.01) {'OK' if m['auc_gap_to_bayes'] <= 0.01 else 'MISSED'}")
-    print(f"worst-grade discovery vs oracle: {m['worst_grade_rate_vs_oracle']:.1%} (target ≥ 95%) "
-          f"{'OK' if m['worst_grade_rate_vs_oracle'] >= 0.95 else 'MISSED'}; "
-          f"rates strictly rise (six-tier): {bool(m['shenzhen_rates_strictly_rise'])}")
+    print(
+        f"out-of-time AUC {m['valid_auc']:.4f}; Bayes limit {m['bayes_auc']:.4f}; gap {m['auc_gap_to_bayes']:.4f} "
+        f"(target ≤ 0.01) {'OK' if m['auc_gap_to_bayes'] <= 0.01 else 'MISSED'}"
+    )
+    print(
+        f"worst-grade discovery vs oracle: {m['worst_grade_rate_vs_oracle']:.1%} (target ≥ 95%) "
+        f"{'OK' if m['worst_grade_rate_vs_oracle'] >= 0.95 else 'MISSED'}; "
+        f"rates strictly rise (six-tier): {bool(m['shenzhen_rates_strictly_rise'])}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.contract import TABLES, Column, Table
+from creditgrade.features.contract import TABLES, Column, Table
 
 GENERATED = ("data-contract.md", "indicators.md")
 
@@ -34,13 +34,19 @@ def _rules(c: Column) -> str:
 
 
 def _table(t: Table) -> str:
-    lines = [f"## `{t.name}` — {t.en} / {t.zh}", "",
-             f"Key: {', '.join(f'`{k}`' for k in t.key)}."
-             + (f" Point-in-time date: `{t.event_date}`." if t.event_date else ""), "",
-             "| column | type | required | meaning | 含义 | rules | codes |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## `{t.name}` — {t.en} / {t.zh}",
+        "",
+        f"Key: {', '.join(f'`{k}`' for k in t.key)}."
+        + (f" Point-in-time date: `{t.event_date}`." if t.event_date else ""),
+        "",
+        "| column | type | required | meaning | 含义 | rules | codes |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in t.columns:
-        lines.append(f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {c.en} | {c.zh} | {_rules(c)} "
-                     f"| {_codes(c)} |")
+        lines.append(
+            f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {c.en} | {c.zh} | {_rules(c)} | {_codes(c)} |"
+        )
     if t.row_checks:
         lines += ["", "Row rules (a row breaking one is quarantined):", ""]
         lines += [f"- `{cond}` — else *{en}* / {zh}" for cond, en, zh in t.row_checks]
@@ -71,7 +77,7 @@ def _direction(d: int) -> str:
 
 
 def render_indicators() -> str:
-    from features import catalog
+    from creditgrade.features import catalog
 
     lines = [
         "# Indicator catalog (指标目录)",
@@ -88,19 +94,27 @@ def render_indicators() -> str:
     ]
     for dim in catalog.DIMENSIONS:
         members = [i for i in catalog.ALL if i.dimension == dim.id]
-        lines += [f"## {dim.id} {dim.en} / {dim.zh} ({len(members)})", "",
-                  "| id | indicator | 指标 | direction | unit | sources | window | formula | no records | reason (en / 中文) |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {dim.id} {dim.en} / {dim.zh} ({len(members)})",
+            "",
+            "| id | indicator | 指标 | direction | unit | sources | window | formula | no records "
+            "| reason (en / 中文) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for i in members:
             window = f"{i.window_days} d" if i.window_days else "—"
-            none = ("—" if i.sources == ("enterprises",) else
-                    "missing" if i.no_records is None else f"{i.no_records:g}")
-            lines.append(f"| `{i.id}` | {i.en} | {i.zh} | {_direction(i.direction)} | {catalog.UNITS[i.unit][0]} | "
-                         f"{', '.join(i.sources)} | {window} | {i.formula} | {none} | "
-                         f"{i.reason_en} / {i.reason_zh} |")
+            none = "—" if i.sources == ("enterprises",) else "missing" if i.no_records is None else f"{i.no_records:g}"
+            lines.append(
+                f"| `{i.id}` | {i.en} | {i.zh} | {_direction(i.direction)} | {catalog.UNITS[i.unit][0]} | "
+                f"{', '.join(i.sources)} | {window} | {i.formula} | {none} | "
+                f"{i.reason_en} / {i.reason_zh} |"
+            )
         lines.append("")
-    lines += ["The false-registration model also uses these risk indicators: "
-              + ", ".join(f"`{x}`" for x in catalog.FALSE_REGISTRATION_SHARED) + "."]
+    lines += [
+        "The false-registration model also uses these risk indicators: "
+        + ", ".join(f"`{x}`" for x in catalog.FALSE_REGISTRATION_SHARED)
+        + "."
+    ]
     return "\n".join(lines) + "\n"
 
 

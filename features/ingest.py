@@ -20,27 +20,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
-from duckdb import sqltypes
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from duckdb import sqltypes
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
-from features.contract import TABLES, Column, Table
-from features.store import DUCKDB_TYPES, atomic_folder, no_progress_bar
+from creditgrade.features.contract import TABLES, Column, Table
+from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.store import DUCKDB_TYPES, atomic_folder, no_progress_bar
 
 QUARANTINE_FILE = "quarantine.parquet"
 REPORT_FILE = "ingest_report.json"
 Progress = Callable[[str, int, int], None]
 
 
-class IngestError(Exception):
+class IngestError(CreditgradeError):
     """A problem that stops the whole ingest (a missing or unreadable table)."""
+
+    code = "ingest"
 
 
 @dataclass
@@ -67,19 +70,28 @@ class IngestReport:
         return all(t.reconciles for t in self.tables)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "extraction_date": self.extraction_date,
-                "tables": [t.__dict__ for t in self.tables]}
+        return {
+            "source": self.source,
+            "extraction_date": self.extraction_date,
+            "tables": [t.__dict__ for t in self.tables],
+        }
 
 
 # -- reasons, in both languages ---------------------------------------------
+
 
 def _reason(en: str, zh: str) -> str:
     """A reason in both languages, as stored in the quarantine ('english | 中文')."""
     return f"{en} | {zh}"
 
 
-TYPE_NAMES_ZH = {"int": "整数", "float": "数值", "date": "日期（YYYY-MM-DD）", "bool": "布尔值（true/false）",
-                 "string": "文本"}
+TYPE_NAMES_ZH = {
+    "int": "整数",
+    "float": "数值",
+    "date": "日期（YYYY-MM-DD）",
+    "bool": "布尔值（true/false）",
+    "string": "文本",
+}
 
 
 def uscc_problem(code: str | None, allow: frozenset[str] = frozenset()) -> str | None:
@@ -109,12 +121,17 @@ def uscc_problem(code: str | None, allow: frozenset[str] = frozenset()) -> str |
 
 # -- reading -------------------------------------------------------------------
 
+
 def _source_file(src: Path, table: Table) -> Path:
     for candidate in (src / f"{table.name}.parquet", src / table.name, src / f"{table.name}.csv"):
         if candidate.exists():
             return candidate
-    raise IngestError(f"required table '{table.name}' ({table.zh}) not found in {src}: "
-                      f"expected {table.name}.parquet, a folder {table.name}/ of Parquet files, or {table.name}.csv")
+    raise IngestError(
+        f"required table '{table.name}' ({table.zh}) not found in {src}: "
+        f"expected {table.name}.parquet, a folder {table.name}/ of Parquet files, or {table.name}.csv",
+        f"{src} 中缺少必需的数据表 {table.zh}（{table.name}）：应为 {table.name}.parquet、"
+        f"Parquet 文件目录 {table.name}/ 或 {table.name}.csv",
+    )
 
 
 def _register_raw(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> None:
@@ -122,8 +139,12 @@ def _register_raw(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> N
     view = f"raw_{table.name}"
     try:
         if path.suffix == ".csv":
-            arrow = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in table.column_names}, strings_can_be_null=True))
+            arrow = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in table.column_names}, strings_can_be_null=True
+                ),
+            )
             arrow = arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
             con.register(f"{view}_arrow", arrow)
             source = f"{view}_arrow"
@@ -134,15 +155,21 @@ def _register_raw(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> N
             row = "row_number() OVER (ORDER BY filename, file_row_number)"
         columns = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
     except (duckdb.Error, pa.ArrowInvalid, OSError) as exc:
-        raise IngestError(f"cannot read table '{table.name}' from {path}: {exc}") from exc
+        raise IngestError(
+            f"cannot read table '{table.name}' from {path}: {exc}", f"无法读取数据表 {table.zh}（{path}）：{exc}"
+        ) from exc
     missing = [c for c in table.column_names if c not in columns]
     if missing:
-        raise IngestError(f"table '{table.name}' in {path} lacks required column(s) {', '.join(missing)}")
+        raise IngestError(
+            f"table '{table.name}' in {path} lacks required column(s) {', '.join(missing)}",
+            f"数据表 {table.zh}（{path}）缺少必需字段 {', '.join(missing)}",
+        )
     casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in table.column_names)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {row} AS _row, {casts} FROM {source}")
 
 
 # -- checks ----------------------------------------------------------------------
+
 
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
@@ -156,7 +183,9 @@ def _typed(c: Column) -> str:
     if c.type == "float":
         return f"CASE WHEN isfinite(TRY_CAST({v} AS DOUBLE)) THEN TRY_CAST({v} AS DOUBLE) END"
     if c.type == "bool":
-        return f"CASE lower({v}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE WHEN '1' THEN TRUE WHEN '0' THEN FALSE END"
+        return (
+            f"CASE lower({v}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE WHEN '1' THEN TRUE WHEN '0' THEN FALSE END"
+        )
     if c.type == "date":
         return f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({v} AS DATE) END"
     return v
@@ -171,21 +200,42 @@ def _value_checks(c: Column, extraction: dt.date) -> list[tuple[str, str, str]]:
     if c.required:
         checks.append((f"NOT {present}", "missing_required", _reason("missing required value", "必填项缺失")))
     if c.type != "string":
-        checks.append((f"{present} AND ({typed}) IS NULL", "bad_type",
-                       _reason(f"not a valid {c.type}", f"不是有效的{TYPE_NAMES_ZH[c.type]}")))
+        checks.append(
+            (
+                f"{present} AND ({typed}) IS NULL",
+                "bad_type",
+                _reason(f"not a valid {c.type}", f"不是有效的{TYPE_NAMES_ZH[c.type]}"),
+            )
+        )
     if c.codes:
         allowed = ", ".join(_sql_str(k) for k in c.codes)
-        checks.append((f"{present} AND {v} NOT IN ({allowed})", "bad_code",
-                       _reason("not an allowed code", "不在允许的代码表中")))
+        checks.append(
+            (f"{present} AND {v} NOT IN ({allowed})", "bad_code", _reason("not an allowed code", "不在允许的代码表中"))
+        )
     if c.minimum is not None:
-        checks.append((f"({typed}) < {c.minimum}", "below_minimum",
-                       _reason(f"below the minimum {c.minimum:g}", f"小于最小值{c.minimum:g}")))
+        checks.append(
+            (
+                f"({typed}) < {c.minimum}",
+                "below_minimum",
+                _reason(f"below the minimum {c.minimum:g}", f"小于最小值{c.minimum:g}"),
+            )
+        )
     if c.maximum is not None:
-        checks.append((f"({typed}) > {c.maximum}", "above_maximum",
-                       _reason(f"above the maximum {c.maximum:g}", f"大于最大值{c.maximum:g}")))
+        checks.append(
+            (
+                f"({typed}) > {c.maximum}",
+                "above_maximum",
+                _reason(f"above the maximum {c.maximum:g}", f"大于最大值{c.maximum:g}"),
+            )
+        )
     if c.type == "date" and not c.future_allowed:
-        checks.append((f"({typed}) > DATE '{extraction.isoformat()}'", "future_date",
-                       _reason(f"date after the extraction date {extraction}", f"日期晚于数据提取日期{extraction}")))
+        checks.append(
+            (
+                f"({typed}) > DATE '{extraction.isoformat()}'",
+                "future_date",
+                _reason(f"date after the extraction date {extraction}", f"日期晚于数据提取日期{extraction}"),
+            )
+        )
     if c.name == "uscc" and c.references is None:
         checks.append((f"{present} AND uscc_problem({v}) IS NOT NULL", "bad_uscc", f"uscc_problem({v})"))
     return checks
@@ -198,12 +248,14 @@ def _collect_value_faults(con: duckdb.DuckDBPyConnection, table: Table, extracti
         shown = "NULL" if c.person_identifier else f'"{c.name}"'
         for cond, rule, reason in _value_checks(c, extraction):
             reason_sql = reason if rule == "bad_uscc" else _sql_str(reason)
-            items.append(f"CASE WHEN {cond} THEN struct_pack(col := {_sql_str(c.name)}, rule := '{rule}', "
-                         f"reason := {reason_sql}, val := {shown}::VARCHAR) END")
+            items.append(
+                f"CASE WHEN {cond} THEN struct_pack(col := {_sql_str(c.name)}, rule := '{rule}', "
+                f"reason := {reason_sql}, val := {shown}::VARCHAR) END"
+            )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE faults_{table.name} AS
         SELECT _row, f.col AS "column", f.rule, f.reason, f.val AS value FROM (
-            SELECT _row, unnest(list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)) AS f FROM raw_{table.name})
+            SELECT _row, unnest(list_filter([{", ".join(items)}], lambda x: x IS NOT NULL)) AS f FROM raw_{table.name})
     """)
 
 
@@ -228,8 +280,9 @@ def _row_faults(con: duckdb.DuckDBPyConnection, table: Table, known_enterprises:
     keys = ", ".join(f'"{k}"' for k in table.key)
     con.execute(f"""
         INSERT INTO faults_{table.name}
-        SELECT _row, {_sql_str(','.join(table.key))}, 'duplicate_key',
-               'duplicate key, first seen at row ' || first_row || ' | 主键重复，首次出现在第' || first_row || '行', NULL
+        SELECT _row, {_sql_str(",".join(table.key))}, 'duplicate_key',
+               'duplicate key, first seen at row ' || first_row
+               || ' | 主键重复，首次出现在第' || first_row || '行', NULL
         FROM (SELECT _row, min(_row) OVER (PARTITION BY {keys}) AS first_row FROM {t})
         WHERE _row <> first_row
     """)
@@ -247,22 +300,34 @@ def _row_faults(con: duckdb.DuckDBPyConnection, table: Table, known_enterprises:
 
 # -- the run ---------------------------------------------------------------------
 
+
 def _default_extraction_date(src: Path) -> dt.date:
     manifest = src / "manifest.json"
     if manifest.exists():
         try:
             return dt.date.fromisoformat(json.loads(manifest.read_text())["extraction_date"])
         except (KeyError, ValueError, json.JSONDecodeError) as exc:
-            raise IngestError(f"{manifest} has no valid extraction_date: {exc}") from exc
+            raise IngestError(
+                f"{manifest} has no valid extraction_date: {exc}",
+                f"{manifest} 中没有有效的数据提取日期 extraction_date：{exc}",
+            ) from exc
     return dt.date.today()
 
 
-def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allow_uscc: Iterable[str] = (),
-           overwrite: bool = False, progress: Progress | None = None, memory_limit: str = "8GB") -> IngestReport:
+def ingest(
+    src: Path,
+    out: Path,
+    *,
+    extraction_date: dt.date | None = None,
+    allow_uscc: Iterable[str] = (),
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    memory_limit: str = "8GB",
+) -> IngestReport:
     """Validate every contract table in `src` and write accepted rows and the quarantine to `out`."""
     src, out = Path(src), Path(out)
     if not src.is_dir():
-        raise IngestError(f"source folder {src} does not exist")
+        raise NotFound(f"source folder {src} does not exist", f"源数据目录 {src} 不存在")
     progress = progress or (lambda step, done, total: None)
     extraction = extraction_date or _default_extraction_date(src)
     allow = frozenset(allow_uscc)
@@ -272,8 +337,14 @@ def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allo
     with atomic_folder(out, overwrite=overwrite) as tmp:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(tmp / ".spill")})
         no_progress_bar(con.execute)
-        con.create_function("uscc_problem", lambda code: uscc_problem(code, allow), [sqltypes.VARCHAR],
-                            sqltypes.VARCHAR, null_handling="special", side_effects=False)
+        con.create_function(
+            "uscc_problem",
+            lambda code: uscc_problem(code, allow),
+            [sqltypes.VARCHAR],
+            sqltypes.VARCHAR,
+            null_handling="special",
+            side_effects=False,
+        )
         for i, table in enumerate(TABLES):
             progress(table.name, i, len(TABLES))
             _register_raw(con, table, paths[table.name])
@@ -283,10 +354,13 @@ def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allo
             results.append(_write_table(con, table, tmp))
         progress("quarantine", len(TABLES), len(TABLES))
         union = " UNION ALL ".join(
-            f"SELECT '{t.name}' AS \"table\", _row AS row_number, \"column\", rule, reason, value FROM faults_{t.name}"
-            for t in TABLES)
-        con.execute(f"COPY (SELECT * FROM ({union}) ORDER BY \"table\", row_number, \"column\") "
-                    f"TO '{tmp / QUARANTINE_FILE}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+            f'SELECT \'{t.name}\' AS "table", _row AS row_number, "column", rule, reason, value FROM faults_{t.name}'
+            for t in TABLES
+        )
+        con.execute(
+            f'COPY (SELECT * FROM ({union}) ORDER BY "table", row_number, "column") '
+            f"TO '{tmp / QUARANTINE_FILE}' (FORMAT PARQUET, COMPRESSION ZSTD)"
+        )
         con.close()
         report = IngestReport(str(src), extraction.isoformat(), results)
         (tmp / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -296,11 +370,15 @@ def ingest(src: Path, out: Path, *, extraction_date: dt.date | None = None, allo
 
 def _write_table(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> TableResult:
     cols = ", ".join(f'"{c}"' for c in table.column_names)
-    con.execute(f"COPY (SELECT {cols} FROM typed_{table.name} ORDER BY _row) "
-                f"TO '{folder / (table.name + '.parquet')}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+    con.execute(
+        f"COPY (SELECT {cols} FROM typed_{table.name} ORDER BY _row) "
+        f"TO '{folder / (table.name + '.parquet')}' (FORMAT PARQUET, COMPRESSION ZSTD)"
+    )
     read = con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM typed_{table.name}").fetchone()[0]
     quarantined = con.execute(f"SELECT count(DISTINCT _row) FROM faults_{table.name}").fetchone()[0]
-    reasons = dict(con.execute(f"""SELECT rule, count(*) FROM faults_{table.name}
-                                   GROUP BY rule ORDER BY count(*) DESC, rule""").fetchall())
+    reasons = dict(
+        con.execute(f"""SELECT rule, count(*) FROM faults_{table.name}
+                                   GROUP BY rule ORDER BY count(*) DESC, rule""").fetchall()
+    )
     return TableResult(table.name, read, accepted, quarantined, reasons)

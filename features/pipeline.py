@@ -10,18 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features import catalog
-from features.contract import TABLES
-from features.indicators import definitions
-from features.pit import AsOf, sources
-from features.store import no_progress_bar
+from creditgrade.features import catalog
+from creditgrade.features.contract import TABLES
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.features.indicators import definitions
+from creditgrade.features.overrides import with_overrides
+from creditgrade.features.pit import AsOf, sources
+from creditgrade.features.store import no_progress_bar
 
 ID_COLUMNS = ("uscc", "name", "region_code", "industry_section", "legal_form", "register_status")
 FEATURE_IDS: tuple[str, ...] = tuple(i.id for i in catalog.ALL)
@@ -31,22 +34,41 @@ Progress = Callable[[str, int, int], None]
 DUCKDB_MEMORY = os.environ.get("CREDITGRADE_DUCKDB_MEMORY", "3GB")
 
 
-class FeatureError(Exception):
+@dataclass(frozen=True)
+class FeatureBuild:
+    """A feature file written: where, the enterprises per as-of date, the catalog version, the engine."""
+
+    out: str
+    rows: dict[str, int]
+    catalog_version: str
+    backend: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FeatureError(CreditgradeError):
     """Input the pipeline cannot work from (a missing table, a bad date)."""
+
+    code = "features"
 
 
 def connect(backend: str = "duckdb", spark=None, memory_limit: str = DUCKDB_MEMORY) -> ibis.BaseBackend:
     """An Ibis backend: 'duckdb' (in-process, threads pinned to the cores, memory capped: it spills to disk
     beyond the cap) or 'pyspark' (a SparkSession; local mode when none is given)."""
     if backend == "duckdb":
-        con = ibis.duckdb.connect(threads=os.cpu_count() or 1, memory_limit=memory_limit,
-                                  temp_directory=tempfile.gettempdir() + "/creditgrade-duckdb")
+        con = ibis.duckdb.connect(
+            threads=os.cpu_count() or 1,
+            memory_limit=memory_limit,
+            temp_directory=tempfile.gettempdir() + "/creditgrade-duckdb",
+        )
         no_progress_bar(con.raw_sql)
         con.raw_sql("SET preserve_insertion_order = false")
         return con
     if backend == "pyspark":
         if spark is None:
             from pyspark.sql import SparkSession
+
             spark = SparkSession.builder.master(f"local[{os.cpu_count() or 1}]").getOrCreate()
         return ibis.pyspark.connect(spark)
     raise ValueError(f"backend must be 'duckdb' or 'pyspark'; got {backend!r}")
@@ -59,7 +81,11 @@ def load_raw(con: ibis.BaseBackend, data: Path) -> dict[str, ibis.Table]:
     for t in TABLES:
         path = data / f"{t.name}.parquet"
         if not path.exists():
-            raise FeatureError(f"raw table '{t.name}' ({t.zh}) not found: expected {path}")
+            raise FeatureError(
+                f"raw table '{t.name}' ({t.zh}) not found: expected {path}",
+                f"未找到原始数据表 {t.zh}（{t.name}）：应为 {path}",
+                code="not_found",
+            )
         raw[t.name] = con.read_parquet(str(path), table_name=f"raw_{t.name}")
     return raw
 
@@ -87,18 +113,22 @@ def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
         ready, waiting = {}, []
         for d in pending:
             try:
-                ready[d.id] = d.fn(wide, asof)
+                ready[d.id] = d.fn(wide, asof, catalog.BY_ID.get(d.id))
             except AttributeError:  # needs a column computed in this pass
                 waiting.append(d)
         if not ready:
-            raise FeatureError(f"indicators {[d.id for d in waiting]} depend on columns that are never computed")
+            raise FeatureError(
+                f"indicators {[d.id for d in waiting]} depend on columns that are never computed",
+                f"指标 {[d.id for d in waiting]} 依赖从未计算的字段",
+            )
         wide = wide.mutate(**ready)
         pending = waiting
     return wide
 
 
-def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None,
-                    ids: tuple[str, ...] = ID_COLUMNS) -> ibis.Table:
+def indicator_table(
+    raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None, ids: tuple[str, ...] = ID_COLUMNS
+) -> ibis.Table:
     """All catalog indicators as of `day`: one row per enterprise on the register then, in catalog order.
 
     `only` restricts the computation to some indicators, and `ids` the identification columns, for
@@ -112,11 +142,17 @@ def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str
     for d in defs.values():
         if d.kind == "aggregate":
             by_source.setdefault(d.source, {})[d.id] = d
-    aggregates = [src[name].group_by("uscc").aggregate(**{k: d.fn(src[name], asof) for k, d in group.items()})
-                  for name, group in by_source.items()]
+    aggregates = [
+        src[name]
+        .group_by("uscc")
+        .aggregate(**{k: d.fn(src[name], asof, catalog.BY_ID.get(k)) for k, d in group.items()})
+        for name, group in by_source.items()
+    ]
     wide = _fill(_attach_all(src["graded"], aggregates))
     wide = _add_columns(wide, [d for d in defs.values() if d.kind == "column"], asof)
-    wide = _attach_all(wide, [d.fn(src, wide, asof) for d in defs.values() if d.kind == "table"])
+    wide = _attach_all(
+        wide, [d.fn(src, wide, asof, catalog.BY_ID.get(d.id)) for d in defs.values() if d.kind == "table"]
+    )
     wide = _fill(wide)
     return wide.select(
         *ids,
@@ -126,10 +162,19 @@ def indicator_table(raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str
     )
 
 
+def feature_table(raw: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
+    """What the feature file holds for one date: every indicator (`indicator_table`) and, per enterprise, the
+    override rules it meets then with their source records (`creditgrade.features.overrides`)."""
+    return with_overrides(indicator_table(raw, day), raw, AsOf(day))
+
+
 def _fill(wide: ibis.Table) -> ibis.Table:
     """Give 'no records' its catalog value (0 for counts and flags); missing-by-definition stays missing."""
-    fills = {i.id: wide[i.id].cast("float64").fill_null(i.no_records) for i in catalog.ALL
-             if i.no_records is not None and i.id in wide.columns}
+    fills = {
+        i.id: wide[i.id].cast("float64").fill_null(i.no_records)
+        for i in catalog.ALL
+        if i.no_records is not None and i.id in wide.columns
+    }
     return wide.mutate(**fills) if fills else wide
 
 
@@ -139,14 +184,17 @@ def parse_dates(values: Iterable[str]) -> list[dt.date]:
         try:
             days.append(dt.date.fromisoformat(v))
         except ValueError:
-            raise FeatureError(f"as-of date must be YYYY-MM-DD; got {v!r}") from None
+            raise FeatureError(
+                f"as-of date must be YYYY-MM-DD; got {v!r}", f"评价基准日须为 YYYY-MM-DD 格式，当前为 {v!r}"
+            ) from None
     if not days:
-        raise FeatureError("give at least one as-of date")
+        raise FeatureError("give at least one as-of date", "须至少给出一个评价基准日")
     return sorted(set(days))
 
 
-def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str = "duckdb",
-                   progress: Progress | None = None) -> dict:
+def build_features(
+    data: Path, as_of: list[dt.date], out: Path, *, backend: str = "duckdb", progress: Progress | None = None
+) -> FeatureBuild:
     """Compute the indicator table for each as-of date and write one Parquet file (a panel when several).
 
     Rows are ordered by as-of date and USCC, so a rerun writes the same rows. The file is written
@@ -163,21 +211,22 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     try:
         if backend == "duckdb" and len(as_of) == 1:
             progress(f"as of {as_of[0]}", 0, 2)
-            con.to_parquet(indicator_table(raw, as_of[0]).order_by("uscc"), tmp, compression="zstd",
-                           kv_metadata=metadata)
+            con.to_parquet(feature_table(raw, as_of[0]).order_by("uscc"), tmp, compression="zstd", kv_metadata=metadata)
         elif backend == "duckdb":
             # One date at a time keeps memory to one city's worth; the parts are then streamed into one file.
             for n, (day, part) in enumerate(zip(as_of, parts)):
                 progress(f"as of {day}", n, len(as_of) + 1)
-                con.to_parquet(indicator_table(raw, day).order_by("uscc"), part, compression="zstd")
+                con.to_parquet(feature_table(raw, day).order_by("uscc"), part, compression="zstd")
             progress("writing", len(as_of), len(as_of) + 1)
             files = ", ".join(f"'{p}'" for p in parts)
             con.raw_sql("SET preserve_insertion_order = true")
             meta = ", ".join(f"'{k}': '{v}'" for k, v in metadata.items())
-            con.raw_sql(f"COPY (SELECT * FROM read_parquet([{files}])) TO '{tmp}' "
-                        f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{meta}}})")
+            con.raw_sql(
+                f"COPY (SELECT * FROM read_parquet([{files}])) TO '{tmp}' "
+                f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{meta}}})"
+            )
         else:
-            tables = [indicator_table(raw, day) for day in as_of]
+            tables = [feature_table(raw, day) for day in as_of]
             panel = ibis.union(*tables).order_by(["as_of", "uscc"]) if len(tables) > 1 else tables[0].order_by("uscc")
             result = panel.to_pyarrow()
             pq.write_table(result.replace_schema_metadata(metadata), tmp, compression="zstd")
@@ -191,22 +240,40 @@ def build_features(data: Path, as_of: list[dt.date], out: Path, *, backend: str 
     counts = pq.read_table(out, columns=["as_of"]).column("as_of").value_counts().to_pylist()
     rows = {str(c["values"]): c["counts"] for c in counts}
     if not rows:
-        raise FeatureError(f"no enterprise is on the register at {', '.join(map(str, as_of))}")
+        raise FeatureError(
+            f"no enterprise is on the register at {', '.join(map(str, as_of))}",
+            f"{', '.join(map(str, as_of))} 时登记在册的企业为零",
+        )
     progress("done", len(as_of) + 1, len(as_of) + 1)
-    return {"out": str(out), "rows": dict(sorted(rows.items())), "catalog_version": catalog.version(),
-            "backend": backend}
+    return FeatureBuild(
+        out=str(out), rows=dict(sorted(rows.items())), catalog_version=catalog.version(), backend=backend
+    )
 
 
-def read_features(path: Path, expect_version: str | None = None, *, as_of: Iterable[dt.date] | None = None,
-                  columns: Iterable[str] | None = None) -> pa.Table:
+def read_features(
+    path: Path,
+    expect_version: str | None = None,
+    *,
+    as_of: Iterable[dt.date] | None = None,
+    columns: Iterable[str] | None = None,
+) -> pa.Table:
     """Read a feature table (optionally only some dates and columns), refusing another catalog version."""
     path = Path(path)
     if not path.exists():
-        raise FeatureError(f"feature table {path} does not exist: build it with `creditgrade features`")
+        raise FeatureError(
+            f"feature table {path} does not exist: build it with `creditgrade features`",
+            f"指标表 {path} 不存在：请先运行 `creditgrade features`",
+            code="not_found",
+        )
     version = (pq.read_schema(path).metadata or {}).get(META_VERSION, b"").decode()
     expected = expect_version or catalog.version()
     if version != expected:
-        raise FeatureError(f"{path} was built with catalog version {version or 'unknown'}; this code has "
-                           f"{expected}: rebuild it with `creditgrade features`")
+        raise FeatureError(
+            f"{path} was built with catalog version {version or 'unknown'}; this code has "
+            f"{expected}: rebuild it with `creditgrade features`",
+            f"{path} 由指标目录版本 {version or '未知'} 生成，当前代码为 {expected}："
+            "请用 `creditgrade features` 重新生成",
+            code="catalog_version",
+        )
     filters = [("as_of", "in", list(as_of))] if as_of is not None else None
     return pq.read_table(path, columns=list(columns) if columns is not None else None, filters=filters)

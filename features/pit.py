@@ -17,8 +17,12 @@ from ibis import _
 
 CLOSED_STATES = ("revoked", "struck_off", "ordered_closed", "suspended")
 SPECIAL_LISTS = ("quality_dishonesty_list", "ecommerce_dishonesty_list", "prepaid_flight_list")
-REPAIRABLE = {"penalties": "penalty_id", "abnormal_list": "record_id", "serious_violations": "record_id",
-              "judgment_defaulters": "record_id"}
+REPAIRABLE = {
+    "penalties": "penalty_id",
+    "abnormal_list": "record_id",
+    "serious_violations": "record_id",
+    "judgment_defaulters": "record_id",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def _unrepaired(table: ibis.Table, name: str, repairs: ibis.Table, asof: AsOf) -
 
 def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
     """Point-in-time views keyed by name; 'graded' holds the enterprises on the register at the as-of date."""
+    # Long (61 lines): one point-in-time view per raw table, declared together so a reader sees them all.
     d = asof.date
     ent = raw["enterprises"]
     registered = ent.filter(ent.established_date <= d).mutate(est_day=_.established_date.epoch_days())
@@ -68,15 +73,18 @@ def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
     # On the register at the as-of date: active, or closed in a state that stays on the register
     # (revoked, struck off, ordered closed or to stop business) — those are graded too, by override.
     graded = registered.filter(~closed_by | registered.status.isin(CLOSED_STATES))
-    graded = graded.mutate(register_status=ibis.ifelse(graded.closed_date.notnull() & (graded.closed_date <= d),
-                                                       graded.status, "active"))
+    graded = graded.mutate(
+        register_status=ibis.ifelse(graded.closed_date.notnull() & (graded.closed_date <= d), graded.status, "active")
+    )
     repairs = raw["credit_repairs"].filter(_.repair_date <= d)
 
     reports = raw["annual_reports"]
     due = reports.filter(reports.report_year <= asof.last_report_due)
-    due = due.mutate(filed_by=asof.known(due.filed_date),
-                     late=asof.known(due.filed_date) & ~due.filed_on_time,
-                     years_back=asof.last_report_due - due.report_year)  # 0 for the latest year due
+    due = due.mutate(
+        filed_by=asof.known(due.filed_date),
+        late=asof.known(due.filed_date) & ~due.filed_on_time,
+        years_back=asof.last_report_due - due.report_year,
+    )  # 0 for the latest year due
     filed = due.filter(_.filed_by)
     # rank 0 is the latest report (Ibis row numbers start at 0)
     filed = filed.mutate(rank=ibis.row_number().over(group_by="uscc", order_by=ibis.desc("report_year")))
@@ -99,11 +107,13 @@ def sources(raw: dict[str, ibis.Table], asof: AsOf) -> dict[str, ibis.Table]:
         "previous_report": filed.filter(_.rank == 1),
         "licences": raw["licences"].filter(_.issue_date <= d),
         "abnormal_list": _unrepaired(raw["abnormal_list"].filter(_.entry_date <= d), "abnormal_list", repairs, asof),
-        "serious_violations": _unrepaired(raw["serious_violations"].filter(_.entry_date <= d), "serious_violations",
-                                          repairs, asof),
+        "serious_violations": _unrepaired(
+            raw["serious_violations"].filter(_.entry_date <= d), "serious_violations", repairs, asof
+        ),
         "penalties": _unrepaired(raw["penalties"].filter(_.decision_date <= d), "penalties", repairs, asof),
-        "judgment_defaulters": _unrepaired(raw["judgment_defaulters"].filter(_.listed_date <= d),
-                                           "judgment_defaulters", repairs, asof),
+        "judgment_defaulters": _unrepaired(
+            raw["judgment_defaulters"].filter(_.listed_date <= d), "judgment_defaulters", repairs, asof
+        ),
         "spot_checks": raw["spot_checks"].filter(_.check_date <= d),
         "complaints": complaints,
         "court_cases": cases,

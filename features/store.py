@@ -7,12 +7,13 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 
-from features.contract import Table
+from creditgrade.features.contract import Table
+from creditgrade.features.errors import CreditgradeError, OutputExists
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -47,7 +48,10 @@ def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"output folder {out} already exists and is not empty; pass --overwrite to replace it")
+        raise OutputExists(
+            f"output folder {out} already exists and is not empty; pass --overwrite to replace it",
+            f"输出目录 {out} 已存在且非空；如需替换请加 --overwrite",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -64,18 +68,21 @@ def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_user_table(path: Path, required: tuple[str, ...], what: str, error: type[Exception]):
+def read_user_table(
+    path: Path, required: tuple[str, ...], what: tuple[str, str], error: type[CreditgradeError] = CreditgradeError
+):
     """A CSV (read as text, nothing turned into NaN) or Parquet file a user brings, refusing a missing
-    file or missing columns with `error` naming `what` it should have been."""
+    file or missing columns with `error` naming what (en, zh) it should have been."""
     import pandas as pd
 
     path = Path(path)
+    en, zh = what
     if not path.exists():
-        raise error(f"{what} {path} does not exist / 文件不存在")
+        raise error(f"{en} {path} does not exist", f"{zh} {path} 不存在", code="not_found")
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise error(f"{what} {path} lacks column(s) {', '.join(missing)} / 缺少字段")
+        raise error(f"{en} {path} lacks column(s) {', '.join(missing)}", f"{zh} {path} 缺少字段 {', '.join(missing)}")
     return frame
 
 

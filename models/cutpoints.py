@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.grades import GradeScheme, score_to_grade
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.models.grades import GradeScheme, score_to_grade
 
 # Target shares of the scored grades, best first.
 TARGET_SHARES: dict[str, tuple[float, ...]] = {
@@ -21,8 +22,14 @@ TARGET_SHARES: dict[str, tuple[float, ...]] = {
 MIN_SHARE = 0.003
 
 
-class CutpointError(Exception):
-    """Cut-points that cannot satisfy the constraints on these data."""
+class CutpointError(CreditgradeError):
+    """Cut-points that cannot satisfy the constraints on these data; `table` is the last grade table tried."""
+
+    code = "cutpoints"
+
+    def __init__(self, en: str, zh: str, *, table: list[dict] | None = None):
+        super().__init__(en, zh)
+        self.table = table or []
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -40,8 +47,13 @@ def grade_table(scores, labels, weights, scheme: GradeScheme) -> list[dict]:
     for g in scheme.scored_grades:
         m = grades == g
         w = weights[m].sum()
-        rows.append({"grade": g, "share": float(w / total),
-                     "problem_rate": float(np.average(labels[m], weights=weights[m])) if w > 0 else None})
+        rows.append(
+            {
+                "grade": g,
+                "share": float(w / total),
+                "problem_rate": float(np.average(labels[m], weights=weights[m])) if w > 0 else None,
+            }
+        )
     return rows
 
 
@@ -58,17 +70,24 @@ def _violations(table: list[dict], min_share: float) -> list[int]:
     return sorted(set(bad))
 
 
-def fit_cutpoints(scheme: GradeScheme, scores, labels, weights, shares: tuple[float, ...] | None = None,
-                  min_share: float = MIN_SHARE, max_rounds: int = 200) -> GradeScheme:
+def fit_cutpoints(
+    scheme: GradeScheme,
+    scores,
+    labels,
+    weights,
+    shares: tuple[float, ...] | None = None,
+    min_share: float = MIN_SHARE,
+    max_rounds: int = 200,
+) -> GradeScheme:
     """The scheme with cut-points fitted to these validation scores, labels and weights."""
     scores, labels, weights = (np.asarray(a, dtype=float) for a in (scores, labels, weights))
-    shares = np.asarray(shares or TARGET_SHARES[scheme.name], dtype=float)
+    target = np.asarray(shares or TARGET_SHARES[scheme.name], dtype=float)
     k = len(scheme.scored_grades)
-    if len(shares) != k or not np.isclose(shares.sum(), 1.0):
-        raise ValueError(f"shares must be {k} numbers summing to 1; got {shares.tolist()}")
+    if len(target) != k or not np.isclose(target.sum(), 1.0):
+        raise ValueError(f"shares must be {k} numbers summing to 1; got {target.tolist()}")
     for _ in range(max_rounds):
         # Best grade = highest scores: cut i sits at the (1 − cumulative share) quantile.
-        cuts = weighted_quantile(scores, weights, 1 - np.cumsum(shares)[:-1])
+        cuts = weighted_quantile(scores, weights, 1 - np.cumsum(target)[:-1])
         if np.any(np.diff(cuts) >= 0):
             cuts = _spread(cuts)
         fitted = scheme.with_cuts(cuts)
@@ -76,16 +95,19 @@ def fit_cutpoints(scheme: GradeScheme, scores, labels, weights, shares: tuple[fl
         if not bad:
             return fitted
         for i in bad:
-            j = i + 1 if i + 1 < k and shares[i + 1] < shares[i] else i
-            grow = min(shares[j] * 0.5 + 0.002, 0.05)
-            donor = int(np.argmax(shares))
+            j = i + 1 if i + 1 < k and target[i + 1] < target[i] else i
+            grow = min(target[j] * 0.5 + 0.002, 0.05)
+            donor = int(np.argmax(target))
             if donor == j:
                 break
-            shares[j] += grow
-            shares[donor] -= grow
-    raise CutpointError(f"no cut-points for {scheme.name} give strictly rising problem rates with every grade "
-                        f"holding ≥ {min_share:.1%} on these data; last table: "
-                        f"{grade_table(scores, labels, weights, scheme.with_cuts(_spread(cuts)))}")
+            target[j] += grow
+            target[donor] -= grow
+    raise CutpointError(
+        f"no cut-points for {scheme.name} give strictly rising problem rates with every grade "
+        f"holding ≥ {min_share:.1%} on these data",
+        f"{scheme.zh}：在这些数据上找不到使各等级问题发现率严格递增、且每级占比不低于 {min_share:.1%} 的分段",
+        table=grade_table(scores, labels, weights, scheme.with_cuts(_spread(cuts))),
+    )
 
 
 def _spread(cuts: np.ndarray) -> np.ndarray:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from models.cutpoints import grade_table
-from models.grades import GradeScheme
+from creditgrade.models.cutpoints import grade_table
+from creditgrade.models.grades import GradeScheme
 
 
 def weighted_auc(y, p, w) -> float:
@@ -35,8 +36,13 @@ def calibration_curve(y, p, w, bins: int = 10) -> list[dict]:
     out = []
     for part in np.split(order, edges):
         if part.size:
-            out.append({"predicted": float(np.average(p[part], weights=w[part])),
-                        "observed": float(np.average(y[part], weights=w[part])), "weight": float(w[part].sum())})
+            out.append(
+                {
+                    "predicted": float(np.average(p[part], weights=w[part])),
+                    "observed": float(np.average(y[part], weights=w[part])),
+                    "weight": float(w[part].sum()),
+                }
+            )
     return out
 
 
@@ -50,6 +56,33 @@ def psi(expected, actual, bins: int = 10) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def migration(before: pd.DataFrame, after: pd.DataFrame, column: str = "grade_shenzhen") -> dict:
+    """Grade migration between two gradings (frames with uscc, `column` and score): the matrix of counts (rows:
+    the earlier grade, columns: the later; 'new'/'gone' for enterprises entering or leaving the register),
+    how many moved, entered and left, and the PSI of the later scores against the earlier.
+
+    >>> a = pd.DataFrame({"uscc": ["x", "y", "z"], "g": ["A", "B", "B"], "score": [700.0, 650.0, 640.0]})
+    >>> b = pd.DataFrame({"uscc": ["x", "y", "w"], "g": ["A", "C", "B"], "score": [705.0, 560.0, 600.0]})
+    >>> m = migration(a, b, "g")
+    >>> m["matrix"]["B"], m["moved"], m["entered"], m["left"]
+    ({'C': 1, 'gone': 1}, 1, 1, 1)
+    """
+    both = before[["uscc", column, "score"]].merge(
+        after[["uscc", column, "score"]], on="uscc", how="outer", suffixes=("_before", "_after")
+    )
+    was = both[f"{column}_before"].fillna("new")
+    now = both[f"{column}_after"].fillna("gone")
+    matrix = pd.crosstab(was, now)
+    return {
+        "column": column,
+        "matrix": {str(r): {str(c): int(v) for c, v in row.items() if v} for r, row in matrix.iterrows()},
+        "moved": int(((was != now) & (was != "new") & (now != "gone")).sum()),
+        "entered": int((was == "new").sum()),
+        "left": int((now == "gone").sum()),
+        "psi_score": psi(before["score"].to_numpy(), after["score"].to_numpy()),
+    }
+
+
 def evaluate(y, p, w, scores, scheme: GradeScheme) -> dict:
     """Headline metrics and the per-grade table of one scheme."""
     auc = weighted_auc(y, p, w)
@@ -58,8 +91,12 @@ def evaluate(y, p, w, scores, scheme: GradeScheme) -> dict:
     worst = table[-1]["problem_rate"]
     rates = [r["problem_rate"] for r in table]
     return {
-        "auc": auc, "gini": 2 * auc - 1, "ks": ks_statistic(y, p, w), "brier": brier(y, p, w),
-        "city_problem_rate": city_rate, "mean_predicted": float(np.average(p, weights=w)),
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "ks": ks_statistic(y, p, w),
+        "brier": brier(y, p, w),
+        "city_problem_rate": city_rate,
+        "mean_predicted": float(np.average(p, weights=w)),
         "worst_grade_lift": (worst / city_rate) if worst is not None and city_rate > 0 else None,
         "rates_strictly_rise": all(a is not None and b is not None and b > a for a, b in zip(rates, rates[1:])),
         "grades": table,

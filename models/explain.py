@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import lightgbm as lgb
 import numba
@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features import catalog
+from creditgrade.features import catalog
 
 Progress = Callable[[str, int, int], None]
+NUMBA_THREADS: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
 MAX_SPLITS = 20  # a tree's decision pattern indexes a table of 2^splits entries (and fits 32 bits)
 FEW_ROWS = 5_000  # below this LightGBM's row-by-row TreeSHAP is quicker than grouping by pattern
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
@@ -66,14 +67,27 @@ def parse_trees(booster: lgb.Booster, num_iteration: int | None = None) -> list[
             if "split_feature" not in node:
                 continue
             if node["decision_type"] != "<=":
-                raise ValueError(f"tree {info['tree_index']}: only numerical splits are supported, got "
-                                 f"{node['decision_type']!r}")
-            rows.append((node["split_feature"], float(node["threshold"]), bool(node["default_left"]),
-                         {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}[node["missing_type"]]))
+                raise ValueError(
+                    f"tree {info['tree_index']}: only numerical splits are supported, got {node['decision_type']!r}"
+                )
+            rows.append(
+                (
+                    node["split_feature"],
+                    float(node["threshold"]),
+                    bool(node["default_left"]),
+                    {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}[node["missing_type"]],
+                )
+            )
             stack += [node["left_child"], node["right_child"]]
         f, t, d, m = zip(*rows) if rows else ((), (), (), ())
-        trees.append(Tree(np.array(f, dtype=np.int64), np.array(t, dtype=np.float64), np.array(d, dtype=np.bool_),
-                          np.array(m, dtype=np.int8)))
+        trees.append(
+            Tree(
+                np.array(f, dtype=np.int64),
+                np.array(t, dtype=np.float64),
+                np.array(d, dtype=np.bool_),
+                np.array(m, dtype=np.int8),
+            )
+        )
     return trees
 
 
@@ -175,9 +189,9 @@ class CityExplainer:
         trees = self.trees if len(x) >= self.few_rows else []
         if not trees or max(t.feature.size for t in trees) > MAX_SPLITS:
             # few rows, or trees too big for a pattern table: LightGBM's own TreeSHAP row by row
-            full = self.booster.predict(x, pred_contrib=True, num_threads=self.num_threads)
+            full = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=self.num_threads))
             return full[:, :-1], (float(full[0, -1]) if len(full) else 0.0)
-        threads = min(self.num_threads, numba.config.NUMBA_NUM_THREADS)
+        threads = min(self.num_threads, NUMBA_THREADS)
         numba.set_num_threads(threads)
         n = x.shape[0]
         xt = np.empty((self.n_features, n))
@@ -187,12 +201,19 @@ class CityExplainer:
         expected = 0.0
         self.patterns_ = []
         for t, tree in enumerate(trees):
-            seen = np.full((numba.config.NUMBA_NUM_THREADS, 1 << tree.feature.size), -1, dtype=np.int64)
+            seen = np.full((NUMBA_THREADS, 1 << tree.feature.size), -1, dtype=np.int64)
             _patterns(xt, tree.feature, tree.threshold, tree.default_left, tree.missing, patterns, seen)
             seen = seen.max(axis=0)
             present = np.flatnonzero(seen >= 0)
-            table = self.booster.predict(x[seen[present]], start_iteration=t, num_iteration=1, pred_contrib=True,
-                                         num_threads=self.num_threads)
+            table = np.asarray(
+                self.booster.predict(
+                    x[seen[present]],
+                    start_iteration=t,
+                    num_iteration=1,
+                    pred_contrib=True,
+                    num_threads=self.num_threads,
+                )
+            )
             expected += float(table[0, -1])
             slot = np.zeros(seen.size, dtype=np.int64)
             slot[present] = np.arange(present.size)
@@ -206,6 +227,7 @@ class CityExplainer:
 
 # -- from contributions to what a regulator reads -------------------------------------------------
 
+
 def points_per_logodds(calibration_a: float, pdo: float = 60.0) -> float:
     """Score points per unit of the trees' log-odds: −pdo/ln 2 · a (negative: more risk, fewer points)."""
     return -pdo / math.log(2) * calibration_a
@@ -214,26 +236,44 @@ def points_per_logodds(calibration_a: float, pdo: float = 60.0) -> float:
 def dimension_points(phi: np.ndarray, features: tuple[str, ...], per_logodds: float) -> pd.DataFrame:
     """Each dimension's sub-score in score points (positive: the dimension raises the credit score)."""
     dims = np.array([catalog.BY_ID[f].dimension for f in features])
-    return pd.DataFrame({d.id: phi[:, dims == d.id].sum(axis=1) * per_logodds
-                         for d in catalog.DIMENSIONS if (dims == d.id).any()})
+    return pd.DataFrame(
+        {d.id: phi[:, dims == d.id].sum(axis=1) * per_logodds for d in catalog.DIMENSIONS if (dims == d.id).any()}
+    )
 
 
-def base_score(expected: float, calibration_a: float, calibration_b: float, *, pdo: float = 60.0,
-               ref_score: float = 650.0, ref_odds: float = 4.0) -> float:
+def base_score(
+    expected: float,
+    calibration_a: float,
+    calibration_b: float,
+    *,
+    pdo: float = 60.0,
+    ref_score: float = 650.0,
+    ref_odds: float = 4.0,
+) -> float:
     """The score of an enterprise whose contributions are all zero: base + Σ dimension points = score
     (before clipping to 0–1000)."""
     return ref_score - pdo / math.log(2) * (calibration_a * expected + calibration_b + math.log(ref_odds))
 
 
-REASON_TYPE = pa.list_(pa.struct([("indicator", pa.string()), ("value", pa.float64()), ("points", pa.float64()),
-                                  ("zh", pa.string()), ("en", pa.string())]))
+REASON_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("indicator", pa.string()),
+            ("value", pa.float64()),
+            ("points", pa.float64()),
+            ("zh", pa.string()),
+            ("en", pa.string()),
+        ]
+    )
+)
 
 
 REASON_CHUNK = 250_000  # rows per step (bounds the temporaries of ranking 63 contributions per row)
 
 
-def top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float,
-                k: int = 5) -> pa.ChunkedArray:
+def top_reasons(
+    phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float, k: int = 5
+) -> pa.ChunkedArray:
     """Per row, the k indicators with the largest contributions (by size), risk-raising first, each
     rendered from the catalog's templates with the enterprise's value, in Chinese and English.
 
@@ -241,13 +281,18 @@ def top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], 
     is exactly zero are left out. Texts are formatted once per distinct (indicator, value) and chunk.
     """
     n = phi.shape[0]
-    parts = [_top_reasons(np.ascontiguousarray(phi[i:i + REASON_CHUNK]), values[i:i + REASON_CHUNK], features,
-                          per_logodds, k) for i in range(0, max(n, 1), REASON_CHUNK)]
+    parts = [
+        _top_reasons(
+            np.ascontiguousarray(phi[i : i + REASON_CHUNK]), values[i : i + REASON_CHUNK], features, per_logodds, k
+        )
+        for i in range(0, max(n, 1), REASON_CHUNK)
+    ]
     return pa.chunked_array(parts, type=REASON_TYPE)
 
 
-def _top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float,
-                 k: int = 5) -> pa.ListArray:
+def _top_reasons(
+    phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float, k: int = 5
+) -> pa.ListArray:
     n, f = phi.shape
     k = min(k, f)
     if n == 0 or k == 0:
@@ -266,7 +311,7 @@ def _top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...],
     by_indicator = np.argsort(ind, kind="stable")
     bounds = np.searchsorted(ind[by_indicator], np.arange(f + 1))
     for j in range(f):
-        sel = by_indicator[bounds[j]:bounds[j + 1]]
+        sel = by_indicator[bounds[j] : bounds[j + 1]]
         if sel.size == 0:
             continue
         distinct, inverse = np.unique(value[sel], return_inverse=True)
@@ -278,9 +323,14 @@ def _top_reasons(phi: np.ndarray, values: np.ndarray, features: tuple[str, ...],
             texts_en.append(indicator.reason(v, "en"))
     ids = pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32)), pa.array(list(features)))
     struct = pa.StructArray.from_arrays(
-        [ids.cast(pa.string()), pa.array(value, mask=np.isnan(value)), pa.array(contribution[keep] * per_logodds),
-         pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_zh)).cast(pa.string()),
-         pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_en)).cast(pa.string())],
-        fields=list(REASON_TYPE.value_type))
+        [
+            ids.cast(pa.string()),
+            pa.array(value, mask=np.isnan(value)),
+            pa.array(contribution[keep] * per_logodds),
+            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_zh)).cast(pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_en)).cast(pa.string()),
+        ],
+        fields=list(REASON_TYPE.value_type),
+    )
     offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), struct)

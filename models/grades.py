@@ -26,8 +26,10 @@ class GradeScheme:
     def __post_init__(self) -> None:
         scored = [g for g in self.grades if g not in self.override_only]
         if len(self.cuts) != len(scored) - 1:
-            raise ValueError(f"scheme {self.name!r}: {len(scored)} scored grades need {len(scored) - 1} cut-points; "
-                             f"got {len(self.cuts)}")
+            raise ValueError(
+                f"scheme {self.name!r}: {len(scored)} scored grades need {len(scored) - 1} cut-points; "
+                f"got {len(self.cuts)}"
+            )
         if any(a <= b for a, b in zip(self.cuts, self.cuts[1:])):
             raise ValueError(f"scheme {self.name!r}: cut-points must strictly decrease; got {self.cuts}")
         if len(set(self.grades)) != len(self.grades):
@@ -41,17 +43,29 @@ class GradeScheme:
     def worst(self) -> str:
         return self.grades[-1]
 
-    def with_cuts(self, cuts) -> "GradeScheme":
+    def with_cuts(self, cuts) -> GradeScheme:
         return replace(self, cuts=tuple(float(c) for c in cuts))
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "en": self.en, "zh": self.zh, "grades": list(self.grades), "cuts": list(self.cuts),
-                "override_only": list(self.override_only)}
+        return {
+            "name": self.name,
+            "en": self.en,
+            "zh": self.zh,
+            "grades": list(self.grades),
+            "cuts": list(self.cuts),
+            "override_only": list(self.override_only),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GradeScheme":
-        return cls(d["name"], d["en"], d["zh"], tuple(d["grades"]), tuple(float(c) for c in d["cuts"]),
-                   tuple(d.get("override_only", ())))
+    def from_dict(cls, d: dict) -> GradeScheme:
+        return cls(
+            d["name"],
+            d["en"],
+            d["zh"],
+            tuple(d["grades"]),
+            tuple(float(c) for c in d["cuts"]),
+            tuple(d.get("override_only", ())),
+        )
 
 
 def score_to_grade(score, scheme: GradeScheme) -> np.ndarray:
@@ -78,16 +92,31 @@ def grade_rank(grades, scheme: GradeScheme) -> np.ndarray:
 
 
 SHENZHEN_FIXED = GradeScheme(
-    "shenzhen_fixed", "Shenzhen six tiers, published bands (深市监规〔2021〕3号)", "深圳六级（公布分段）",
-    ("A+", "A", "B", "C", "D", "E"), (751.0, 671.0, 601.0, 555.0), override_only=("E",))
+    "shenzhen_fixed",
+    "Shenzhen six tiers, published bands (深市监规〔2021〕3号)",
+    "深圳六级（公布分段）",
+    ("A+", "A", "B", "C", "D", "E"),
+    (751.0, 671.0, 601.0, 555.0),
+    override_only=("E",),
+)
 SHENZHEN = GradeScheme(
-    "shenzhen", "Shenzhen six tiers, cut-points fitted to the city", "深圳六级（拟合分段）",
-    ("A+", "A", "B", "C", "D", "E"), (751.0, 671.0, 601.0, 555.0), override_only=("E",))
+    "shenzhen",
+    "Shenzhen six tiers, cut-points fitted to the city",
+    "深圳六级（拟合分段）",
+    ("A+", "A", "B", "C", "D", "E"),
+    (751.0, 671.0, 601.0, 555.0),
+    override_only=("E",),
+)
 PINGSHAN = GradeScheme(
-    "pingshan", "Pingshan eight tiers", "坪山八级", ("A", "BBB", "BB", "B", "CCC", "CC", "C", "D"),
-    (800.0, 740.0, 680.0, 620.0, 560.0, 500.0, 440.0))
+    "pingshan",
+    "Pingshan eight tiers",
+    "坪山八级",
+    ("A", "BBB", "BB", "B", "CCC", "CC", "C", "D"),
+    (800.0, 740.0, 680.0, 620.0, 560.0, 500.0, 440.0),
+)
 NATIONAL = GradeScheme(
-    "national", "SAMR four classes (国市监信发〔2022〕6号)", "全国四类", ("A", "B", "C", "D"), (700.0, 600.0, 500.0))
+    "national", "SAMR four classes (国市监信发〔2022〕6号)", "全国四类", ("A", "B", "C", "D"), (700.0, 600.0, 500.0)
+)
 
 SCHEMES: dict[str, GradeScheme] = {s.name: s for s in (SHENZHEN, SHENZHEN_FIXED, PINGSHAN, NATIONAL)}
 

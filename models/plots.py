@@ -49,7 +49,7 @@ def grade_rates_plot(tables: dict[str, list[dict]], path: Path, city_rate: float
 def _explanation(phi, x, base, features):
     import shap
 
-    from features import catalog
+    from creditgrade.features import catalog
 
     names = [f"{catalog.BY_ID[f].en} ({f})" if f in catalog.BY_ID else f for f in features]
     return shap.Explanation(values=phi, base_values=base, data=x, feature_names=names)
@@ -68,7 +68,7 @@ def beeswarm_plot(phi, x, expected: float, features, path: Path, max_display: in
 
 def dimension_importance_plot(mean_abs_points: dict[str, float], path: Path) -> Path:
     """Mean absolute score points per dimension over the city."""
-    from features import catalog
+    from creditgrade.features import catalog
 
     dims = {d.id: d.en for d in catalog.DIMENSIONS}
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -95,10 +95,8 @@ def expected_problems_plot(per_grade: list[dict], path: Path, title: str = "Expe
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     grades = [r["grade"] for r in per_grade]
     x = range(len(grades))
-    ax.bar([i - 0.2 for i in x], [r["expected_problems"] for r in per_grade], 0.4, label="this plan",
-           color="#c0504d")
-    ax.bar([i + 0.2 for i in x], [r["uniform_problems"] for r in per_grade], 0.4, label="uniform draw",
-           color="#7f7f7f")
+    ax.bar([i - 0.2 for i in x], [r["expected_problems"] for r in per_grade], 0.4, label="this plan", color="#c0504d")
+    ax.bar([i + 0.2 for i in x], [r["uniform_problems"] for r in per_grade], 0.4, label="uniform draw", color="#7f7f7f")
     ax.set_xticks(list(x), grades)
     ax.set_xlabel("grade")
     ax.set_ylabel("expected problems found")
@@ -115,8 +113,13 @@ def cycles_plot(rows: list[dict], path: Path) -> Path:
         a.plot([r["cycle"] for r in mine], [r["calibration_error"] for r in mine], marker="o", color=colour, label=run)
         b.plot([r["cycle"] for r in mine], [r["per_1000"] for r in mine], marker="o", color=colour, label=run)
     uniform = [r for r in rows if r["run"] == "weighted"]
-    b.plot([r["cycle"] for r in uniform], [r["uniform_per_1000"] for r in uniform], ls="--", color="grey",
-           label="uniform draw")
+    b.plot(
+        [r["cycle"] for r in uniform],
+        [r["uniform_per_1000"] for r in uniform],
+        ls="--",
+        color="grey",
+        label="uniform draw",
+    )
     a.set_xlabel("cycle (month)")
     a.set_ylabel("calibration error vs truth (whole city)")
     a.set_ylim(bottom=0)
@@ -152,7 +155,7 @@ def missingness_plot(shares: dict[str, float], dimension_of: dict[str, str], pat
     """Share of enterprises with no value, per indicator, coloured by dimension."""
     ids = list(shares)
     dims = sorted(set(dimension_of.values()))
-    colours = dict(zip(dims, plt.cm.tab10.colors))
+    colours = dict(zip(dims, plt.get_cmap("tab10")(range(10))))
     fig, ax = plt.subplots(figsize=(12, 3.6))
     ax.bar(range(len(ids)), [shares[i] for i in ids], color=[colours[dimension_of[i]] for i in ids])
     ax.set_xticks(range(len(ids)), ids, rotation=90, fontsize=6)
@@ -174,7 +177,7 @@ def distributions_plot(frame, ids: list[str], path: Path, title: str) -> Path:
         ax.hist(frame[i].dropna(), bins=30, color="#4f81bd", log=True)
         ax.set_title(i, fontsize=7)
         ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(ids):]:
+    for ax in axes.ravel()[len(ids) :]:
         ax.axis("off")
     fig.suptitle(title)
     return _save(fig, path)
@@ -204,7 +207,7 @@ def problem_rate_plot(frame, label, weight, ids: list[str], path: Path, bins: in
         ax.bar(["NA" if k == -np.inf else names[k] for k in keys], rates, color="#c0504d")
         ax.set_title(i, fontsize=7)
         ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(ids):]:
+    for ax in axes.ravel()[len(ids) :]:
         ax.axis("off")
     fig.suptitle("Problem rate of inspected enterprises by indicator value (weighted)")
     return _save(fig, path)
@@ -249,7 +252,7 @@ def roc_ks_plot(models: dict, path: Path) -> Path:
 
 
 def calibration_overlay_plot(curves: dict[str, list[dict]], path: Path) -> Path:
-    """Calibration curves (from models.evaluation.calibration_curve) of several models on one chart."""
+    """Calibration curves (`creditgrade.models.evaluation.calibration_curve`) of several models on one chart."""
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     top = 0.01
     for name, curve in curves.items():
@@ -294,10 +297,22 @@ def cluster_plot(members: list[str], links: list[tuple[str, str]], path: Path, t
         ax.plot([pos[e][0], pos[k][0]], [pos[e][1], pos[k][1]], color="grey", lw=0.8, zorder=1)
     for n in nodes:
         is_ent = n in members
-        ax.scatter(*pos[n], s=260 if is_ent else 160, marker="o" if is_ent else "s",
-                   color="#4f81bd" if is_ent else "#c0504d", zorder=2)
-        ax.annotate(n[-6:] if is_ent else n.split(":")[0], pos[n], fontsize=6, ha="center", va="center",
-                    color="white" if is_ent else "black", zorder=3)
+        ax.scatter(
+            *pos[n],
+            s=260 if is_ent else 160,
+            marker="o" if is_ent else "s",
+            color="#4f81bd" if is_ent else "#c0504d",
+            zorder=2,
+        )
+        ax.annotate(
+            n[-6:] if is_ent else n.split(":")[0],
+            pos[n],
+            fontsize=6,
+            ha="center",
+            va="center",
+            color="white" if is_ent else "black",
+            zorder=3,
+        )
     ax.set_title(title)
     ax.axis("off")
     return _save(fig, path)

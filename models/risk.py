@@ -7,8 +7,7 @@ the training medians, the catalog version — round-trips through `to_dict`/`fro
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -16,7 +15,8 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from features import catalog
+from creditgrade.features import catalog
+from creditgrade.features.settings import settings
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class RiskModelConfig:
     early_stopping_rounds: int = 100
     monotone_method: str = "advanced"
     calibration: str = "sigmoid"  # sigmoid (Platt, keeps scores continuous for grading) or isotonic
-    num_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    num_threads: int = field(default_factory=lambda: settings().threads)  # OMP_NUM_THREADS, else the cores
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -46,14 +46,27 @@ class RiskModelConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}.")
 
+    def with_threads(self, n: int) -> RiskModelConfig:
+        return replace(self, num_threads=n)
+
     def lightgbm_params(self, constraints: list[int]) -> dict:
         return {
-            "objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth, "min_child_samples": self.min_child_samples,
-            "subsample": self.subsample, "subsample_freq": 1, "colsample_bytree": self.colsample_bytree,
-            "reg_lambda": self.reg_lambda, "monotone_constraints": constraints,
-            "monotone_constraints_method": self.monotone_method, "num_threads": self.num_threads,
-            "seed": self.seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "min_child_samples": self.min_child_samples,
+            "subsample": self.subsample,
+            "subsample_freq": 1,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+            "monotone_constraints": constraints,
+            "monotone_constraints_method": self.monotone_method,
+            "num_threads": self.num_threads,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
         }
 
 
@@ -68,7 +81,7 @@ class Calibrator:
     y: tuple[float, ...] = ()
 
     @classmethod
-    def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, w: np.ndarray) -> "Calibrator":
+    def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:
         if method == "sigmoid":
             lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y, sample_weight=w)
             return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
@@ -84,22 +97,28 @@ class Calibrator:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibrator":
+    def from_dict(cls, d: dict) -> Calibrator:
         return cls(d["method"], d.get("a", 1.0), d.get("b", 0.0), tuple(d.get("x", ())), tuple(d.get("y", ())))
 
 
 class RiskModel:
     """P(an inspection finds a problem | indicators), monotone in every directed indicator."""
 
-    def __init__(self, config: RiskModelConfig | None = None, features: tuple[str, ...] = catalog.RISK_IDS,
-                 constraints: tuple[int, ...] | None = None, catalog_version: str | None = None):
+    def __init__(
+        self,
+        config: RiskModelConfig | None = None,
+        features: tuple[str, ...] = catalog.RISK_IDS,
+        constraints: tuple[int, ...] | None = None,
+        catalog_version: str | None = None,
+    ):
         self.config = config or RiskModelConfig()
         self.features = tuple(features)
         self.constraints = constraints
         self.catalog_version = catalog_version
 
-    def fit(self, x: pd.DataFrame, y, w=None, x_valid: pd.DataFrame | None = None, y_valid=None,
-            w_valid=None) -> "RiskModel":
+    def fit(
+        self, x: pd.DataFrame, y, w=None, x_valid: pd.DataFrame | None = None, y_valid=None, w_valid=None
+    ) -> RiskModel:
         """Fit the trees; with a validation set, stop early and calibrate on it (out of time).
 
         Without one, the trees grow `n_estimators` rounds and the probabilities stay uncalibrated until
@@ -107,8 +126,9 @@ class RiskModel:
         """
         x = self._check(x)
         w = np.ones(len(x)) if w is None else np.asarray(w, dtype=float)
-        constraints = list(self.constraints) if self.constraints is not None else catalog.monotone_constraints(
-            self.features)
+        constraints = (
+            list(self.constraints) if self.constraints is not None else catalog.monotone_constraints(self.features)
+        )
         train = lgb.Dataset(x, label=np.asarray(y), weight=w, free_raw_data=False)
         params = self.config.lightgbm_params(constraints)
         if x_valid is None:
@@ -120,14 +140,18 @@ class RiskModel:
             w_valid = np.ones(len(x_valid)) if w_valid is None else np.asarray(w_valid, dtype=float)
             valid = lgb.Dataset(x_valid, label=np.asarray(y_valid), weight=w_valid, reference=train)
             self.booster_ = lgb.train(
-                params, train, num_boost_round=self.config.n_estimators, valid_sets=[valid],
-                callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)])
+                params,
+                train,
+                num_boost_round=self.config.n_estimators,
+                valid_sets=[valid],
+                callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)],
+            )
             self.calibrate(self.predict_raw(x_valid), y_valid, w_valid)
         self.medians_ = {c: (None if np.isnan(v) else float(v)) for c, v in x.median().items()}
         self.catalog_version_ = self.catalog_version or catalog.version()
         return self
 
-    def calibrate(self, margin, y, w=None) -> "RiskModel":
+    def calibrate(self, margin, y, w=None) -> RiskModel:
         """Fit the calibration map on margins the trees did not learn from (validation or out-of-fold)."""
         w = np.ones(len(margin)) if w is None else np.asarray(w, dtype=float)
         self.calibrator_ = Calibrator.fit(self.config.calibration, np.asarray(margin), np.asarray(y), w)
@@ -135,7 +159,9 @@ class RiskModel:
 
     def predict_raw(self, x: pd.DataFrame) -> np.ndarray:
         """The trees' log-odds (before calibration)."""
-        return self.booster_.predict(self._check(x), num_iteration=self.booster_.best_iteration, raw_score=True)
+        return np.asarray(
+            self.booster_.predict(self._check(x), num_iteration=self.booster_.best_iteration, raw_score=True)
+        )
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that an inspection finds a problem."""
@@ -162,11 +188,12 @@ class RiskModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict, expect_catalog: str | None = None) -> "RiskModel":
+    def from_dict(cls, d: dict, expect_catalog: str | None = None) -> RiskModel:
         expected = expect_catalog or catalog.version()
         if d["catalog_version"] != expected:
-            raise ValueError(f"model built for catalog version {d['catalog_version']}; this code has "
-                             f"{expected}: retrain it")
+            raise ValueError(
+                f"model built for catalog version {d['catalog_version']}; this code has {expected}: retrain it"
+            )
         constraints = tuple(d["constraints"]) if d.get("constraints") is not None else None
         model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]), constraints, d["catalog_version"])
         model.booster_ = lgb.Booster(model_str=d["booster"])

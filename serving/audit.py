@@ -15,9 +15,16 @@ import json
 import os
 from pathlib import Path
 
+from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.settings import settings
+
 GENESIS = "0" * 64
-AUDIT_ENV = "CREDITGRADE_AUDIT_LOG"
-DEFAULT_AUDIT = Path("data/audit/audit.log")
+
+
+class AuditError(CreditgradeError):
+    """An audit log whose chain does not verify."""
+
+    code = "audit_chain"
 
 
 def _digest(previous: str, body: str) -> str:
@@ -42,7 +49,7 @@ def _last_hash(fd: int) -> str:
 
 class AuditLog:
     def __init__(self, path: Path | None = None):
-        self.path = Path(path or os.environ.get(AUDIT_ENV, DEFAULT_AUDIT))
+        self.path = Path(path or settings().audit_log)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self.reader = os.open(self.path, os.O_RDONLY)
@@ -51,7 +58,7 @@ class AuditLog:
         """Append entries (each a dict of plain values) in one locked write."""
         if not entries:
             return
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             previous = _last_hash(self.reader)
@@ -73,19 +80,27 @@ class AuditLog:
 
 
 def verify(path: Path) -> int:
-    """Check the whole chain; returns the number of entries, or raises ValueError naming the first bad line."""
+    """Check the whole chain; returns the number of entries, or raises AuditError naming the first bad line."""
     previous = GENESIS
     n = 0
+    if not Path(path).exists():
+        raise NotFound(f"audit log {path} does not exist", f"审计日志 {path} 不存在")
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
             try:
                 record = json.loads(line)
                 claimed_prev, claimed = record.pop("previous"), record.pop("hash")
             except (json.JSONDecodeError, KeyError):
-                raise ValueError(f"{path}, line {n}: not an audit entry") from None
+                raise AuditError(f"{path}, line {n}: not an audit entry", f"{path} 第 {n} 行不是审计记录") from None
             if claimed_prev != previous:
-                raise ValueError(f"{path}, line {n}: chain broken (an entry before it was removed or changed)")
+                raise AuditError(
+                    f"{path}, line {n}: chain broken (an entry before it was removed or changed)",
+                    f"{path} 第 {n} 行：哈希链断裂（此前有记录被删除或修改）",
+                )
             if _digest(previous, json.dumps(record, ensure_ascii=False, sort_keys=True)) != claimed:
-                raise ValueError(f"{path}, line {n}: entry altered (its hash does not match)")
+                raise AuditError(
+                    f"{path}, line {n}: entry altered (its hash does not match)",
+                    f"{path} 第 {n} 行：记录被篡改（哈希不符）",
+                )
             previous = claimed
     return n

@@ -1,19 +1,22 @@
 """`creditgrade grade`: the monthly regrading of the whole city with the champion model.
 
-Scores every enterprise in a feature table, grades it in every scheme, applies the override rules
-with their source records, explains it (five dimension sub-scores and the top-5 reasons, exact
-TreeSHAP) and writes the graded table to Parquet and to the DuckDB database the service reads. The
-output folder is built beside the target and renamed into place only when complete, so a killed run
-leaves the previous result as it was, and a rerun writes the same table. The database also holds
-each enterprise's indicator values (table `indicators`), so that the service can answer what-ifs.
+Reads the month's rows of the feature table (indicators and the override rules each enterprise meets,
+both found point in time by the feature pipeline), scores and explains them
+(`creditgrade.models.scoring`: grades in every scheme, five dimension sub-scores, top-5 reasons by exact
+TreeSHAP), applies the overrides and writes the graded table to Parquet and to the DuckDB database the
+service reads. The output folder is built beside the target and renamed into place only when complete,
+so a killed run leaves the previous result as it was, and a rerun writes the same table. The database
+also holds each enterprise's indicator values (table `indicators`), so that the service can answer
+what-ifs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -21,29 +24,48 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features import catalog
-from features import contract as C
-from features.overrides import RULES, override_hits
-from features.pipeline import META_AS_OF, connect, load_raw, read_features
-from features.pit import AsOf
-from features.store import atomic_folder, no_progress_bar
-from models import explain as X
-from models import grades as G
-from models.evaluation import psi
-from models.plots import beeswarm_plot, dimension_importance_plot, waterfall_plot
-from models.scaling import probability_to_score
-from training.tracking import LoadedModel
+from creditgrade.features import catalog
+from creditgrade.features import contract as C
+from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.overrides import OVERRIDE_COLUMNS
+from creditgrade.features.pipeline import META_AS_OF, read_features
+from creditgrade.features.store import atomic_folder, no_progress_bar
+from creditgrade.models import grades as G
+from creditgrade.models.evaluation import migration
+from creditgrade.models.plots import beeswarm_plot, dimension_importance_plot, waterfall_plot
+from creditgrade.models.scoring import SCHEME_ORDER, ScoringModel
 
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
 DATABASE = "creditgrade.duckdb"
 SUMMARY = "summary.json"
-SCHEME_ORDER = ("shenzhen", "shenzhen_fixed", "pingshan", "national")
 ID_COLUMNS = ["uscc", "name", "region_code", "industry_section", "legal_form", "register_status"]
 
 
-class GradingError(ValueError):
+class GradingError(CreditgradeError):
     """Input the grading job cannot use; the message names the problem."""
+
+    code = "grading"
+
+
+@dataclass(frozen=True)
+class GradingSummary:
+    """A month graded: when, with which model, how many enterprises, the grade counts per scheme, how many
+    an override moved, and (given last month's table) the migration."""
+
+    as_of: str
+    model_version: str
+    catalog_version: str
+    enterprises: int
+    overrides: int
+    grades: dict[str, dict[str, int]]
+    migration: dict | None = None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        if self.migration is None:
+            del out["migration"]
+        return out
 
 
 def feature_dates(path: Path) -> list[dt.date]:
@@ -51,61 +73,29 @@ def feature_dates(path: Path) -> list[dt.date]:
     return sorted(dates)
 
 
-def overrides_at(data: Path, day: dt.date) -> pd.DataFrame:
-    """Per enterprise hit by an override rule: its effects and the rules with their source records."""
-    hits = override_hits(load_raw(connect(), data), AsOf(day)).to_pandas()
-    if hits.empty:
-        return pd.DataFrame(columns=["uscc", "effects", "override_rule", "override_zh", "override_en",
-                                     "override_source"]).set_index("uscc")
-    hits["effect"] = hits.rule.map(lambda r: RULES[r].effect)
-    hits = hits.sort_values(["uscc", "effect", "rule", "source_date", "source_record"],
-                            key=lambda c: c.map({"worst": 0, "down2": 1}) if c.name == "effect" else c)
-    hits["source"] = (hits.source_table + ":" + hits.source_record.astype(str) + "@"
-                      + pd.to_datetime(hits.source_date).dt.strftime("%Y-%m-%d"))
-    g = hits.groupby("uscc", sort=True)
-    return pd.DataFrame({
-        "effects": g.effect.agg(lambda e: tuple(sorted(set(e)))),
-        "override_rule": g.rule.agg(lambda r: "; ".join(dict.fromkeys(r))),
-        "override_zh": g.rule.agg(lambda r: "；".join(RULES[x].zh for x in dict.fromkeys(r))),
-        "override_en": g.rule.agg(lambda r: "; ".join(RULES[x].en for x in dict.fromkeys(r))),
-        "override_source": g.source.agg(lambda s: "; ".join(s)),
-    })
-
-
-def score_and_explain(loaded: LoadedModel, x: np.ndarray, progress: Progress | None = None, k: int = 5) -> dict:
-    """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows
-    of indicator values (columns in the model's order). The score is rounded to the 0.1 point it is
-    published with before it is graded, so a published score and its grade always agree."""
-    model = loaded.model
-    phi, expected = loaded.explainer().contributions(x, progress=progress)
-    p = model.calibrator_.predict(expected + phi.sum(axis=1))
-    score = np.round(probability_to_score(p), 1)
-    cal = model.calibrator_
-    a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
-    per = X.points_per_logodds(a)
-    return {"probability": p, "score": score,
-            "grades": {name: G.score_to_grade(score, loaded.schemes[name]) for name in SCHEME_ORDER},
-            "points": X.dimension_points(phi, model.features, per), "base_points": X.base_score(expected, a, b),
-            "reasons": X.top_reasons(phi, x, model.features, per, k=k), "phi": phi, "expected": expected}
-
-
-def graded_table(frame: pd.DataFrame, x: np.ndarray, loaded: LoadedModel, overrides: pd.DataFrame, day: dt.date,
-                 progress: Progress | None = None, plots: Path | None = None) -> pa.Table:
-    """The graded table for enterprises (`frame`: the id columns) and their indicator values (`x`, columns
-    in the model's order); with `plots`, the city's SHAP summary (beeswarm, a fixed sample of 10,000)
-    and dimension importance as PNG there."""
-    model = loaded.model
-    r = score_and_explain(loaded, x, progress)
+def graded_table(
+    frame: pd.DataFrame,
+    x: np.ndarray,
+    scoring: ScoringModel,
+    day: dt.date,
+    progress: Progress | None = None,
+    plots: Path | None = None,
+) -> pa.Table:
+    """The graded table for enterprises (`frame`: the id and override columns) and their indicator values
+    (`x`, columns in the model's order); with `plots`, the city's SHAP summary (beeswarm, a fixed sample of
+    10,000) and dimension importance as PNG there."""
+    model = scoring.model
+    r = scoring.score(x, progress)
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
         sample = np.sort(np.random.default_rng(0).choice(len(x), min(len(x), 10_000), replace=False))
-        beeswarm_plot(r["phi"][sample], x[sample], r["expected"], model.features, plots / "shap_beeswarm.png")
-        dimension_importance_plot(r["points"].abs().mean().to_dict(), plots / "dimension_importance.png")
-    hit = overrides.reindex(frame.uscc)
-    effects = [e if isinstance(e, tuple) else () for e in hit["effects"]]
+        beeswarm_plot(r.phi[sample], x[sample], r.expected, model.features, plots / "shap_beeswarm.png")
+        dimension_importance_plot(r.points.abs().mean().to_dict(), plots / "dimension_importance.png")
+    final = scoring.overridden(r.grades, frame["override_effect"].tolist())
     n = len(frame)
-    columns: dict[str, pa.Array | np.ndarray] = {
-        "uscc": frame.uscc.to_numpy(), "name": frame["name"].to_numpy(),
+    columns: dict[str, pa.Array | pa.ChunkedArray | np.ndarray] = {
+        "uscc": frame.uscc.to_numpy(),
+        "name": frame["name"].to_numpy(),
         "region_code": frame.region_code.to_numpy(),
         "district_zh": _names(frame.region_code, C.DISTRICTS, "zh"),
         "district_en": _names(frame.region_code, C.DISTRICTS, "en"),
@@ -113,81 +103,100 @@ def graded_table(frame: pd.DataFrame, x: np.ndarray, loaded: LoadedModel, overri
         "industry_zh": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "zh"),
         "industry_en": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "en"),
         "register_status": frame.register_status.to_numpy(),
-        "probability": r["probability"], "score": r["score"],
+        "probability": r.probability,
+        "score": r.score,
     }
     for name in SCHEME_ORDER:
-        columns[f"grade_{name}"] = G.apply_overrides(r["grades"][name], effects, loaded.schemes[name])
-    for c in ("override_rule", "override_zh", "override_en", "override_source"):
-        columns[c] = hit[c].to_numpy()
-    for d in r["points"].columns:
-        columns[f"points_{d.lower()}"] = np.round(r["points"][d].to_numpy(), 2)
-    columns["base_points"] = np.full(n, round(r["base_points"], 2))
-    columns["reasons"] = r["reasons"]
-    columns["model_version"] = pa.repeat(loaded.label, n)
+        columns[f"grade_{name}"] = final[name]
+    for c in OVERRIDE_COLUMNS:
+        columns[c] = frame[c].to_numpy()
+    for d in r.points.columns:
+        columns[f"points_{d.lower()}"] = np.round(r.points[d].to_numpy(), 2)
+    columns["base_points"] = np.full(n, round(r.base_points, 2))
+    columns["reasons"] = r.reasons
+    columns["model_version"] = pa.repeat(scoring.label, n)
     columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
     columns["as_of"] = pa.repeat(pa.scalar(day, pa.date32()), n)
     del r
-    return pa.table({k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
-                     for k, v in columns.items()})
+    return pa.table(
+        {
+            k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
+            for k, v in columns.items()
+        }
+    )
 
 
 def _names(codes: pd.Series, names: dict, lang: str) -> pa.Array:
     """The zh or en name of every code, dictionary-encoded (no string per row); unknown codes are null."""
     categories = pd.Categorical(codes)
-    labels = pa.array([getattr(names[c], lang) if c in names else None for c in categories.categories],
-                      type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(categories.codes, type=pa.int32(),
-                                                   mask=categories.codes < 0), labels).cast(pa.string())
+    labels = pa.array(
+        [getattr(names[c], lang) if c in names else None for c in categories.categories], type=pa.string()
+    )
+    return pa.DictionaryArray.from_arrays(
+        pa.array(categories.codes, type=pa.int32(), mask=categories.codes < 0), labels
+    ).cast(pa.string())
 
 
-def migration(previous: pa.Table, current: pa.Table, column: str = "grade_shenzhen") -> dict:
-    """Grade-migration matrix (counts, rows: last month's grade, columns: this month's; 'new'/'gone' for
-    enterprises entering or leaving the register) and the PSI of this month's scores against last month's."""
-    prev = previous.select(["uscc", column, "score"]).to_pandas()
-    cur = current.select(["uscc", column, "score"]).to_pandas()
-    both = prev.merge(cur, on="uscc", how="outer", suffixes=("_before", "_after"), indicator=True)
-    before = both[f"{column}_before"].fillna("new")
-    after = both[f"{column}_after"].fillna("gone")
-    matrix = pd.crosstab(before, after)
-    return {"column": column, "matrix": {r: {c: int(v) for c, v in row.items() if v} for r, row in
-                                         matrix.iterrows()},
-            "moved": int(((before != after) & (before != "new") & (after != "gone")).sum()),
-            "entered": int((before == "new").sum()), "left": int((after == "gone").sum()),
-            "psi_score": psi(prev.score.to_numpy(), cur.score.to_numpy())}
-
-
-def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as_of: dt.date | None = None,
-               previous: Path | None = None, overwrite: bool = False, progress: Progress | None = None) -> dict:
+def grade_city(
+    features: Path,
+    out: Path,
+    scoring: ScoringModel,
+    *,
+    as_of: dt.date | None = None,
+    previous: Path | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> GradingSummary:
     """Grade every enterprise of `features` at `as_of` (default: its latest date); write `out` whole."""
-    features, data = Path(features), Path(data)
-    dates = feature_dates(features)
+    # Long (71 lines): read, check, score and write the folder whole; each step is a line or two.
+    features = Path(features)
+    dates = feature_dates(features) if features.exists() else []
     day = as_of or (dates[-1] if dates else None)
     if day is None or day not in dates:
-        raise GradingError(f"{features} holds no rows as of {day}; its dates: {', '.join(map(str, dates)) or 'none'}")
-    if loaded.model.catalog_version_ != catalog.version():
-        raise GradingError(f"model {loaded.label} was built for catalog {loaded.model.catalog_version_}; this code "
-                           f"has {catalog.version()}: retrain it")
+        held = ", ".join(map(str, dates)) or "none"
+        raise GradingError(
+            f"{features} holds no rows as of {day}; its dates: {held}",
+            f"{features} 中没有基准日 {day} 的数据；现有基准日：{held}",
+        )
+    if scoring.model.catalog_version_ != catalog.version():
+        raise GradingError(
+            f"model {scoring.label} was built for catalog {scoring.model.catalog_version_}; this code "
+            f"has {catalog.version()}: retrain it",
+            f"模型 {scoring.label} 基于指标目录 {scoring.model.catalog_version_} 训练，当前代码为 "
+            f"{catalog.version()}：请重新训练",
+            code="catalog_version",
+        )
     previous_table = _read_previous(previous) if previous is not None else None
-    frame = read_features(features, as_of=[day], columns=ID_COLUMNS + list(loaded.model.features)).to_pandas()
+    frame = read_features(
+        features, as_of=[day], columns=ID_COLUMNS + list(OVERRIDE_COLUMNS) + list(scoring.model.features)
+    ).to_pandas()
     frame = frame.sort_values("uscc", kind="stable").reset_index(drop=True)
     dupes = frame.uscc[frame.uscc.duplicated()]
     if len(dupes):
-        raise GradingError(f"{features} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}")
-    overrides = overrides_at(data, day)
-    indicators = pa.Table.from_pandas(frame[["uscc", *loaded.model.features]], preserve_index=False)
-    x = frame[list(loaded.model.features)].to_numpy(dtype=np.float64)
-    frame = frame[ID_COLUMNS]  # the indicator values live on in x and in the indicators table
+        raise GradingError(
+            f"{features} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}",
+            f"{features} 在基准日 {day} 有 {len(dupes)} 个重复的统一社会信用代码，如 {dupes.iloc[0]}",
+        )
+    indicators = pa.Table.from_pandas(frame[["uscc", *scoring.model.features]], preserve_index=False)
+    x = frame[list(scoring.model.features)].to_numpy(dtype=np.float64)
+    frame = frame[ID_COLUMNS + list(OVERRIDE_COLUMNS)]  # the indicator values live on in x and in `indicators`
     with atomic_folder(out, overwrite=overwrite) as tmp:
-        table = graded_table(frame, x, loaded, overrides, day, progress, plots=tmp / "plots")
+        table = graded_table(frame, x, scoring, day, progress, plots=tmp / "plots")
         del x
-        table = table.replace_schema_metadata({META_AS_OF: str(day).encode(),
-                                               b"creditgrade.model_version": loaded.label.encode()})
-        summary = {"as_of": str(day), "model_version": loaded.label, "catalog_version": catalog.version(),
-                   "enterprises": table.num_rows, "overrides": int(table["override_rule"].is_valid().to_numpy(
-                       zero_copy_only=False).sum()),
-                   "grades": {name: _counts(table[f"grade_{name}"], loaded.schemes[name]) for name in SCHEME_ORDER}}
-        if previous_table is not None:
-            summary["migration"] = migration(previous_table, table)
+        table = table.replace_schema_metadata(
+            {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
+        )
+        summary = GradingSummary(
+            as_of=str(day),
+            model_version=scoring.label,
+            catalog_version=catalog.version(),
+            enterprises=table.num_rows,
+            overrides=int(table["override_rule"].is_valid().to_numpy(zero_copy_only=False).sum()),
+            grades={name: _counts(table[f"grade_{name}"], scoring.schemes[name]) for name in SCHEME_ORDER},
+            migration=migration(previous_table, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
+            if previous_table is not None
+            else None,
+        )
         pq.write_table(table, tmp / GRADED, compression="zstd")
         del table  # DuckDB reads it back from the file
         pa.default_memory_pool().release_unused()
@@ -198,26 +207,46 @@ def grade_city(features: Path, data: Path, out: Path, loaded: LoadedModel, *, as
             con.register("indicator_rows", indicators)  # the indicator values behind each grade, for what-ifs
             con.execute("CREATE TABLE indicators AS SELECT * FROM indicator_rows ORDER BY uscc")
             con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
-        (tmp / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=int))
+        (tmp / SUMMARY).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=int))
     return summary
 
 
-def explain_one(folder: Path, uscc: str, loaded: LoadedModel, png: Path) -> dict:
-    """One graded enterprise explained again with `loaded`: its reasons and a waterfall PNG for a report."""
+@dataclass(frozen=True)
+class Explained:
+    """One graded enterprise explained again: its grade, score, reasons and the waterfall PNG."""
+
+    uscc: str
+    name: str
+    grade: str
+    score: float
+    reasons: list[dict]
+    png: str
+
+
+def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path) -> Explained:
+    """One graded enterprise explained again with `scoring`: its reasons and a waterfall PNG for a report."""
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
         row = con.execute("SELECT * FROM indicators WHERE uscc = ?", [uscc]).fetchone()
         names = [d[0] for d in con.description]
         graded = con.execute("SELECT name, grade_shenzhen, score FROM graded WHERE uscc = ?", [uscc]).fetchone()
-    if row is None:
-        raise GradingError(f"no graded enterprise has USCC {uscc} in {folder}")
+    if row is None or graded is None:
+        raise NotFound(
+            f"no graded enterprise has USCC {uscc} in {folder}",
+            f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
+        )
     values = dict(zip(names, row))
-    x = np.array([[np.nan if values[f] is None else values[f] for f in loaded.model.features]], dtype=np.float64)
-    r = score_and_explain(loaded, x)
+    x = np.array([[np.nan if values[f] is None else values[f] for f in scoring.model.features]], dtype=np.float64)
+    r = scoring.score(x)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
-    waterfall_plot(r["phi"][0], x[0], r["expected"], loaded.model.features, png,
-                   f"{uscc}: grade {graded[1]}, score {graded[2]:.0f} ({loaded.label})")
-    return {"uscc": uscc, "name": graded[0], "grade": graded[1], "score": graded[2],
-            "reasons": r["reasons"].to_pylist()[0], "png": str(png)}
+    waterfall_plot(
+        r.phi[0],
+        x[0],
+        r.expected,
+        scoring.model.features,
+        png,
+        f"{uscc}: grade {graded[1]}, score {graded[2]:.0f} ({scoring.label})",
+    )
+    return Explained(uscc, graded[0], graded[1], graded[2], r.reasons.to_pylist()[0], str(png))
 
 
 def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
@@ -226,14 +255,29 @@ def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
     return {g: int(counts.get(g, 0)) for g in scheme.grades}
 
 
-def _read_previous(path: Path) -> pa.Table:
+def _read_previous(path: Path) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         path = path / GRADED
     if not path.exists():
-        raise GradingError(f"previous graded table {path} does not exist")
+        raise NotFound(f"previous graded table {path} does not exist", f"上月分级结果 {path} 不存在")
     schema = pq.read_schema(path)
     missing = {"uscc", "grade_shenzhen", "score"} - set(schema.names)
     if missing:
-        raise GradingError(f"{path} is not a graded table: it lacks {', '.join(sorted(missing))}")
-    return pq.read_table(path, columns=["uscc", "grade_shenzhen", "score"])
+        raise GradingError(
+            f"{path} is not a graded table: it lacks {', '.join(sorted(missing))}",
+            f"{path} 不是分级结果表：缺少 {', '.join(sorted(missing))}",
+        )
+    return pq.read_table(path, columns=["uscc", "grade_shenzhen", "score"]).to_pandas()
+
+
+def riskiest_without_override(folder: Path) -> dict | None:
+    """The graded row with the lowest score among enterprises no override rule moved (the demo's example)."""
+    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
+        cursor = con.execute(
+            "SELECT uscc, name, score, grade_shenzhen, points_d1, points_d2, points_d3, points_d4, "
+            "points_d5, reasons FROM graded WHERE override_rule IS NULL ORDER BY score, uscc LIMIT 1"
+        )
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description]
+    return dict(zip(names, row)) if row is not None else None

@@ -19,18 +19,28 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features import catalog
-from features.indicators.false_registration import clusters
-from models.falsereg import FEATURES, RULES, FalseRegConfig, FalseRegModel, rules_broken
-from training.falsereg import city_at
+from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.features.indicators.false_registration import clusters
+from creditgrade.models.falsereg import FEATURES, RULES, FalseRegConfig, FalseRegModel, rules_broken
+from creditgrade.training.falsereg import city_at
 
 REASONS = 3
 
 
-def ranked(features: Path, data: Path, as_of: dt.date, model: FalseRegModel | None, *, top: int = 1000,
-           by_cluster: bool = False) -> pa.Table:
+def ranked(
+    features: Path,
+    data: Path,
+    as_of: dt.date,
+    model: FalseRegModel | None,
+    *,
+    top: int = 1000,
+    by_cluster: bool = False,
+) -> pa.Table:
     if top < 1:
-        raise ValueError(f"top must be a positive number of enterprises; got {top}")
+        raise CreditgradeError(
+            f"top must be a positive number of enterprises; got {top}", f"名单户数 top 须为正整数，当前为 {top}"
+        )
     city = city_at(features, as_of)
     if model is None:  # anomaly only, asked for explicitly
         model = FalseRegModel(FalseRegConfig()).fit_anomaly_only(city)
@@ -56,16 +66,23 @@ def ranked(features: Path, data: Path, as_of: dt.date, model: FalseRegModel | No
     zh, en = _reasons(rows, model if model.boosters_ else None)
     broken = rules_broken(rows)
     names = {r.id: (r.zh, r.en) for r in RULES}
-    return pa.table({
-        "rank": pa.array(np.arange(1, len(rows) + 1), pa.int64()),
-        "uscc": rows["uscc"].to_numpy(dtype=str), "region_code": rows["region_code"].to_numpy(dtype=str),
-        "score": np.round(rows["score"].to_numpy(float), 6), "supervised": np.round(rows["supervised"].to_numpy(float), 6),
-        "anomaly": np.round(rows["anomaly"].to_numpy(float), 4),
-        "rules_broken_zh": ["；".join(names[c][0] for c in broken.columns if b[c]) for _, b in broken.iterrows()],
-        "rules_broken_en": ["; ".join(names[c][1] for c in broken.columns if b[c]) for _, b in broken.iterrows()],
-        "cluster_id": rows["cluster_id"].to_numpy(dtype=str), "cluster_size": rows["cluster_size"].to_numpy(),
-        "reasons_zh": zh, "reasons_en": en, "as_of": pa.array([as_of] * len(rows), pa.date32()),
-    })
+    return pa.table(
+        {
+            "rank": pa.array(np.arange(1, len(rows) + 1), pa.int64()),
+            "uscc": rows["uscc"].to_numpy(dtype=str),
+            "region_code": rows["region_code"].to_numpy(dtype=str),
+            "score": np.round(rows["score"].to_numpy(float), 6),
+            "supervised": np.round(rows["supervised"].to_numpy(float), 6),
+            "anomaly": np.round(rows["anomaly"].to_numpy(float), 4),
+            "rules_broken_zh": ["；".join(names[c][0] for c in broken.columns if b[c]) for _, b in broken.iterrows()],
+            "rules_broken_en": ["; ".join(names[c][1] for c in broken.columns if b[c]) for _, b in broken.iterrows()],
+            "cluster_id": rows["cluster_id"].to_numpy(dtype=str),
+            "cluster_size": rows["cluster_size"].to_numpy(),
+            "reasons_zh": zh,
+            "reasons_en": en,
+            "as_of": pa.array([as_of] * len(rows), pa.date32()),
+        }
+    )
 
 
 def _reasons(rows: pd.DataFrame, model: FalseRegModel | None) -> tuple[list[str], list[str]]:
@@ -98,7 +115,7 @@ def _value(v) -> float | None:
 
 def write(table: pa.Table, out: Path) -> Path:
     """list.parquet and list.csv in `out`, written whole or not at all."""
-    from features.store import atomic_folder
+    from creditgrade.features.store import atomic_folder
 
     with atomic_folder(out, overwrite=True) as tmp:
         pq.write_table(table, tmp / "list.parquet", compression="zstd")

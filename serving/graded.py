@@ -13,9 +13,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from features import catalog
-from features.store import no_progress_bar
-from serving.batch import DATABASE, SCHEME_ORDER
+from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.store import no_progress_bar
+from creditgrade.models.scoring import SCHEME_ORDER
+from creditgrade.serving.batch import DATABASE
 
 DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
 
@@ -27,7 +29,10 @@ def latest_folder(root: Path) -> Path:
         return root
     found = sorted(p.parent for p in root.glob(f"*/{DATABASE}") if not p.parent.name.startswith("."))
     if not found:
-        raise FileNotFoundError(f"no graded table under {root}: run `creditgrade grade` first")
+        raise NotFound(
+            f"no graded table under {root}: run `creditgrade grade` first",
+            f"{root} 下没有分级结果：请先运行 `creditgrade grade`",
+        )
     return found[-1]
 
 
@@ -36,21 +41,31 @@ class GradedStore:
         self.folder = Path(folder)
         path = self.folder / DATABASE
         if not path.exists():
-            raise FileNotFoundError(f"graded database {path} does not exist: run `creditgrade grade` first")
+            raise NotFound(
+                f"graded database {path} does not exist: run `creditgrade grade` first",
+                f"分级数据库 {path} 不存在：请先运行 `creditgrade grade`",
+            )
         self.con = duckdb.connect(str(path), read_only=True)
         no_progress_bar(self.con.execute)
-        self.table = self.con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table(
-            batch_size=1 << 20).combine_chunks()
+        self.table = (
+            self.con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table(batch_size=1 << 20).combine_chunks()
+        )
         self.keys = np.array(self.table.column("uscc").to_pylist(), dtype="S32")
         self.as_of = str(self.table.column("as_of")[0]) if self.table.num_rows else None
         self.model_version = self.table.column("model_version")[0].as_py() if self.table.num_rows else None
         ind = self.con.sql("SELECT * FROM indicators ORDER BY uscc").to_arrow_table(batch_size=1 << 20)
         if ind.num_rows != self.table.num_rows or not ind.column("uscc").equals(self.table.column("uscc")):
-            raise ValueError(f"{path}: tables graded and indicators do not hold the same enterprises")
+            raise CreditgradeError(
+                f"{path}: tables graded and indicators do not hold the same enterprises",
+                f"{path}：graded 表与 indicators 表的企业不一致",
+                code="graded_table",
+            )
         self.indicator_names = tuple(c for c in ind.column_names if c != "uscc")
-        self.indicator_values = np.column_stack(
-            [ind.column(c).to_numpy().astype(np.float64) for c in self.indicator_names]) if ind.num_rows else \
-            np.empty((0, len(self.indicator_names)))
+        self.indicator_values = (
+            np.column_stack([ind.column(c).to_numpy().astype(np.float64) for c in self.indicator_names])
+            if ind.num_rows
+            else np.empty((0, len(self.indicator_names)))
+        )
         self.con.close()
 
     def __len__(self) -> int:
@@ -82,20 +97,29 @@ def present(row: dict) -> dict:
     """One graded row as the API returns it."""
     override = None
     if row.get("override_rule"):
-        override = {"rule": row["override_rule"], "zh": row["override_zh"], "en": row["override_en"],
-                    "source": row["override_source"]}
+        override = {
+            "effect": row["override_effect"],
+            "rule": row["override_rule"],
+            "zh": row["override_zh"],
+            "en": row["override_en"],
+            "source": row["override_source"],
+        }
     return {
-        "uscc": row["uscc"], "name": row["name"],
+        "uscc": row["uscc"],
+        "name": row["name"],
         "district": {"code": row["region_code"], "zh": row["district_zh"], "en": row["district_en"]},
         "industry": {"code": row["industry_section"], "zh": row["industry_zh"], "en": row["industry_en"]},
         "register_status": row["register_status"],
-        "probability": row["probability"], "score": row["score"],
+        "probability": row["probability"],
+        "score": row["score"],
         "grades": {name: row[f"grade_{name}"] for name in SCHEME_ORDER},
         "override": override,
-        "dimensions": [{"id": d.id, "zh": d.zh, "en": d.en, "points": row[f"points_{d.id.lower()}"]}
-                       for d in DIMENSIONS],
+        "dimensions": [
+            {"id": d.id, "zh": d.zh, "en": d.en, "points": row[f"points_{d.id.lower()}"]} for d in DIMENSIONS
+        ],
         "base_points": row["base_points"],
         "reasons": row["reasons"],
-        "model_version": row["model_version"], "catalog_version": row["catalog_version"],
+        "model_version": row["model_version"],
+        "catalog_version": row["catalog_version"],
         "as_of": str(row["as_of"]),
     }

@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
+
+from creditgrade.features.settings import settings
 
 
 def free_port() -> int:
@@ -22,12 +24,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 180.0) -> Iterator[str]:
+def running(
+    argv: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 180.0
+) -> Iterator[str]:
     """Run `argv` (a server listening on `port`) until its /readyz answers; yield its base URL, stop it after."""
-    log = open(os.environ.get("CREDITGRADE_SERVER_LOG", os.devnull), "ab")
-    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    log = open(settings().server_log or os.devnull, "ab")
+    proc = subprocess.Popen(
+        argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout

@@ -1,17 +1,62 @@
-"""Shared fixtures: small simulated cities, built once per test session under a temporary folder."""
+"""Shared fixtures: small simulated cities, built once per test session under a temporary folder.
+
+Two session-wide rules live here too:
+- every test that uses a simulated city, a Spark session or the service is marked `slow` automatically
+  (`make test-fast` runs the rest: `pytest -m "not slow"`);
+- the suite must leave the checkout as it found it: `git status --porcelain` is compared before and after,
+  and a difference fails the run (tests write only under their temporary folders).
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-from features.city.simulate import CityConfig, simulate_city  # noqa: E402
+from creditgrade.features.city.simulate import CityConfig, simulate_city  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SLOW_FIXTURES = {"graded_city", "city_50k", "dirty_city", "small_city", "spark", "service", "planned"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def _git_status() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None  # not a git checkout (an unpacked source tree): nothing to compare
+
+
+def pytest_sessionstart(session):
+    session.config._creditgrade_tree = _git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_creditgrade_tree", None)
+    after = _git_status()
+    if before is not None and after is not None and after != before:
+        changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "the test suite changed the checkout (git status --porcelain):\n  " + "\n  ".join(changed[:20]), red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +84,11 @@ def graded_city(tmp_path_factory):
     import datetime as dt
     from types import SimpleNamespace
 
-    from features.ingest import ingest
-    from features.pipeline import build_features
-    from serving.batch import grade_city
-    from training import tracking
-    from training.train import train
+    from creditgrade.features.ingest import ingest
+    from creditgrade.features.pipeline import build_features
+    from creditgrade.serving.batch import grade_city
+    from creditgrade.training import tracking
+    from creditgrade.training.train import train
 
     root = tmp_path_factory.mktemp("graded")
     raw, clean, table, mlruns = root / "raw", root / "clean", root / "features.parquet", root / "mlruns"
@@ -55,16 +100,26 @@ def graded_city(tmp_path_factory):
     os.environ["CREDITGRADE_MLRUNS"] = str(mlruns)
     try:
         summary = train(table, clean, days[1], truth_dir=raw)
-        tracking.promote(summary["registered_version"])
+        tracking.promote(summary.registered_version)
         loaded = tracking.load()
-        grade_city(table, clean, root / "graded" / str(days[1]), loaded, as_of=days[1])
-        latest = grade_city(table, clean, root / "graded" / str(days[2]), loaded, as_of=days[2],
-                            previous=root / "graded" / str(days[1]))
+        grade_city(table, root / "graded" / str(days[1]), loaded, as_of=days[1])
+        latest = grade_city(
+            table, root / "graded" / str(days[2]), loaded, as_of=days[2], previous=root / "graded" / str(days[1])
+        )
     finally:
         if before is None:
             os.environ.pop("CREDITGRADE_MLRUNS", None)
         else:
             os.environ["CREDITGRADE_MLRUNS"] = before
-    return SimpleNamespace(root=root, raw=raw, clean=clean, features=table, mlruns=mlruns, days=days,
-                           graded=root / "graded", latest=root / "graded" / str(days[2]), summary=latest,
-                           loaded=loaded)
+    return SimpleNamespace(
+        root=root,
+        raw=raw,
+        clean=clean,
+        features=table,
+        mlruns=mlruns,
+        days=days,
+        graded=root / "graded",
+        latest=root / "graded" / str(days[2]),
+        summary=latest,
+        loaded=loaded,
+    )

@@ -2,7 +2,7 @@
 
 Each month m of the city's last simulated year Y (as-of dates T0 = 31 Dec of Y−1, then each month end):
 
-    grade the city with the current model → plan (models.allocation, the plan's budget and floor)
+    grade the city with the current model → plan (models/planning: the plan's budget and floor)
     → draw (the planner's Poisson draw) → the simulator decides each outcome from its truth
     → ingest the results with their inclusion probability → retrain
 
@@ -30,28 +30,30 @@ by the plans' ones.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features import catalog
-from features.inspections import checked_rows
-from features.pipeline import build_features, read_features
-from models import grades as G
-from models.risk import Calibrator, RiskModel
-from models.scaling import probability_to_score
-from serving.planner.config import PlanConfig
-from serving.planner.draw import inclusion_probabilities, uniforms
-from training.dataset import design_matrix, labelled_rows
-from training.train import load_checks, train
+from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.features.inspections import checked_rows
+from creditgrade.features.pipeline import build_features, read_features
+from creditgrade.models import grades as G
+from creditgrade.models.planning.draw import inclusion_probabilities, uniforms
+from creditgrade.models.planning.plan import Plan
+from creditgrade.models.risk import Calibrator, RiskModel
+from creditgrade.models.scaling import probability_to_score
+from creditgrade.training.dataset import design_matrix, labelled_rows
+from creditgrade.training.train import load_checks, train
 
-DEFAULT_PLAN = PlanConfig(plan_id="cycle", scheme="shenzhen_fixed", budget=0.03, floor=0.005)
+DEFAULT_PLAN = Plan(plan_id="cycle", scheme="shenzhen_fixed", budget=0.03, floor=0.005)
 FOLDS = 5
 RUNS = {"weighted": True, "unweighted": False}
 Progress = Callable[[str, int, int], None]
@@ -69,12 +71,32 @@ class CycleDates:
     @property
     def grading(self) -> list[dt.date]:
         """The month ends the plans grade at: T0, then 31 Jan, 28 Feb, ..."""
-        return [self.t0] + [(pd.Timestamp(self.year, m + 1, 1) - pd.Timedelta(days=1)).date()
-                            for m in range(1, self.months)]
+        return [self.t0] + [
+            (pd.Timestamp(self.year, m + 1, 1) - pd.Timedelta(days=1)).date() for m in range(1, self.months)
+        ]
 
     @property
     def panel(self) -> list[dt.date]:
         return sorted({dt.date(self.year - 3, 12, 31), dt.date(self.year - 2, 12, 31), *self.grading})
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """The loop's figures: per cycle and run (weighted, unweighted) the checks, problems found against a
+    uniform draw and the calibration error; and the verdict after the last cycle."""
+
+    year: int
+    months: int
+    plan: dict
+    seed: str
+    enterprises_at_t0: int
+    cycles: list[dict]
+    final_calibration_error: dict[str, float]
+    weighted_over_unweighted: float
+    weighted_ratio_to_uniform_mean: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 def calibration_error(predicted: np.ndarray, true: np.ndarray, bins: int = 20) -> float:
@@ -84,16 +106,34 @@ def calibration_error(predicted: np.ndarray, true: np.ndarray, bins: int = 20) -
     0.05
     """
     order = np.argsort(predicted, kind="stable")
-    return float(sum(len(b) / len(order) * abs(predicted[b].mean() - true[b].mean())
-                     for b in np.array_split(order, bins) if len(b)))
+    return float(
+        sum(
+            len(b) / len(order) * abs(predicted[b].mean() - true[b].mean())
+            for b in np.array_split(order, bins)
+            if len(b)
+        )
+    )
 
 
-def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6, plan: PlanConfig = DEFAULT_PLAN,
-                    seed: str = "0", features: Path | None = None, progress: Progress | None = None) -> dict:
+def simulate_cycles(
+    clean: Path,
+    truth_dir: Path,
+    out: Path,
+    *,
+    months: int = 6,
+    plan: Plan = DEFAULT_PLAN,
+    seed: str = "0",
+    features: Path | None = None,
+    progress: Progress | None = None,
+) -> CycleReport:
     """Run the loop; writes out/cycles.json and out/cycles.png and returns the report. The feature panel
     (every month end) is built at `features` (default out/features.parquet) unless already there."""
+    # Long (92 lines): the loop of the issue step by step (grade, plan, draw, outcome, ingest, refit) for two runs.
     if not 1 <= months <= 12:
-        raise ValueError(f"months must be between 1 and 12 (one simulated year); got {months}")
+        raise CreditgradeError(
+            f"months must be between 1 and 12 (one simulated year); got {months}",
+            f"月数须在 1 到 12 之间（一个模拟年度），当前为 {months}",
+        )
     progress = progress or (lambda step, done, total: None)
     manifest = json.loads((Path(truth_dir) / "manifest.json").read_text())
     dates = CycleDates(int(manifest["end_year"]), months)
@@ -114,7 +154,7 @@ def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6,
     models, added = {}, {run: [] for run in RUNS}
     progress("initial models", 1, total)
     for run, weighted in RUNS.items():
-        models[run] = train(panel, None, previous, checks=history, weighted=weighted, register=False)["model"]
+        models[run] = train(panel, None, previous, checks=history, weighted=weighted, register=False).model
     frame_t0 = read_features(panel, as_of=[dates.t0], columns=["uscc", "as_of", *catalog.RISK_IDS]).to_pandas()
     rows = []
     for m, day in enumerate(dates.grading, start=1):
@@ -134,20 +174,36 @@ def simulate_cycles(clean: Path, truth_dir: Path, out: Path, *, months: int = 6,
             added[run].append(ingested(city["uscc"].to_numpy()[drawn], pr.pi[drawn], found, day, f"{run}-{m}"))
             models[run] = refit(labelled_rows(frame_t0, pd.concat(added[run], ignore_index=True), dates.t0), weighted)
             p0 = models[run].predict_proba(design_matrix(city_t0))
-            rows.append({"cycle": m, "graded_as_of": str(day), "run": run, "drawn": int(drawn.size),
-                         "problems_found": int(found.sum()),
-                         "per_1000": 1000 * float(found.mean()) if drawn.size else 0.0,
-                         "uniform_per_1000": 1000 * uniform_rate,
-                         "ratio_to_uniform": float(found.mean()) / uniform_rate if drawn.size else 0.0,
-                         "expected_ratio_by_truth": float(pr.pi @ city["p_true"].fillna(0).to_numpy())
-                         / pr.budget / uniform_rate,
-                         "calibration_error": calibration_error(p0, city_t0["p_true"].to_numpy()),
-                         "mean_predicted": float(p0.mean()), "mean_true": float(city_t0["p_true"].mean()),
-                         "inspections_so_far": int(sum(len(a) for a in added[run]))})
-    report = {"year": dates.year, "months": months, "plan": plan.to_dict(), "seed": seed,
-              "enterprises_at_t0": len(city_t0), "cycles": rows, **_verdict(rows)}
-    (out / "cycles.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    from models.plots import cycles_plot
+            rows.append(
+                {
+                    "cycle": m,
+                    "graded_as_of": str(day),
+                    "run": run,
+                    "drawn": int(drawn.size),
+                    "problems_found": int(found.sum()),
+                    "per_1000": 1000 * float(found.mean()) if drawn.size else 0.0,
+                    "uniform_per_1000": 1000 * uniform_rate,
+                    "ratio_to_uniform": float(found.mean()) / uniform_rate if drawn.size else 0.0,
+                    "expected_ratio_by_truth": float(pr.pi @ city["p_true"].fillna(0).to_numpy())
+                    / pr.budget
+                    / uniform_rate,
+                    "calibration_error": calibration_error(p0, city_t0["p_true"].to_numpy()),
+                    "mean_predicted": float(p0.mean()),
+                    "mean_true": float(city_t0["p_true"].mean()),
+                    "inspections_so_far": int(sum(len(a) for a in added[run])),
+                }
+            )
+    report = CycleReport(
+        year=dates.year,
+        months=months,
+        plan=plan.to_dict(),
+        seed=seed,
+        enterprises_at_t0=len(city_t0),
+        cycles=rows,
+        **_verdict(rows),
+    )
+    (out / "cycles.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    from creditgrade.models.plots import cycles_plot
 
     cycles_plot(rows, out / "cycles.png")
     progress("done", total, total)
@@ -158,12 +214,20 @@ def ingested(uscc: np.ndarray, pi: np.ndarray, found: np.ndarray, day: dt.date, 
     """The cycle's results as `creditgrade inspections ingest` turns them into spot-check rows (the same
     checks: each drawn by the plan, dated after it, findings consistent), inspected mid-month."""
     drawn = pd.DataFrame({"uscc": uscc, "plan_id": plan_id, "inclusion_prob": pi, "plan_as_of": pd.Timestamp(day)})
-    results = pd.DataFrame({"uscc": uscc, "check_date": str(day + dt.timedelta(days=15)),
-                            "problem_found": found.astype(int).astype(str),
-                            "finding": np.where(found, "other_violation", "none")})
+    results = pd.DataFrame(
+        {
+            "uscc": uscc,
+            "check_date": str(day + dt.timedelta(days=15)),
+            "problem_found": found.astype(int).astype(str),
+            "finding": np.where(found, "other_violation", "none"),
+        }
+    )
     rows, problems = checked_rows(results, drawn, set(), pd.Timestamp(day + dt.timedelta(days=31)))
     if problems:
-        raise ValueError(f"cycle results refused: {problems[:3]}")
+        raise CreditgradeError(
+            f"cycle results refused: {[(r, en) for r, en, _ in problems[:3]]}",
+            f"本轮检查结果被拒绝：{[(r, zh) for r, _, zh in problems[:3]]}",
+        )
     return rows
 
 
@@ -184,7 +248,10 @@ def refit(rows: pd.DataFrame, weighted: bool, folds: int = FOLDS) -> CrossFitted
     x, y = design_matrix(rows), rows["label"].to_numpy()
     w = rows["weight"].to_numpy(float) if weighted else np.ones(len(rows))
     if min(np.bincount(y, minlength=2)) < folds:
-        raise ValueError(f"{len(rows)} inspections with {int(y.sum())} problems are too few to refit in {folds} folds")
+        raise CreditgradeError(
+            f"{len(rows)} inspections with {int(y.sum())} problems are too few to refit in {folds} folds",
+            f"{len(rows)} 次检查（发现问题 {int(y.sum())} 次）不足以按 {folds} 折重新训练",
+        )
     margin, models = np.zeros(len(rows)), []
     for fit, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
         model = RiskModel().fit(x.iloc[fit], y[fit], w[fit], x.iloc[held], y[held], w[held])
@@ -197,9 +264,11 @@ def _verdict(rows: list[dict]) -> dict:
     last = max(r["cycle"] for r in rows)
     err = {r["run"]: r["calibration_error"] for r in rows if r["cycle"] == last}
     ratio = [r["ratio_to_uniform"] for r in rows if r["run"] == "weighted"]
-    return {"final_calibration_error": err,
-            "weighted_over_unweighted": err["weighted"] / err["unweighted"] if err["unweighted"] else float("nan"),
-            "weighted_ratio_to_uniform_mean": float(np.mean(ratio))}
+    return {
+        "final_calibration_error": err,
+        "weighted_over_unweighted": err["weighted"] / err["unweighted"] if err["unweighted"] else float("nan"),
+        "weighted_ratio_to_uniform_mean": float(np.mean(ratio)),
+    }
 
 
 def _panel_dates(panel: Path) -> list[dt.date]:

@@ -1,36 +1,55 @@
-"""MLflow on SQLite under `mlruns/` (artifacts there too) as the embedded default; any tracking URI by setting.
+"""MLflow on SQLite under the project's `mlruns/` (artifacts there too) as the embedded default.
 
-`CREDITGRADE_TRACKING_URI` overrides the store. The registered models are `enterprise-credit-risk`
-and `false-registration`, each with aliases `champion` (what the service uses) and `challenger` (the
-newest candidate); every function below takes the model's name (default: the risk model).
+One store wherever you stand: its place comes from the settings (`CREDITGRADE_MLRUNS`, else
+`<home>/mlruns`, home being `CREDITGRADE_HOME` or the checkout — never the working directory), so a
+champion promoted from a notebook is the one `creditgrade grade` and `serve` load. Every experiment
+keeps its artifacts inside the store (`mlruns/artifacts/<experiment>`). `CREDITGRADE_TRACKING_URI`
+points at another tracking server instead.
+
+The registered models are `enterprise-credit-risk` and `false-registration`, each with aliases
+`champion` (what grading and the service use) and `challenger` (the newest candidate); every function
+below takes the model's name (default: the risk model). Registered models are data, never pickles:
+the risk model is LightGBM's text format plus its state as JSON; the false-registration model is JSON
+plus its anomaly forest in skops' format, loaded with only scikit-learn's tree types trusted.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
 
+from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.settings import settings
+from creditgrade.models import grades as G
+from creditgrade.models.risk import RiskModel
+from creditgrade.models.scoring import ScoringModel
+
 MODEL_NAME = "enterprise-credit-risk"
 FALSE_REGISTRATION = "false-registration"
 EXPERIMENT = "enterprise-credit-risk"
-CHAMPION, CHALLENGER = "champion", "challenger"
+EXPERIMENTS = (EXPERIMENT, FALSE_REGISTRATION)
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
 
 
-def configure(root: Path | None = None) -> str:
-    """Point MLflow at the project's store; returns the tracking URI."""
+def configure() -> str:
+    """Point MLflow at the project's store (creating it and its experiments); returns the tracking URI."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = os.environ.get("CREDITGRADE_TRACKING_URI")
-    root = Path(root or os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()
+    s = settings()
+    uri = s.tracking_uri
     if uri is None:
-        root.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{root / 'mlflow.db'}"
+        s.mlruns.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{s.mlruns / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        mlflow.create_experiment(EXPERIMENT, artifact_location=(root / "artifacts").as_uri())
+    for name in EXPERIMENTS:
+        if mlflow.get_experiment_by_name(name) is None:
+            location = (s.mlruns / "artifacts" / name).as_uri() if s.tracking_uri is None else None
+            mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
     return uri
 
@@ -53,9 +72,16 @@ def versions(name: str = MODEL_NAME) -> list[dict]:
     out = []
     for v in sorted(found, key=lambda v: int(v.version), reverse=True):
         run = c.get_run(v.run_id)
-        out.append({"version": int(v.version), "aliases": sorted(aliases.get(int(v.version), [])), "run_id": v.run_id,
-                    "auc": run.data.metrics.get("valid_auc", run.data.metrics.get("auc")), "as_of": run.data.params.get("as_of"),
-                    "catalog_version": run.data.params.get("catalog_version")})
+        out.append(
+            {
+                "version": int(v.version),
+                "aliases": sorted(aliases.get(int(v.version), [])),
+                "run_id": v.run_id,
+                "auc": run.data.metrics.get("valid_auc", run.data.metrics.get("auc")),
+                "as_of": run.data.params.get("as_of"),
+                "catalog_version": run.data.params.get("catalog_version"),
+            }
+        )
     return out
 
 
@@ -81,75 +107,93 @@ def promote(version: int | None = None, name: str = MODEL_NAME) -> int:
     """Make `version` (default: the challenger) the champion; the old champion is kept as `previous-champion`."""
     target = version or alias_version(CHALLENGER, name)
     if target is None:
-        raise ValueError("no version given and no challenger registered")
+        raise NotFound(
+            f"no version of {name} given and no challenger registered", f"未指定 {name} 的版本，且没有挑战者模型"
+        )
     known = {v["version"] for v in versions(name)}
     if target not in known:
-        raise ValueError(f"version {target} of {name} does not exist; known: {sorted(known)}")
+        raise NotFound(
+            f"version {target} of {name} does not exist; known: {sorted(known)}",
+            f"{name} 没有版本 {target}；现有版本：{sorted(known)}",
+        )
     old = alias_version(CHAMPION, name)
     if old is not None and old != target:
-        set_alias("previous-champion", old, name)
+        set_alias(PREVIOUS, old, name)
     set_alias(CHAMPION, target, name)
     return target
 
 
 def rollback(name: str = MODEL_NAME) -> int:
     """Give the champion alias back to the previous champion."""
-    previous = alias_version("previous-champion", name)
+    previous = alias_version(PREVIOUS, name)
     if previous is None:
-        raise ValueError("there is no previous champion to roll back to")
+        raise NotFound(f"{name} has no previous champion to roll back to", f"{name} 没有可回退的上一任冠军模型")
     current = alias_version(CHAMPION, name)
     set_alias(CHAMPION, previous, name)
     if current is not None:
-        set_alias("previous-champion", current, name)
+        set_alias(PREVIOUS, current, name)
     return previous
 
 
-def load(alias: str = CHAMPION) -> "LoadedModel":
-    """The registered version behind `alias`: the native LightGBM booster from the registry (so that
-    contributions can be computed), with the calibration, medians and fitted grade schemes logged
-    beside it in the same run."""
-    import json
+def version_behind(alias: str, name: str) -> tuple[int, str]:
+    """(version, run id) behind an alias; NotFound naming what to run when there is none."""
+    version = alias_version(alias, name)
+    if version is None:
+        command = "creditgrade train" if name == MODEL_NAME else "creditgrade falsereg train"
+        raise NotFound(
+            f"no model has the alias {alias!r} in {name}: train one with `{command}`",
+            f"{name} 中没有别名为 {alias!r} 的模型：请先运行 `{command}`",
+        )
+    return version, client().get_model_version(name, str(version)).run_id
 
+
+def artifact_json(run_id: str, path: str) -> dict:
+    return json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path)).read_text())
+
+
+def load(alias: str = CHAMPION) -> ScoringModel:
+    """The registered risk-model version behind `alias`: the native LightGBM booster from the registry (so
+    that contributions can be computed), with the calibration, medians and fitted grade schemes logged
+    beside it in the same run."""
     import mlflow.lightgbm
 
-    from models import grades as G
-    from models.risk import RiskModel
-
-    version = alias_version(alias)
-    if version is None:
-        raise LookupError(f"no model has the alias {alias!r} in {MODEL_NAME}: train one with `creditgrade train`")
-    mv = client().get_model_version(MODEL_NAME, str(version))
-    state = json.loads(Path(mlflow.artifacts.download_artifacts(
-        run_id=mv.run_id, artifact_path="report/risk_model_state.json")).read_text())
-    schemes = json.loads(Path(mlflow.artifacts.download_artifacts(
-        run_id=mv.run_id, artifact_path="report/grade_schemes.json")).read_text())
+    version, run_id = version_behind(alias, MODEL_NAME)
+    state = artifact_json(run_id, "report/risk_model_state.json")
+    schemes = artifact_json(run_id, "report/grade_schemes.json")
     model = RiskModel.from_dict(state)
     model.booster_ = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}@{alias}")
     model.booster_.best_iteration = 0
-    if model.booster_.num_trees() != lgb_trees(state["booster"]):
-        raise ValueError(f"version {version}: the registered booster and the logged state disagree")
-    return LoadedModel(version, mv.run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()})
+    if model.booster_.num_trees() != state["booster"].count("\nTree="):
+        raise CreditgradeError(
+            f"version {version}: the registered booster and the logged state disagree",
+            f"版本 {version}：注册的模型树与记录的模型状态不一致",
+            code="registry",
+        )
+    model.config = model.config.with_threads(settings().threads)
+    return ScoringModel(MODEL_NAME, version, run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()})
 
 
-def lgb_trees(model_string: str) -> int:
-    return model_string.count("\nTree=")
+def register_files(files: dict[str, bytes], name: str) -> int:
+    """Log `files` under the active run's `model/` and register them as a new version of `name` (a model
+    that MLflow need not know how to load: we read the files back ourselves, as data)."""
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("register_files needs an active MLflow run")
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative, content in files.items():
+            (Path(tmp) / relative).write_bytes(content)
+        mlflow.log_artifacts(tmp, artifact_path="model")
+    c = client()
+    try:
+        c.get_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        c.create_registered_model(name)
+    version = c.create_model_version(name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+    register_aliases(int(version.version), name)
+    return int(version.version)
 
 
-class LoadedModel:
-    """A registered model version ready to grade: the model, its fitted schemes, where it came from."""
-
-    def __init__(self, version: int, run_id: str, model, schemes: dict):
-        self.version, self.run_id, self.model, self.schemes = version, run_id, model, schemes
-        self._explainer = None
-
-    def explainer(self):
-        """The model's exact TreeSHAP explainer, built once (threads as the model's config says)."""
-        from models.explain import CityExplainer
-
-        if self._explainer is None or self._explainer.num_threads != self.model.config.num_threads:
-            self._explainer = CityExplainer(self.model.booster_, self.model.config.num_threads)
-        return self._explainer
-
-    @property
-    def label(self) -> str:
-        return f"{MODEL_NAME}/{self.version}"
+def registered_file(alias: str, name: str, relative: str) -> tuple[int, Path]:
+    """(version, local copy of one file) of the version of `name` behind `alias` (see `register_files`)."""
+    version, run_id = version_behind(alias, name)
+    return version, Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"model/{relative}"))

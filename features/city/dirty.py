@@ -16,18 +16,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from stdnum.cn import uscc as stdnum_uscc
 
-from features import contract as C
-from features.city.sink import PARQUET_OPTIONS
+from creditgrade.features import contract as C
+from creditgrade.features.city.sink import PARQUET_OPTIONS
 
-FAULT_KINDS = ("missing_required", "bad_type", "bad_code", "future_date", "out_of_range", "bad_uscc",
-               "unknown_enterprise", "duplicate", "inconsistent_row")
+FAULT_KINDS = (
+    "missing_required",
+    "bad_type",
+    "bad_code",
+    "future_date",
+    "out_of_range",
+    "bad_uscc",
+    "unknown_enterprise",
+    "duplicate",
+    "inconsistent_row",
+)
 # One edit per table that breaks one of its row rules while every value stays valid on its own.
 _EPOCH = "1970-01-01"
 _BREAK_ROW_RULE = {
-    "enterprises": "closed_date", "shareholdings": "end_date", "licences": "expiry_date",
-    "abnormal_list": "exit_date", "serious_violations": "exit_date", "court_cases": "judgment_date",
-    "judgment_defaulters": "removed_date", "equity_pledges": "released_date",
-    "annual_reports": "filed", "spot_checks": "problem_found", "credit_commitments": "kept",
+    "enterprises": "closed_date",
+    "shareholdings": "end_date",
+    "licences": "expiry_date",
+    "abnormal_list": "exit_date",
+    "serious_violations": "exit_date",
+    "court_cases": "judgment_date",
+    "judgment_defaulters": "removed_date",
+    "equity_pledges": "released_date",
+    "annual_reports": "filed",
+    "spot_checks": "problem_found",
+    "credit_commitments": "kept",
     "complaints": "resolved_date",
 }
 _GARBAGE = {"int": "n/a", "float": "12,5", "date": "2021-02-30", "bool": "maybe"}
@@ -133,11 +149,21 @@ def inject_faults(folder: Path, rate: float, rng: np.random.Generator, extractio
             log["table"].append(table.name), log["row_number"].append(n + j + 1)
             log["column"].append(""), log["kind"].append("duplicate")
         schema = pa.schema([(name, pa.string()) for name in table.column_names])
-        pq.write_table(pa.table({name: pa.array(cols[name].tolist(), pa.string()) for name in table.column_names},
-                                schema=schema), path, **PARQUET_OPTIONS)
-    pq.write_table(pa.table({"table": pa.array(log["table"], pa.string()),
-                             "row_number": pa.array(log["row_number"], pa.int64()),
-                             "column": pa.array(log["column"], pa.string()),
-                             "kind": pa.array(log["kind"], pa.string())}),
-                   Path(folder) / "truth" / "injected_faults.parquet", **PARQUET_OPTIONS)
+        pq.write_table(
+            pa.table({name: pa.array(cols[name].tolist(), pa.string()) for name in table.column_names}, schema=schema),
+            path,
+            **PARQUET_OPTIONS,
+        )
+    pq.write_table(
+        pa.table(
+            {
+                "table": pa.array(log["table"], pa.string()),
+                "row_number": pa.array(log["row_number"], pa.int64()),
+                "column": pa.array(log["column"], pa.string()),
+                "kind": pa.array(log["kind"], pa.string()),
+            }
+        ),
+        Path(folder) / "truth" / "injected_faults.parquet",
+        **PARQUET_OPTIONS,
+    )
     return len(log["table"])

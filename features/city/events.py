@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.city.calendar import NO_DAY
+from creditgrade.features.city.calendar import NO_DAY
 
 
 class EventLog:
@@ -19,14 +19,18 @@ class EventLog:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def add(self, ent: np.ndarray, date: np.ndarray, until: np.ndarray | None = None,
-            weight: np.ndarray | float = 1.0) -> None:
+    def add(
+        self, ent: np.ndarray, date: np.ndarray, until: np.ndarray | None = None, weight: np.ndarray | float = 1.0
+    ) -> None:
         ent = np.asarray(ent, dtype=np.int64)
         if ent.size == 0:
             return
         date = np.broadcast_to(np.asarray(date, dtype=np.int64), ent.shape)
-        until = np.full(ent.shape, NO_DAY, dtype=np.int64) if until is None else np.broadcast_to(
-            np.asarray(until, dtype=np.int64), ent.shape)
+        until = (
+            np.full(ent.shape, NO_DAY, dtype=np.int64)
+            if until is None
+            else np.broadcast_to(np.asarray(until, dtype=np.int64), ent.shape)
+        )
         weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), ent.shape)
         self._parts.append((ent, date.copy(), until.copy(), weight.copy()))
         self._cache = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import contract as C
+from creditgrade.features import contract as C
 
 ENTERPRISES_PER_INSPECTOR = 400
 
@@ -30,7 +30,12 @@ def inspector_directory(uscc: np.ndarray, region: np.ndarray, rng: np.random.Gen
             conflicts = []
             if members.size and rng.random() < 0.1:
                 conflicts = sorted(uscc[rng.choice(members, min(members.size, int(rng.integers(1, 4))), replace=False)])
-            rows.append({"inspector_id": f"SZ{code[-2:]}-{k + 1:04d}",
-                         "unit": f"{name.zh}市场监督管理局 / {name.en} market-regulation bureau",
-                         "districts": ";".join(covers), "conflicts": ";".join(conflicts)})
+            rows.append(
+                {
+                    "inspector_id": f"SZ{code[-2:]}-{k + 1:04d}",
+                    "unit": f"{name.zh}市场监督管理局 / {name.en} market-regulation bureau",
+                    "districts": ";".join(covers),
+                    "conflicts": ";".join(conflicts),
+                }
+            )
     return pd.DataFrame(rows, columns=["inspector_id", "unit", "districts", "conflicts"])

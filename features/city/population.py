@@ -12,38 +12,96 @@ from dataclasses import dataclass
 import numpy as np
 from stdnum.cn import uscc as stdnum_uscc
 
-from features.contract import DISTRICTS, INDUSTRY_SECTIONS, LEGAL_FORMS
-from features.city.calendar import days, year_start
+from creditgrade.features.city.calendar import days, year_start
+from creditgrade.features.contract import DISTRICTS, INDUSTRY_SECTIONS, LEGAL_FORMS
 
 # Shares are rough figures for Shenzhen's enterprise register (most firms in
 # trade and business services; Bao'an and Longgang the largest districts).
 DISTRICT_SHARES = {
-    "440306": 0.21, "440307": 0.18, "440305": 0.13, "440304": 0.13, "440309": 0.13,
-    "440303": 0.09, "440311": 0.06, "440310": 0.04, "440308": 0.03,
+    "440306": 0.21,
+    "440307": 0.18,
+    "440305": 0.13,
+    "440304": 0.13,
+    "440309": 0.13,
+    "440303": 0.09,
+    "440311": 0.06,
+    "440310": 0.04,
+    "440308": 0.03,
 }
 INDUSTRY_SHARES = {
-    "F": 0.33, "L": 0.15, "I": 0.10, "M": 0.10, "C": 0.08, "E": 0.04, "K": 0.03, "H": 0.03,
-    "G": 0.03, "O": 0.03, "R": 0.02, "J": 0.015, "P": 0.01, "Q": 0.005, "A": 0.005, "N": 0.005,
-    "D": 0.003, "B": 0.001, "S": 0.001, "T": 0.0,
+    "F": 0.33,
+    "L": 0.15,
+    "I": 0.10,
+    "M": 0.10,
+    "C": 0.08,
+    "E": 0.04,
+    "K": 0.03,
+    "H": 0.03,
+    "G": 0.03,
+    "O": 0.03,
+    "R": 0.02,
+    "J": 0.015,
+    "P": 0.01,
+    "Q": 0.005,
+    "A": 0.005,
+    "N": 0.005,
+    "D": 0.003,
+    "B": 0.001,
+    "S": 0.001,
+    "T": 0.0,
 }
 LEGAL_FORM_SHARES = {
-    "llc": 0.60, "llc_natural_sole": 0.16, "branch": 0.08, "sole_proprietorship": 0.06,
-    "partnership": 0.05, "foreign_invested": 0.04, "joint_stock": 0.01,
+    "llc": 0.60,
+    "llc_natural_sole": 0.16,
+    "branch": 0.08,
+    "sole_proprietorship": 0.06,
+    "partnership": 0.05,
+    "foreign_invested": 0.04,
+    "joint_stock": 0.01,
 }
 # Risk effects (log-odds) per category: trade, catering and resident services
 # carry more consumer-facing violations; finance, IT and R&D fewer.
 INDUSTRY_RISK = {
-    "F": 0.35, "L": 0.25, "H": 0.55, "O": 0.35, "E": 0.30, "K": 0.25, "G": 0.15, "C": 0.10,
-    "R": 0.10, "J": 0.20, "I": -0.30, "M": -0.35, "P": 0.00, "Q": -0.10, "A": 0.0, "N": -0.2,
-    "D": -0.4, "B": 0.1, "S": -0.5, "T": 0.0,
+    "F": 0.35,
+    "L": 0.25,
+    "H": 0.55,
+    "O": 0.35,
+    "E": 0.30,
+    "K": 0.25,
+    "G": 0.15,
+    "C": 0.10,
+    "R": 0.10,
+    "J": 0.20,
+    "I": -0.30,
+    "M": -0.35,
+    "P": 0.00,
+    "Q": -0.10,
+    "A": 0.0,
+    "N": -0.2,
+    "D": -0.4,
+    "B": 0.1,
+    "S": -0.5,
+    "T": 0.0,
 }
 LEGAL_FORM_RISK = {
-    "llc": 0.0, "llc_natural_sole": 0.25, "branch": -0.10, "sole_proprietorship": 0.30,
-    "partnership": 0.20, "foreign_invested": -0.35, "joint_stock": -0.45,
+    "llc": 0.0,
+    "llc_natural_sole": 0.25,
+    "branch": -0.10,
+    "sole_proprietorship": 0.30,
+    "partnership": 0.20,
+    "foreign_invested": -0.35,
+    "joint_stock": -0.45,
 }
 DISTRICT_RISK = {
-    "440306": 0.15, "440307": 0.10, "440305": -0.15, "440304": -0.05, "440309": 0.10,
-    "440303": 0.05, "440311": 0.05, "440310": 0.0, "440308": -0.05,
+    "440306": 0.15,
+    "440307": 0.10,
+    "440305": -0.15,
+    "440304": -0.05,
+    "440309": 0.10,
+    "440303": 0.05,
+    "440311": 0.05,
+    "440310": 0.0,
+    "440308": -0.05,
 }
 
 # Unobserved parts of the latent risk (log-odds sd): the enterprise's own character and its legal
@@ -57,15 +115,35 @@ _NAME_CHARS = list(
     "立诚合聚隆锦绿康美乐家百利佳众益发展昌旺顺东南西北一品尚优享万千荣耀晨阳志诺腾飞卓越"
 )
 _INDUSTRY_WORDS = {
-    "A": "农业", "B": "矿业", "C": "实业", "D": "能源", "E": "建设工程", "F": "贸易", "G": "物流",
-    "H": "餐饮管理", "I": "信息技术", "J": "投资", "K": "置业", "L": "商务咨询", "M": "科技",
-    "N": "环境工程", "O": "家政服务", "P": "教育咨询", "Q": "健康管理", "R": "文化传播",
-    "S": "服务中心", "T": "代表处",
+    "A": "农业",
+    "B": "矿业",
+    "C": "实业",
+    "D": "能源",
+    "E": "建设工程",
+    "F": "贸易",
+    "G": "物流",
+    "H": "餐饮管理",
+    "I": "信息技术",
+    "J": "投资",
+    "K": "置业",
+    "L": "商务咨询",
+    "M": "科技",
+    "N": "环境工程",
+    "O": "家政服务",
+    "P": "教育咨询",
+    "Q": "健康管理",
+    "R": "文化传播",
+    "S": "服务中心",
+    "T": "代表处",
 }
 _FORM_SUFFIX = {
-    "llc": "有限公司", "llc_natural_sole": "有限公司", "branch": "有限公司分公司",
-    "sole_proprietorship": "商行（个人独资）", "partnership": "企业（有限合伙）",
-    "foreign_invested": "有限公司", "joint_stock": "股份有限公司",
+    "llc": "有限公司",
+    "llc_natural_sole": "有限公司",
+    "branch": "有限公司分公司",
+    "sole_proprietorship": "商行（个人独资）",
+    "partnership": "企业（有限合伙）",
+    "foreign_invested": "有限公司",
+    "joint_stock": "股份有限公司",
 }
 
 
@@ -150,9 +228,11 @@ def _names(rng: np.random.Generator, industry_codes: np.ndarray, form_codes: np.
     return np.char.add(np.char.add(np.char.add(np.char.add(np.char.add("深圳市", first), second), third), word), suffix)
 
 
-def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year: int,
-                    false_share: float = 0.022) -> Population:
+def draw_population(
+    rng: np.random.Generator, n: int, start_year: int, end_year: int, false_share: float = 0.022
+) -> Population:
     """Draw n enterprises that exist at some time between start_year and end_year."""
+    # Long (138 lines): one seeded sequence of draws defines the city; split, its order would be easy to break.
     district_codes = list(DISTRICTS)
     industry_codes = list(INDUSTRY_SECTIONS)
     form_codes = list(LEGAL_FORMS)
@@ -207,7 +287,7 @@ def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year:
     ring = 0
     while pos < len(false_idx):
         k = int(min(len(false_idx) - pos, max(3, rng.pareto(1.2) * 6)))
-        members = false_idx[pos:pos + k]
+        members = false_idx[pos : pos + k]
         pos += k
         t0 = rng.integers(start, end - 120)
         established[members] = t0 + rng.integers(0, rng.choice([30, 60, 90]), k)
@@ -219,8 +299,9 @@ def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year:
         legal_rep[members] = persons
         n_persons_added = int(persons.max()) + 1 - n_persons
         phone[members] = np.where(rng.random(k) < 0.7, -2 - ring_agent, persons)
-        capital[members] = np.where(rng.random(k) < 0.5, rng.choice([10.0, 50.0, 100.0], k),
-                                    rng.choice([500.0, 1000.0, 5000.0], k))
+        capital[members] = np.where(
+            rng.random(k) < 0.5, rng.choice([10.0, 50.0, 100.0], k), rng.choice([500.0, 1000.0, 5000.0], k)
+        )
         size[members] = rng.normal(-1.2, 0.5, k)
         industry[members] = rng.choice([industry_codes.index(c) for c in "FLMI"], k)
         n_persons += n_persons_added
@@ -233,9 +314,15 @@ def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year:
     address[virtual & ~false_reg] = n_addresses - 1 - rng.integers(0, max(1, ring), int((virtual & ~false_reg).sum()))
 
     paid_kind = rng.random(n)
-    paid_in = np.where(paid_kind < 0.42, 0.0,
-                       np.where(paid_kind < 0.67, capital,
-                                np.where(paid_kind < 0.85, np.round(capital * rng.uniform(0.05, 0.95, n), 2), np.nan)))
+    paid_in = np.where(
+        paid_kind < 0.42,
+        0.0,
+        np.where(
+            paid_kind < 0.67,
+            capital,
+            np.where(paid_kind < 0.85, np.round(capital * rng.uniform(0.05, 0.95, n), 2), np.nan),
+        ),
+    )
     paid_in[false_reg] = np.where(rng.random(n_false) < 0.9, 0.0, np.nan)
 
     breadth = 1 + rng.poisson(np.where(false_reg, 4.0, 0.7))
@@ -259,10 +346,26 @@ def draw_population(rng: np.random.Generator, n: int, start_year: int, end_year:
     uscc = _usccs(rng, region_code_str, established)
     names = _names(rng, industry, legal_form)
     return Population(
-        uscc=uscc, name=names, region=region, industry=industry, legal_form=legal_form, scope=scope,
-        scope_breadth=breadth, established=established.astype(np.int64), size=size, registered_capital=capital,
-        paid_in_capital=paid_in, legal_rep=legal_rep, address=address, phone=phone, agent=agent, parent=parent,
-        false_reg=false_reg, base_risk=base, n_persons=n_persons, n_addresses=n_addresses,
+        uscc=uscc,
+        name=names,
+        region=region,
+        industry=industry,
+        legal_form=legal_form,
+        scope=scope,
+        scope_breadth=breadth,
+        established=established.astype(np.int64),
+        size=size,
+        registered_capital=capital,
+        paid_in_capital=paid_in,
+        legal_rep=legal_rep,
+        address=address,
+        phone=phone,
+        agent=agent,
+        parent=parent,
+        false_reg=false_reg,
+        base_risk=base,
+        n_persons=n_persons,
+        n_addresses=n_addresses,
     )
 
 

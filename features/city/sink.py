@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.city.calendar import NO_DAY
-from features.contract import Table
-from features.store import ARROW_TYPES, arrow_schema, table_path
+from creditgrade.features.city.calendar import NO_DAY
+from creditgrade.features.contract import Table
+from creditgrade.features.store import ARROW_TYPES, arrow_schema, table_path
 
 PARQUET_OPTIONS = dict(compression="zstd", write_statistics=True)
 

@@ -1,19 +1,23 @@
 """Indicator definitions: one small named function per indicator, its name the catalog id.
 
 Three kinds, registered by decorator:
-- `aggregate(source)`: an aggregate over one enterprise's rows of a point-in-time
-  view (`features.pit.sources`), e.g. `(t.severity == "serious").sum()`;
-- `column`: a column of the wide table (the enterprise's attributes and the
+- `aggregate(source)`: `fn(t, asof, entry)`, an aggregate over one enterprise's rows of a point-in-time
+  view (`creditgrade.features.pit.sources`), e.g. `(t.severity == "serious").sum()`;
+- `column`: `fn(w, asof, entry)`, a column of the wide table (the enterprise's attributes and the
   indicators computed before it), e.g. a ratio or a window over enterprises;
-- `table`: a table (uscc, value) built from several views, for network indicators.
-Names starting with `_` are helpers: computed, used, then dropped.
+- `table`: `fn(src, wide, asof, entry)`, a table (uscc, value) built from several views, for network
+  indicators.
+`entry` is the indicator's catalog entry: its look-back window (`entry.window_days`) and named thresholds
+(`entry.params`) are read from there, never written in the code (a test fails on a number in a
+definition). Names starting with `_` are helpers (entry None): computed, used, then dropped.
 `tests/features/test_indicators.py` proves the registry and the catalog match one to one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 Kind = Literal["aggregate", "column", "table"]
 
@@ -50,6 +54,13 @@ def table(fn: Callable) -> Callable:
 
 def definitions() -> dict[str, Definition]:
     """Every definition, importing the modules that register them."""
-    from features.indicators import (  # noqa: F401
-        cases, evaluations, false_registration, negative, operation, registration)
+    from creditgrade.features.indicators import (  # noqa: F401
+        cases,
+        evaluations,
+        false_registration,
+        negative,
+        operation,
+        registration,
+    )
+
     return REGISTRY

@@ -4,76 +4,75 @@ from __future__ import annotations
 
 import ibis
 
-from features.indicators import aggregate
+from creditgrade.features.indicators import aggregate
 
 
 @aggregate("complaints")
-def d4_complaints_12m(t, asof):
-    return asof.within(t.received_date, 365).sum()
+def d4_complaints_12m(t, asof, entry):
+    return asof.within(t.received_date, entry.window_days).sum()
 
 
 @aggregate("complaints")
-def d4_complaints_36m(t, asof):
-    return asof.within(t.received_date, 1095).sum()
+def d4_complaints_36m(t, asof, entry):
+    return asof.within(t.received_date, entry.window_days).sum()
 
 
 @aggregate("complaints")
-def d4_substantiated_12m(t, asof):
-    return (asof.within(t.received_date, 365) & t.resolved_by & t.substantiated.fill_null(False)).sum()
+def d4_substantiated_12m(t, asof, entry):
+    return (asof.within(t.received_date, entry.window_days) & t.resolved_by & t.substantiated.fill_null(False)).sum()
 
 
 @aggregate("complaints")
-def d4_substantiated_share_36m(t, asof):
-    recent = asof.within(t.received_date, 1095) & t.resolved_by
+def d4_substantiated_share_36m(t, asof, entry):
+    recent = asof.within(t.received_date, entry.window_days) & t.resolved_by
     resolved = recent.sum()
-    return ibis.ifelse(resolved > 0, (recent & t.substantiated.fill_null(False)).sum() / resolved,
-                       ibis.null("float64"))
+    return ibis.ifelse(resolved > 0, (recent & t.substantiated.fill_null(False)).sum() / resolved, ibis.null("float64"))
 
 
-def _defendant(t, asof, col, days=730):
+def _defendant(t, asof, col, days: int):
     return asof.within(col, days) & (t.role == "defendant")
 
 
 @aggregate("court_cases")
-def d4_defendant_cases_24m(t, asof):
-    return _defendant(t, asof, t.filing_date).sum()
+def d4_defendant_cases_24m(t, asof, entry):
+    return _defendant(t, asof, t.filing_date, entry.window_days).sum()
 
 
 @aggregate("court_cases")
-def d4_cases_lost_24m(t, asof):
-    return (_defendant(t, asof, t.judgment_date) & t.lost_by).sum()
+def d4_cases_lost_24m(t, asof, entry):
+    return (_defendant(t, asof, t.judgment_date, entry.window_days) & t.lost_by).sum()
 
 
 @aggregate("court_cases")
-def d4_case_amount_24m_log(t, asof):
-    return (t.amount.sum(where=_defendant(t, asof, t.filing_date)).fill_null(0) + 1).log10()
+def d4_case_amount_24m_log(t, asof, entry):
+    return (t.amount.sum(where=_defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1).log10()
 
 
 @aggregate("spot_checks")
-def d4_checks_36m(t, asof):
-    return asof.within(t.check_date, 1095).sum()
+def d4_checks_36m(t, asof, entry):
+    return asof.within(t.check_date, entry.window_days).sum()
 
 
 @aggregate("spot_checks")
-def d4_check_problems_36m(t, asof):
-    return (asof.within(t.check_date, 1095) & t.problem_found).sum()
+def d4_check_problems_36m(t, asof, entry):
+    return (asof.within(t.check_date, entry.window_days) & t.problem_found).sum()
 
 
 @aggregate("spot_checks")
-def d4_days_since_problem_check(t, asof):
+def d4_days_since_problem_check(t, asof, entry):
     return asof.days_since(t.check_date.max(where=t.problem_found))
 
 
 @aggregate("equity_pledges")
-def d4_equity_frozen(t, asof):
+def d4_equity_frozen(t, asof, entry):
     return (asof.running(t.registered_date, t.released_date) & (t.kind == "freeze")).max().cast("int64")
 
 
 @aggregate("equity_pledges")
-def d4_equity_pledged(t, asof):
+def d4_equity_pledged(t, asof, entry):
     return (asof.running(t.registered_date, t.released_date) & (t.kind == "pledge")).max().cast("int64")
 
 
 @aggregate("chattel_mortgages")
-def d4_mortgage_enforced_24m(t, asof):
-    return asof.within(t.enforced_date, 730).sum()
+def d4_mortgage_enforced_24m(t, asof, entry):
+    return asof.within(t.enforced_date, entry.window_days).sum()

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from features.indicators import aggregate, column, table
-from features.pit import SPECIAL_LISTS
+from creditgrade.features.indicators import aggregate, column, table
+from creditgrade.features.pit import SPECIAL_LISTS
 
 
 @aggregate("penalties")
-def d3_penalties_12m(t, asof):
-    return asof.within(t.decision_date, 365).sum()
+def d3_penalties_12m(t, asof, entry):
+    return asof.within(t.decision_date, entry.window_days).sum()
 
 
 @aggregate("penalties")
-def d3_penalties_36m(t, asof):
-    return asof.within(t.decision_date, 1095).sum()
+def d3_penalties_36m(t, asof, entry):
+    return asof.within(t.decision_date, entry.window_days).sum()
 
 
 @aggregate("penalties")
-def d3_penalty_amount_36m_log(t, asof):
-    return (t.amount.sum(where=asof.within(t.decision_date, 1095)).fill_null(0) + 1).log10()
+def d3_penalty_amount_36m_log(t, asof, entry):
+    return (t.amount.sum(where=asof.within(t.decision_date, entry.window_days)).fill_null(0) + 1).log10()
 
 
 @aggregate("penalties")
-def d3_serious_penalties_36m(t, asof):
-    return (asof.within(t.decision_date, 1095) & (t.severity == "serious")).sum()
+def d3_serious_penalties_36m(t, asof, entry):
+    return (asof.within(t.decision_date, entry.window_days) & (t.severity == "serious")).sum()
 
 
 @aggregate("penalties")
-def d3_days_since_penalty(t, asof):
+def d3_days_since_penalty(t, asof, entry):
     return asof.days_since(t.decision_date.max())
 
 
 @aggregate("credit_repairs")
-def d3_repairs_36m(t, asof):
-    return asof.within(t.repair_date, 1095).sum()
+def d3_repairs_36m(t, asof, entry):
+    return asof.within(t.repair_date, entry.window_days).sum()
 
 
 def _listed(t, asof):
@@ -41,47 +41,47 @@ def _listed(t, asof):
 
 
 @aggregate("abnormal_list")
-def d3_abnormal_current(t, asof):
+def d3_abnormal_current(t, asof, entry):
     return _listed(t, asof).max().cast("int64")
 
 
 @aggregate("abnormal_list")
-def d3_unreachable_current(t, asof):
+def d3_unreachable_current(t, asof, entry):
     return (_listed(t, asof) & (t.entry_reason == "unreachable")).max().cast("int64")
 
 
 @aggregate("abnormal_list")
-def d3_abnormal_entries_36m(t, asof):
-    return asof.within(t.entry_date, 1095).sum()
+def d3_abnormal_entries_36m(t, asof, entry):
+    return asof.within(t.entry_date, entry.window_days).sum()
 
 
 @aggregate("abnormal_list")
-def d3_abnormal_days_current(t, asof):
+def d3_abnormal_days_current(t, asof, entry):
     return asof.days_since(t.entry_date.min(where=_listed(t, asof)))
 
 
 @aggregate("serious_violations")
-def d3_serious_current(t, asof):
+def d3_serious_current(t, asof, entry):
     return _listed(t, asof).max().cast("int64")
 
 
 @aggregate("serious_violations")
-def d3_serious_5y(t, asof):
-    return asof.within(t.entry_date, 1826).sum()
+def d3_serious_5y(t, asof, entry):
+    return asof.within(t.entry_date, entry.window_days).sum()
 
 
 @aggregate("judgment_defaulters")
-def d3_defaulter_current(t, asof):
+def d3_defaulter_current(t, asof, entry):
     return asof.running(t.listed_date, t.removed_date).max().cast("int64")
 
 
 @aggregate("severe_events")
-def d3_severe_events_24m(t, asof):
-    return asof.within(t.event_date, 730).sum()
+def d3_severe_events_24m(t, asof, entry):
+    return asof.within(t.event_date, entry.window_days).sum()
 
 
 @aggregate("severe_events")
-def d3_special_list_current(t, asof):
+def d3_special_list_current(t, asof, entry):
     return (asof.running(t.event_date, t.end_date) & t.kind.isin(SPECIAL_LISTS)).max().cast("int64")
 
 
@@ -91,14 +91,14 @@ def negative(w):
 
 
 @column
-def d3_related_negative_rep(w, asof):
+def d3_related_negative_rep(w, asof, entry):
     """other enterprises on the register with the same legal representative on a negative list"""
     neg = negative(w)
     return neg.sum().over(group_by="legal_rep_id") - neg
 
 
 @table
-def d3_related_negative_holder(src, wide, asof):
+def d3_related_negative_holder(src, wide, asof, entry):
     """other enterprises on the register sharing a shareholder, and enterprise shareholders, on a negative list"""
     holdings = src["shareholdings"].select("uscc", "holder_id")
     flags = wide.select("uscc", neg=negative(wide))
@@ -108,6 +108,5 @@ def d3_related_negative_holder(src, wide, asof):
     co = co.group_by("uscc").aggregate(co_neg=(co.neg_investees - co.neg).sum())
     parents = holdings.join(flags.select(holder_id="uscc", parent_neg="neg"), "holder_id")
     parents = parents.group_by("uscc").aggregate(parent_neg=parents.parent_neg.sum())
-    both = flags.select("uscc").left_join(co, "uscc").drop("uscc_right").left_join(parents, "uscc") \
-        .drop("uscc_right")
+    both = flags.select("uscc").left_join(co, "uscc").drop("uscc_right").left_join(parents, "uscc").drop("uscc_right")
     return both.select("uscc", d3_related_negative_holder=both.co_neg.fill_null(0) + both.parent_neg.fill_null(0))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ibis
 
-from features.indicators import aggregate, column
+from creditgrade.features.indicators import aggregate, column
+
+DAYS_PER_YEAR = 365.25
 
 
 def _ratio(num, den):
@@ -12,88 +14,88 @@ def _ratio(num, den):
 
 
 @column
-def d1_age_years(w, asof):
+def d1_age_years(w, asof, entry):
     """(as_of − established_date) / 365.25"""
-    return asof.days_since(w.established_date).cast("float64") / 365.25
+    return asof.days_since(w.established_date).cast("float64") / DAYS_PER_YEAR
 
 
 @column
-def d1_registered_capital_log(w, asof):
+def d1_registered_capital_log(w, asof, entry):
     """log10(1 + registered_capital)"""
     return (w.registered_capital + 1).log10()
 
 
 @column
-def d1_paid_in_ratio(w, asof):
+def d1_paid_in_ratio(w, asof, entry):
     """paid_in_capital / registered_capital; missing when not disclosed"""
     return _ratio(w.paid_in_capital, w.registered_capital)
 
 
-def _changes(t, asof, kind: str, days: int = 730):
+def _changes(t, asof, kind: str, days: int):
     return (asof.within(t.change_date, days) & (t.change_type == kind)).sum()
 
 
 @aggregate("registration_changes")
-def d1_legal_rep_changes_24m(t, asof):
-    return _changes(t, asof, "legal_rep")
+def d1_legal_rep_changes_24m(t, asof, entry):
+    return _changes(t, asof, "legal_rep", entry.window_days)
 
 
 @aggregate("registration_changes")
-def d1_address_changes_24m(t, asof):
-    return _changes(t, asof, "address")
+def d1_address_changes_24m(t, asof, entry):
+    return _changes(t, asof, "address", entry.window_days)
 
 
 @aggregate("registration_changes")
-def d1_scope_changes_24m(t, asof):
-    return _changes(t, asof, "scope")
+def d1_scope_changes_24m(t, asof, entry):
+    return _changes(t, asof, "scope", entry.window_days)
 
 
 @aggregate("registration_changes")
-def d1_shareholder_changes_24m(t, asof):
-    return _changes(t, asof, "shareholder")
+def d1_shareholder_changes_24m(t, asof, entry):
+    return _changes(t, asof, "shareholder", entry.window_days)
 
 
 @aggregate("registration_changes")
-def d1_changes_12m(t, asof):
-    return asof.within(t.change_date, 365).sum()
+def d1_changes_12m(t, asof, entry):
+    return asof.within(t.change_date, entry.window_days).sum()
 
 
 @aggregate("latest_report")
-def d1_employees(t, asof):
+def d1_employees(t, asof, entry):
     return t.employees.max()
 
 
 @aggregate("latest_report")
-def d1_insured_ratio(t, asof):
+def d1_insured_ratio(t, asof, entry):
     return _ratio(t.insured_headcount, t.employees).max()
 
 
 @aggregate("latest_report")
-def d1_revenue_log(t, asof):
+def d1_revenue_log(t, asof, entry):
     return (t.revenue + 1).log10().max()
 
 
 @aggregate("latest_report")
-def d1_profit_margin(t, asof):
+def d1_profit_margin(t, asof, entry):
     return _ratio(t.profit, t.revenue).max()
 
 
 @aggregate("latest_report")
-def d1_debt_ratio(t, asof):
+def d1_debt_ratio(t, asof, entry):
     return _ratio(t.total_liabilities, t.total_assets).max()
 
 
 @aggregate("latest_report")
-def _revenue_latest(t, asof):
+def _revenue_latest(t, asof, entry):
     return t.revenue.max()
 
 
 @aggregate("previous_report")
-def _revenue_previous(t, asof):
+def _revenue_previous(t, asof, entry):
     return t.revenue.max()
 
 
 @column
-def d1_revenue_growth(w, asof):
+def d1_revenue_growth(w, asof, entry):
     """revenue_latest / revenue_previous − 1"""
     return _ratio(w._revenue_latest, w._revenue_previous) - 1

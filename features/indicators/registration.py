@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-
-from features.indicators import aggregate, column, table
-
-CLUSTER_ADDRESS = 20  # more active enterprises than this at one address: a cluster (集群注册) address
+from creditgrade.features.indicators import aggregate, column, table
 
 
 @aggregate("reports_due")
-def d2_reports_filed_3y(t, asof):
-    return ((t.years_back < 3) & t.filed_by).sum()
+def d2_reports_filed_3y(t, asof, entry):
+    return ((t.years_back < entry.params["report_years"]) & t.filed_by).sum()
 
 
 @aggregate("reports_due")
-def d2_reports_missed_3y(t, asof):
-    return ((t.years_back < 3) & ~t.filed_by).sum()
+def d2_reports_missed_3y(t, asof, entry):
+    return ((t.years_back < entry.params["report_years"]) & ~t.filed_by).sum()
 
 
 @aggregate("reports_due")
-def d2_reports_late_3y(t, asof):
-    return ((t.years_back < 3) & t.late).sum()
+def d2_reports_late_3y(t, asof, entry):
+    return ((t.years_back < entry.params["report_years"]) & t.late).sum()
 
 
 @aggregate("reports_due")
-def d2_last_report_on_time(t, asof):
+def d2_last_report_on_time(t, asof, entry):
     return ((t.years_back == 0) & t.filed_by & t.filed_on_time).max().cast("int64")
 
 
 @aggregate("latest_report")
-def d2_financials_undisclosed(t, asof):
+def d2_financials_undisclosed(t, asof, entry):
     return (t.revenue.isnull() & t.total_assets.isnull() & t.total_liabilities.isnull()).max().cast("int64")
 
 
@@ -39,43 +36,44 @@ def _valid(t, asof):
 
 
 @aggregate("licences")
-def d2_licences_valid(t, asof):
+def d2_licences_valid(t, asof, entry):
     return _valid(t, asof).sum()
 
 
 @table
-def d2_licences_expired_unrenewed(src, wide, asof):
+def d2_licences_expired_unrenewed(src, wide, asof, entry):
     """licence types with a licence lapsed in 24 months and none of that type valid at as_of"""
     t = src["licences"]
     per_type = t.group_by(["uscc", "licence_type"]).aggregate(
-        lapsed=(asof.within(t.expiry_date, 730) & ~asof.known(t.revoked_date)).any(), valid=_valid(t, asof).any())
-    return per_type.group_by("uscc").aggregate(
-        d2_licences_expired_unrenewed=(per_type.lapsed & ~per_type.valid).sum())
+        lapsed=(asof.within(t.expiry_date, entry.window_days) & ~asof.known(t.revoked_date)).any(),
+        valid=_valid(t, asof).any(),
+    )
+    return per_type.group_by("uscc").aggregate(d2_licences_expired_unrenewed=(per_type.lapsed & ~per_type.valid).sum())
 
 
 @aggregate("licences")
-def d2_licences_revoked_36m(t, asof):
-    return asof.within(t.revoked_date, 1095).sum()
+def d2_licences_revoked_36m(t, asof, entry):
+    return asof.within(t.revoked_date, entry.window_days).sum()
 
 
 @column
-def d2_enterprises_at_address(w, asof):
+def d2_enterprises_at_address(w, asof, entry):
     """count(enterprises on the register at the same address)"""
     return w.uscc.count().over(group_by="address_id")
 
 
 @column
-def d2_cluster_address(w, asof):
-    """1 if more than 20 enterprises on the register share the address"""
-    return (w.d2_enterprises_at_address > CLUSTER_ADDRESS).cast("int64")
+def d2_cluster_address(w, asof, entry):
+    """1 if more enterprises than `params["more_than"]` on the register share the address"""
+    return (w.d2_enterprises_at_address > entry.params["more_than"]).cast("int64")
 
 
 @column
-def d2_agent_registered(w, asof):
+def d2_agent_registered(w, asof, entry):
     return w.agent_id.notnull().cast("int64")
 
 
 @column
-def d2_scope_breadth(w, asof):
+def d2_scope_breadth(w, asof, entry):
     """number of ';'-separated sections in business_scope"""
     return w.business_scope.split(";").length()

@@ -18,6 +18,7 @@ Output folder (written whole or not at all; the same inputs give byte-identical 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,20 +31,92 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.store import atomic_folder, read_user_table
-from models.plots import expected_problems_plot
-from serving.planner.config import PlanConfig, PlanError
-from serving.planner.draw import Probabilities, commitment, file_digest, inclusion_probabilities, uniforms
-from serving.planner.inspectors import assign, read_directory
+from creditgrade.features.store import atomic_folder, read_user_table
+from creditgrade.models.planning import inspectors as I
+from creditgrade.models.planning.draw import Probabilities, commitment, inclusion_probabilities, uniforms
+from creditgrade.models.planning.plan import Plan, PlanError, plan_from_yaml
+from creditgrade.models.plots import expected_problems_plot
 
 PARQUET = {"compression": "zstd", "use_dictionary": True, "write_statistics": False}
 REASONS_SHOWN = 3
 STRATUM_COLUMNS = {"district": "region_code", "industry": "industry_section"}
 
 
+def load_plan(path: Path) -> Plan:
+    """PLAN.yaml, every setting checked (`creditgrade.models.planning.plan.Plan`)."""
+    path = Path(path)
+    if not path.exists():
+        raise PlanError(f"plan file {path} does not exist", f"计划文件 {path} 不存在", code="not_found")
+    return plan_from_yaml(path.read_text(encoding="utf-8"), f"plan file {path}")
+
+
+def file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_directory(path: Path) -> I.Directory:
+    """The inspector directory (执法人员名录), CSV or Parquet; see `creditgrade.models.planning.inspectors`."""
+    frame = read_user_table(path, I.COLUMNS, ("inspector directory", "执法人员名录"), PlanError)
+    return I.from_frame(frame, f"inspector directory {path}")
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What the plan is expected to do, before any draw, and the commitment to publish."""
+
+    plan_id: str
+    scheme: str
+    as_of: str
+    coverage: str
+    enterprises: int
+    eligible: int
+    expected_inspections: float
+    size_sd: float
+    expected_problems: float
+    uniform_problems: float
+    ratio_to_uniform: float
+    per_grade: list[dict]
+    excluded: dict[str, int]
+    plan_hash: str
+    inputs: dict[str, str]
+    inputs_hash: str
+    commitment: str
+
+    @property
+    def problems_per_1000(self) -> float:
+        return 1000 * self.expected_problems / self.expected_inspections if self.expected_inspections else 0.0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DrawnPlan:
+    """A plan drawn and written: its summary, the seed and how many enterprises were drawn (plan.json)."""
+
+    summary: PlanSummary
+    seed: str
+    drawn: int
+    plan: dict
+    draw_method: str
+
+    def to_dict(self) -> dict:
+        return {
+            **self.summary.to_dict(),
+            "seed": self.seed,
+            "drawn": self.drawn,
+            "plan": self.plan,
+            "draw_method": self.draw_method,
+        }
+
+
 @dataclass
 class Preview:
-    config: PlanConfig
+    config: Plan
     graded: Path
     checks: Path | None
     inspectors: Path | None
@@ -60,53 +133,87 @@ class Preview:
     def commitment(self) -> str:
         return commitment(self.plan_hash, self.inputs_hash)
 
-    def summary(self) -> dict:
+    def summary(self) -> PlanSummary:
         pr = self.probabilities
-        return {"plan_id": self.config.plan_id, "scheme": self.config.scheme, "as_of": str(self.frame["as_of"].iloc[0]),
-                "coverage": ("best grade on complaint only (无事不扰)" if self.config.best_grade == "complaints_only"
-                             else f"universal floor {self.config.floor:g} (不免抽)") if self.config.ratios is None
-                else "fixed per-grade ratios",
-                "enterprises": int(len(self.frame)), "eligible": int(self.frame["reason"].isna().sum()),
-                "expected_inspections": pr.budget, "size_sd": pr.size_sd,
-                "expected_problems": pr.expected_problems, "uniform_problems": pr.uniform_problems,
-                "ratio_to_uniform": pr.ratio, "per_grade": pr.per_grade,
-                "excluded": {k: int(v) for k, v in self.frame["reason"].value_counts().sort_index().items()},
-                "plan_hash": self.plan_hash, "inputs": self.digests, "inputs_hash": self.inputs_hash,
-                "commitment": self.commitment}
+        if self.config.ratios is not None:
+            coverage = "fixed per-grade ratios"
+        elif self.config.best_grade == "complaints_only":
+            coverage = "best grade on complaint only (无事不扰)"
+        else:
+            coverage = f"universal floor {self.config.floor:g} (不免抽)"
+        return PlanSummary(
+            plan_id=self.config.plan_id,
+            scheme=self.config.scheme,
+            as_of=str(self.frame["as_of"].iloc[0]),
+            coverage=coverage,
+            enterprises=int(len(self.frame)),
+            eligible=int(self.frame["reason"].isna().sum()),
+            expected_inspections=pr.budget,
+            size_sd=pr.size_sd,
+            expected_problems=pr.expected_problems,
+            uniform_problems=pr.uniform_problems,
+            ratio_to_uniform=pr.ratio,
+            per_grade=pr.per_grade,
+            excluded={k: int(v) for k, v in self.frame["reason"].value_counts().sort_index().items()},
+            plan_hash=self.plan_hash,
+            inputs=self.digests,
+            inputs_hash=self.inputs_hash,
+            commitment=self.commitment,
+        )
 
 
 def graded_file(path: Path) -> Path:
     """The graded.parquet of a graded folder, of the newest folder under a root of them, or the file itself."""
     path = Path(path)
     if path.is_dir():
-        found = [path / "graded.parquet"] if (path / "graded.parquet").exists() else \
-            sorted(p for p in path.glob("*/graded.parquet") if not p.parent.name.startswith("."))
+        found = (
+            [path / "graded.parquet"]
+            if (path / "graded.parquet").exists()
+            else sorted(p for p in path.glob("*/graded.parquet") if not p.parent.name.startswith("."))
+        )
         if not found:
-            raise PlanError(f"no graded table under {path}; run `creditgrade grade` first / 未找到分级结果")
+            raise PlanError(
+                f"no graded table under {path}; run `creditgrade grade` first",
+                f"{path} 下没有分级结果：请先运行 `creditgrade grade`",
+                code="not_found",
+            )
         return found[-1]
     if not path.exists():
-        raise PlanError(f"graded table {path} does not exist; run `creditgrade grade` first / 分级结果不存在")
+        raise PlanError(
+            f"graded table {path} does not exist; run `creditgrade grade` first",
+            f"分级结果 {path} 不存在：请先运行 `creditgrade grade`",
+            code="not_found",
+        )
     return path
 
 
-def preview(graded: Path, config: PlanConfig, *, checks: Path | None = None,
-            inspectors: Path | None = None) -> Preview:
+def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspectors: Path | None = None) -> Preview:
     """Every enterprise's inclusion probability and the plan's expected problems, before any draw."""
     graded = graded_file(graded)
     if config.checked_within_months and checks is None:
-        raise PlanError(f"the plan excludes enterprises checked within {config.checked_within_months} months: give "
-                        "the spot-check table (--checks) / 计划按近期检查排除，须提供检查记录")
+        raise PlanError(
+            f"the plan excludes enterprises checked within {config.checked_within_months} months: give "
+            "the spot-check table (--checks)",
+            f"计划排除近 {config.checked_within_months} 个月内已检查的企业，须提供检查记录表（--checks）",
+        )
     column = f"grade_{config.scheme}"
     try:
-        table = pq.read_table(graded, columns=["uscc", "region_code", "industry_section", "register_status",
-                                               "probability", column, "as_of"])
+        table = pq.read_table(
+            graded,
+            columns=["uscc", "region_code", "industry_section", "register_status", "probability", column, "as_of"],
+        )
     except (pa.ArrowInvalid, KeyError) as exc:
-        raise PlanError(f"{graded} is not a graded table with {column}: {exc} / 不是有效的分级结果表") from exc
+        raise PlanError(
+            f"{graded} is not a graded table with {column}: {exc}", f"{graded} 不是含 {column} 的分级结果表：{exc}"
+        ) from exc
     frame = table.sort_by("uscc").to_pandas().rename(columns={column: "grade"})
     if frame.empty:
-        raise PlanError(f"graded table {graded} has no enterprises / 分级结果为空")
-    frame["reason"] = np.where(frame["register_status"] == "active", None,
-                               "not operating (" + frame["register_status"].astype(str) + ") / 非存续经营状态")
+        raise PlanError(f"graded table {graded} has no enterprises", f"分级结果 {graded} 中没有企业")
+    frame["reason"] = np.where(
+        frame["register_status"] == "active",
+        None,
+        "not operating (" + frame["register_status"].astype(str) + ") / 非存续经营状态",
+    )
     digests = {"graded": file_digest(graded)}
     if checks is not None:
         checks = Path(checks) / "spot_checks.parquet" if Path(checks).is_dir() else Path(checks)
@@ -121,9 +228,14 @@ def preview(graded: Path, config: PlanConfig, *, checks: Path | None = None,
     else:
         frame["stratum"] = "all"
     reason = frame["reason"].to_numpy(dtype=object)
-    pr = inclusion_probabilities(config, frame["grade"].to_numpy(dtype=str), frame["probability"].to_numpy(float),
-                                 frame["stratum"].to_numpy(dtype=str), reason,
-                                 active=(frame["register_status"] == "active").to_numpy())
+    pr = inclusion_probabilities(
+        config,
+        frame["grade"].to_numpy(dtype=str),
+        frame["probability"].to_numpy(float),
+        frame["stratum"].to_numpy(dtype=str),
+        reason,
+        active=(frame["register_status"] == "active").to_numpy(),
+    )
     frame["reason"] = reason
     inputs_hash = hashlib.sha256("|".join(f"{k}:{v}" for k, v in sorted(digests.items())).encode()).hexdigest()
     return Preview(config, graded, checks, inspectors, inputs_hash, digests, frame, pr)
@@ -137,64 +249,91 @@ def _exclude_recent(frame: pd.DataFrame, checks: Path, months: int) -> None:
     last = seen[(dates > since) & (dates <= as_of)].assign(check_date=dates).groupby("uscc")["check_date"].max()
     hit = frame["uscc"].map(last)
     mask = frame["reason"].isna() & hit.notna()
-    frame.loc[mask, "reason"] = [f"inspected on {d.date()}, within {months} months / {months}个月内已检查"
-                                 for d in hit[mask]]
+    frame.loc[mask, "reason"] = [
+        f"inspected on {d.date()}, within {months} months / {months}个月内已检查" for d in hit[mask]
+    ]
 
 
 def draw(pv: Preview, seed: str) -> pa.Table:
     """The drawn list: Poisson sampling with the public seed, then a random pair of inspectors each."""
     if not str(seed).strip():
-        raise PlanError("the seed must not be empty / 随机种子不能为空")
+        raise PlanError("the seed must not be empty", "随机种子不能为空")
     u = uniforms(pv.frame["uscc"], str(seed), pv.inputs_hash)
     pi = pv.probabilities.pi
     take = np.flatnonzero(u < pi)
     rows = pv.frame.iloc[take]
-    graded = pq.read_table(pv.graded, columns=["uscc", "name", "district_zh", "district_en", "industry_zh",
-                                               "industry_en", "reasons"])
+    graded = pq.read_table(
+        pv.graded, columns=["uscc", "name", "district_zh", "district_en", "industry_zh", "industry_en", "reasons"]
+    )
     graded = graded.take(pc.index_in(pa.array(rows["uscc"].to_numpy(dtype=str), pa.string()), graded["uscc"]))
     pairs = np.full((take.size, 2), None, dtype=object)
     if pv.inspectors is not None:
-        pairs = assign(rows["uscc"].to_numpy(dtype=str), rows["region_code"].to_numpy(dtype=str),
-                       read_directory(pv.inspectors), pv.config.load_cap, f"{seed}|{pv.inputs_hash}")
+        pairs = I.assign(
+            rows["uscc"].to_numpy(dtype=str),
+            rows["region_code"].to_numpy(dtype=str),
+            read_directory(pv.inspectors),
+            pv.config.load_cap,
+            f"{seed}|{pv.inputs_hash}",
+        )
     reasons = graded["reasons"].to_pylist()
-    return pa.table({
-        "plan_id": pa.array([pv.config.plan_id] * take.size, pa.string()),
-        "uscc": pa.array(rows["uscc"].to_numpy(dtype=str)),
-        "name": graded["name"], "district_zh": graded["district_zh"], "district_en": graded["district_en"],
-        "industry_zh": graded["industry_zh"], "industry_en": graded["industry_en"],
-        "stratum": pa.array(rows["stratum"].to_numpy(dtype=str)),
-        "grade": pa.array(rows["grade"].to_numpy(dtype=str)),
-        "problem_probability": pa.array(np.round(rows["probability"].to_numpy(float), 6)),
-        "inclusion_probability": pa.array(pi[take]),
-        "draw_value": pa.array(u[take]),
-        "reasons_zh": pa.array(["；".join(r["zh"] for r in (x or [])[:REASONS_SHOWN]) for x in reasons], pa.string()),
-        "reasons_en": pa.array(["; ".join(r["en"] for r in (x or [])[:REASONS_SHOWN]) for x in reasons], pa.string()),
-        "inspector_1": pa.array(pairs[:, 0], pa.string()),
-        "inspector_2": pa.array(pairs[:, 1], pa.string()),
-    })
+    return pa.table(
+        {
+            "plan_id": pa.array([pv.config.plan_id] * take.size, pa.string()),
+            "uscc": pa.array(rows["uscc"].to_numpy(dtype=str)),
+            "name": graded["name"],
+            "district_zh": graded["district_zh"],
+            "district_en": graded["district_en"],
+            "industry_zh": graded["industry_zh"],
+            "industry_en": graded["industry_en"],
+            "stratum": pa.array(rows["stratum"].to_numpy(dtype=str)),
+            "grade": pa.array(rows["grade"].to_numpy(dtype=str)),
+            "problem_probability": pa.array(np.round(rows["probability"].to_numpy(float), 6)),
+            "inclusion_probability": pa.array(pi[take]),
+            "draw_value": pa.array(u[take]),
+            "reasons_zh": pa.array(
+                ["；".join(r["zh"] for r in (x or [])[:REASONS_SHOWN]) for x in reasons], pa.string()
+            ),
+            "reasons_en": pa.array(
+                ["; ".join(r["en"] for r in (x or [])[:REASONS_SHOWN]) for x in reasons], pa.string()
+            ),
+            "inspector_1": pa.array(pairs[:, 0], pa.string()),
+            "inspector_2": pa.array(pairs[:, 1], pa.string()),
+        }
+    )
 
 
-def write_plan(pv: Preview, seed: str, out: Path, *, overwrite: bool = False) -> dict:
-    """Draw and write the whole plan folder; returns plan.json's content."""
+def write_plan(pv: Preview, seed: str, out: Path, *, overwrite: bool = False) -> DrawnPlan:
+    """Draw and write the whole plan folder; returns what plan.json holds."""
     listed = draw(pv, seed)
-    meta = {**pv.summary(), "seed": str(seed), "drawn": listed.num_rows, "plan": pv.config.to_dict(),
-            "draw_method": "Poisson sampling, u = SHA-256(creditgrade-draw-v1|seed|inputs_hash|USCC) < π; "
-                           "see docs/spot-check-planner.md"}
-    probabilities = pa.table({"uscc": pv.frame["uscc"].to_numpy(dtype=str),
-                              "stratum": pv.frame["stratum"].to_numpy(dtype=str),
-                              "grade": pv.frame["grade"].to_numpy(dtype=str),
-                              "problem_probability": pv.frame["probability"].to_numpy(float),
-                              "inclusion_probability": pv.probabilities.pi,
-                              "excluded_reason": pa.array(pv.frame["reason"].to_numpy(dtype=object), pa.string(),
-                                                          from_pandas=True)})
+    drawn = DrawnPlan(
+        pv.summary(),
+        str(seed),
+        listed.num_rows,
+        pv.config.to_dict(),
+        "Poisson sampling, u = SHA-256(creditgrade-draw-v1|seed|inputs_hash|USCC) < π; see docs/spot-check-planner.md",
+    )
+    meta = drawn.to_dict()
+    probabilities = pa.table(
+        {
+            "uscc": pv.frame["uscc"].to_numpy(dtype=str),
+            "stratum": pv.frame["stratum"].to_numpy(dtype=str),
+            "grade": pv.frame["grade"].to_numpy(dtype=str),
+            "problem_probability": pv.frame["probability"].to_numpy(float),
+            "inclusion_probability": pv.probabilities.pi,
+            "excluded_reason": pa.array(pv.frame["reason"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        }
+    )
     with atomic_folder(out, overwrite=overwrite) as tmp:
         pq.write_table(listed, tmp / "list.parquet", **PARQUET)
         pacsv.write_csv(listed, tmp / "list.csv")
         pq.write_table(probabilities, tmp / "probabilities.parquet", **PARQUET)
         (tmp / "plan.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        expected_problems_plot(pv.probabilities.per_grade, tmp / "expected_problems.png",
-                               f"Plan {pv.config.plan_id}: {meta['ratio_to_uniform']:.2f}x a uniform draw")
-    return meta
+        expected_problems_plot(
+            pv.probabilities.per_grade,
+            tmp / "expected_problems.png",
+            f"Plan {pv.config.plan_id}: {drawn.summary.ratio_to_uniform:.2f}x a uniform draw",
+        )
+    return drawn
 
 
 KEY_COLUMNS = ("plan_id", "uscc", "grade", "inclusion_probability", "draw_value", "inspector_1", "inspector_2")
@@ -202,27 +341,33 @@ KEY_COLUMNS = ("plan_id", "uscc", "grade", "inclusion_probability", "draw_value"
 
 def read_list(path: Path) -> pd.DataFrame:
     path = Path(path) / "list.parquet" if Path(path).is_dir() else Path(path)
-    return read_user_table(path, KEY_COLUMNS, "published list (公示名单)", PlanError)
+    return read_user_table(path, KEY_COLUMNS, ("published list", "公示名单"), PlanError)
 
 
-def verify(published: Path, pv: Preview, seed: str) -> list[str]:
-    """Differences between a published list and the list re-derived from the plan, inputs and seed ([] = same)."""
+def verify(published: Path, pv: Preview, seed: str) -> list[tuple[str, str]]:
+    """Differences between a published list and the list re-derived from the plan, inputs and seed, each in
+    English and Chinese ([] = the same)."""
     mine = draw(pv, seed).select(list(KEY_COLUMNS)).to_pandas()
     theirs = read_list(published)[list(KEY_COLUMNS)]
     a, b = _canonical(mine), _canonical(theirs)
     problems = []
     for u in sorted(set(b.index) - set(a.index))[:5]:
-        problems.append(f"{u} is on the published list but the draw does not select it / 名单中有未被抽中的企业")
+        problems.append((f"{u} is on the published list but the draw does not select it", f"{u} 在名单中但未被抽中"))
     for u in sorted(set(a.index) - set(b.index))[:5]:
-        problems.append(f"{u} is drawn but missing from the published list / 被抽中的企业不在名单中")
+        problems.append((f"{u} is drawn but missing from the published list", f"{u} 被抽中但不在名单中"))
     both = a.index.intersection(b.index)
     diff = (a.loc[both] != b.loc[both]).any(axis=1)
     for u in list(diff[diff].index[:5]):
         cols = [c for c in a.columns if a.at[u, c] != b.at[u, c]]
-        problems.append(f"{u}: {', '.join(f'{c} published {b.at[u, c]!r}, re-derived {a.at[u, c]!r}' for c in cols)}"
-                        " / 名单内容与重算结果不符")
+        problems.append(
+            (
+                f"{u}: {', '.join(f'{c} published {b.at[u, c]!r}, re-derived {a.at[u, c]!r}' for c in cols)}",
+                f"{u}：{', '.join(f'{c} 公布为 {b.at[u, c]!r}，重算为 {a.at[u, c]!r}' for c in cols)}",
+            )
+        )
     if b.index.duplicated().any():
-        problems.append(f"{b.index[b.index.duplicated()][0]} appears twice on the published list / 名单中企业重复")
+        twice = b.index[b.index.duplicated()][0]
+        problems.append((f"{twice} appears twice on the published list", f"{twice} 在名单中重复出现"))
     return problems
 
 

@@ -2,17 +2,34 @@ from pathlib import Path
 
 import pytest
 
-from features import contract as C
-from features.docs import render_data_contract, write_docs
+from creditgrade.features import contract as C
+from creditgrade.features.docs import render_data_contract, write_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_table_from_the_domain_brief_is_declared():
-    expected = {"enterprises", "registration_changes", "shareholdings", "annual_reports", "licences",
-                "abnormal_list", "serious_violations", "penalties", "spot_checks", "complaints", "court_cases",
-                "judgment_defaulters", "tax_credit", "equity_pledges", "chattel_mortgages", "awards",
-                "credit_commitments", "credit_repairs", "severe_events"}
+    expected = {
+        "enterprises",
+        "registration_changes",
+        "shareholdings",
+        "annual_reports",
+        "licences",
+        "abnormal_list",
+        "serious_violations",
+        "penalties",
+        "spot_checks",
+        "complaints",
+        "court_cases",
+        "judgment_defaulters",
+        "tax_credit",
+        "equity_pledges",
+        "chattel_mortgages",
+        "awards",
+        "credit_commitments",
+        "credit_repairs",
+        "severe_events",
+    }
     assert set(C.TABLES_BY_NAME) == expected
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime as dt
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from features import catalog
-from features.indicators import definitions
-from features.pipeline import FEATURE_IDS, FeatureError, connect, indicator_table, load_raw
+from creditgrade.features import catalog
+from creditgrade.features.indicators import definitions
+from creditgrade.features.pipeline import FEATURE_IDS, FeatureError, connect, indicator_table, load_raw
 from tests.features.town import AS_OF, E1, E2, E3, E4, E5, E6, E7, TOWN, write_town
 
 DAY = dt.date.fromisoformat(AS_OF)
@@ -32,57 +35,153 @@ def town(tmp_path_factory) -> pd.DataFrame:
 
 E1_EXPECTED = {
     # D1
-    "d1_age_years": days("2015-03-01") / 365.25, "d1_registered_capital_log": math.log10(101),
-    "d1_paid_in_ratio": 0.5, "d1_legal_rep_changes_24m": 1, "d1_address_changes_24m": 1,
-    "d1_scope_changes_24m": 0, "d1_shareholder_changes_24m": 1, "d1_changes_12m": 2, "d1_employees": 10,
-    "d1_insured_ratio": 0.5, "d1_revenue_log": 2.0, "d1_profit_margin": 0.1, "d1_debt_ratio": 0.75,
+    "d1_age_years": days("2015-03-01") / 365.25,
+    "d1_registered_capital_log": math.log10(101),
+    "d1_paid_in_ratio": 0.5,
+    "d1_legal_rep_changes_24m": 1,
+    "d1_address_changes_24m": 1,
+    "d1_scope_changes_24m": 0,
+    "d1_shareholder_changes_24m": 1,
+    "d1_changes_12m": 2,
+    "d1_employees": 10,
+    "d1_insured_ratio": 0.5,
+    "d1_revenue_log": 2.0,
+    "d1_profit_margin": 0.1,
+    "d1_debt_ratio": 0.75,
     "d1_revenue_growth": 99 / 49 - 1,
     # D2
-    "d2_reports_filed_3y": 2, "d2_reports_missed_3y": 1, "d2_reports_late_3y": 1, "d2_last_report_on_time": 0,
-    "d2_financials_undisclosed": 0, "d2_licences_valid": 1, "d2_licences_expired_unrenewed": 1,
-    "d2_licences_revoked_36m": 1, "d2_enterprises_at_address": 2, "d2_cluster_address": 0,
-    "d2_agent_registered": 1, "d2_scope_breadth": 3,
+    "d2_reports_filed_3y": 2,
+    "d2_reports_missed_3y": 1,
+    "d2_reports_late_3y": 1,
+    "d2_last_report_on_time": 0,
+    "d2_financials_undisclosed": 0,
+    "d2_licences_valid": 1,
+    "d2_licences_expired_unrenewed": 1,
+    "d2_licences_revoked_36m": 1,
+    "d2_enterprises_at_address": 2,
+    "d2_cluster_address": 0,
+    "d2_agent_registered": 1,
+    "d2_scope_breadth": 3,
     # D3 (PN3 is repaired, PN4 is after the as-of date)
-    "d3_penalties_12m": 1, "d3_penalties_36m": 2, "d3_penalty_amount_36m_log": math.log10(1 + 1000 + 99999),
-    "d3_serious_penalties_36m": 1, "d3_days_since_penalty": days("2024-06-01"), "d3_repairs_36m": 1,
-    "d3_abnormal_current": 1, "d3_unreachable_current": 0, "d3_abnormal_entries_36m": 1,
-    "d3_abnormal_days_current": days("2023-07-05"), "d3_serious_current": 0, "d3_serious_5y": 0,
-    "d3_defaulter_current": 0, "d3_severe_events_24m": 0, "d3_special_list_current": 0,
+    "d3_penalties_12m": 1,
+    "d3_penalties_36m": 2,
+    "d3_penalty_amount_36m_log": math.log10(1 + 1000 + 99999),
+    "d3_serious_penalties_36m": 1,
+    "d3_days_since_penalty": days("2024-06-01"),
+    "d3_repairs_36m": 1,
+    "d3_abnormal_current": 1,
+    "d3_unreachable_current": 0,
+    "d3_abnormal_entries_36m": 1,
+    "d3_abnormal_days_current": days("2023-07-05"),
+    "d3_serious_current": 0,
+    "d3_serious_5y": 0,
+    "d3_defaulter_current": 0,
+    "d3_severe_events_24m": 0,
+    "d3_special_list_current": 0,
     "d3_related_negative_rep": 1,  # E2, same legal representative, is on the abnormal list
     "d3_related_negative_holder": 2,  # E2 shares shareholder P1; the parent E3 is on the serious list
     # D4 (K2 is judged after the as-of date; Q3 is still open)
-    "d4_complaints_12m": 2, "d4_complaints_36m": 3, "d4_substantiated_12m": 1, "d4_substantiated_share_36m": 0.5,
-    "d4_defendant_cases_24m": 2, "d4_cases_lost_24m": 1, "d4_case_amount_24m_log": math.log10(71),
-    "d4_checks_36m": 2, "d4_check_problems_36m": 1, "d4_days_since_problem_check": days("2024-04-01"),
-    "d4_equity_frozen": 1, "d4_equity_pledged": 0, "d4_mortgage_enforced_24m": 1,
+    "d4_complaints_12m": 2,
+    "d4_complaints_36m": 3,
+    "d4_substantiated_12m": 1,
+    "d4_substantiated_share_36m": 0.5,
+    "d4_defendant_cases_24m": 2,
+    "d4_cases_lost_24m": 1,
+    "d4_case_amount_24m_log": math.log10(71),
+    "d4_checks_36m": 2,
+    "d4_check_problems_36m": 1,
+    "d4_days_since_problem_check": days("2024-04-01"),
+    "d4_equity_frozen": 1,
+    "d4_equity_pledged": 0,
+    "d4_mortgage_enforced_24m": 1,
     # D5 (the 2024 tax grade and CM3's verification come after the as-of date)
-    "d5_awards_36m": 1, "d5_best_award_level": 2, "d5_contract_abiding": 1, "d5_tax_grade": 4,
-    "d5_tax_grade_worst_3y": 4, "d5_commitments_kept_36m": 1, "d5_commitments_broken_36m": 1,
+    "d5_awards_36m": 1,
+    "d5_best_award_level": 2,
+    "d5_contract_abiding": 1,
+    "d5_tax_grade": 4,
+    "d5_tax_grade_worst_3y": 4,
+    "d5_commitments_kept_36m": 1,
+    "d5_commitments_broken_36m": 1,
     # FR
-    "fr_address_registered_30d": 1, "fr_address_registered_90d": 1, "fr_enterprises_per_rep": 2,
-    "fr_rep_registered_90d": 1, "fr_enterprises_per_phone": 2, "fr_phone_registered_30d": 1,
-    "fr_enterprises_per_agent": 3, "fr_agent_registered_30d": 1, "fr_agent_registered_90d": 1,
-    "fr_cluster_size": 3, "fr_zero_insured": 0, "fr_zero_paid_in": 0, "fr_no_report_ever": 0,
-    "fr_duplicate_report": 1, "fr_early_change": 0, "fr_days_to_unreachable": None,
+    "fr_address_registered_30d": 1,
+    "fr_address_registered_90d": 1,
+    "fr_enterprises_per_rep": 2,
+    "fr_rep_registered_90d": 1,
+    "fr_enterprises_per_phone": 2,
+    "fr_phone_registered_30d": 1,
+    "fr_enterprises_per_agent": 3,
+    "fr_agent_registered_30d": 1,
+    "fr_agent_registered_90d": 1,
+    "fr_cluster_size": 3,
+    "fr_zero_insured": 0,
+    "fr_zero_paid_in": 0,
+    "fr_no_report_ever": 0,
+    "fr_duplicate_report": 1,
+    "fr_early_change": 0,
+    "fr_days_to_unreachable": None,
 }
 
 OTHERS_EXPECTED = {
-    E2: {"d1_age_years": days("2024-10-01") / 365.25, "d1_paid_in_ratio": 0.0, "fr_zero_paid_in": 1,
-         "d3_abnormal_current": 1, "d3_unreachable_current": 1, "d3_abnormal_days_current": days("2024-11-15"),
-         "fr_days_to_unreachable": 45, "fr_early_change": 1, "d1_address_changes_24m": 1, "d1_changes_12m": 1,
-         "fr_address_registered_30d": 2, "fr_agent_registered_30d": 2, "fr_cluster_size": 3,
-         "fr_enterprises_per_agent": 3, "d2_reports_filed_3y": 0, "d2_reports_missed_3y": 0,
-         "d2_last_report_on_time": None, "fr_no_report_ever": 0, "d3_related_negative_rep": 1,
-         "d3_related_negative_holder": 1, "d1_employees": None, "d5_tax_grade": None, "fr_zero_insured": None},
-    E3: {"d3_serious_current": 1, "d3_serious_5y": 1, "d3_special_list_current": 1, "d3_severe_events_24m": 1,
-         "fr_duplicate_report": 1, "d1_paid_in_ratio": None, "fr_zero_paid_in": None,
-         "d3_related_negative_holder": 0, "d3_related_negative_rep": 0, "fr_cluster_size": 1,
-         "d2_agent_registered": 0, "fr_enterprises_per_agent": 0, "d2_last_report_on_time": 1,
-         "d2_reports_filed_3y": 1, "d2_reports_missed_3y": 0, "d1_revenue_growth": None},
-    E5: {"d2_financials_undisclosed": 1, "fr_zero_insured": 1, "d1_insured_ratio": 0.0, "d1_revenue_log": None,
-         "d1_profit_margin": None, "d1_debt_ratio": None, "fr_duplicate_report": 0},
-    E6: {"fr_no_report_ever": 1, "d2_reports_missed_3y": 2, "d2_last_report_on_time": 0, "d1_employees": None,
-         "fr_zero_insured": None, "fr_zero_paid_in": 1},
+    E2: {
+        "d1_age_years": days("2024-10-01") / 365.25,
+        "d1_paid_in_ratio": 0.0,
+        "fr_zero_paid_in": 1,
+        "d3_abnormal_current": 1,
+        "d3_unreachable_current": 1,
+        "d3_abnormal_days_current": days("2024-11-15"),
+        "fr_days_to_unreachable": 45,
+        "fr_early_change": 1,
+        "d1_address_changes_24m": 1,
+        "d1_changes_12m": 1,
+        "fr_address_registered_30d": 2,
+        "fr_agent_registered_30d": 2,
+        "fr_cluster_size": 3,
+        "fr_enterprises_per_agent": 3,
+        "d2_reports_filed_3y": 0,
+        "d2_reports_missed_3y": 0,
+        "d2_last_report_on_time": None,
+        "fr_no_report_ever": 0,
+        "d3_related_negative_rep": 1,
+        "d3_related_negative_holder": 1,
+        "d1_employees": None,
+        "d5_tax_grade": None,
+        "fr_zero_insured": None,
+    },
+    E3: {
+        "d3_serious_current": 1,
+        "d3_serious_5y": 1,
+        "d3_special_list_current": 1,
+        "d3_severe_events_24m": 1,
+        "fr_duplicate_report": 1,
+        "d1_paid_in_ratio": None,
+        "fr_zero_paid_in": None,
+        "d3_related_negative_holder": 0,
+        "d3_related_negative_rep": 0,
+        "fr_cluster_size": 1,
+        "d2_agent_registered": 0,
+        "fr_enterprises_per_agent": 0,
+        "d2_last_report_on_time": 1,
+        "d2_reports_filed_3y": 1,
+        "d2_reports_missed_3y": 0,
+        "d1_revenue_growth": None,
+    },
+    E5: {
+        "d2_financials_undisclosed": 1,
+        "fr_zero_insured": 1,
+        "d1_insured_ratio": 0.0,
+        "d1_revenue_log": None,
+        "d1_profit_margin": None,
+        "d1_debt_ratio": None,
+        "fr_duplicate_report": 0,
+    },
+    E6: {
+        "fr_no_report_ever": 1,
+        "d2_reports_missed_3y": 2,
+        "d2_last_report_on_time": 0,
+        "d1_employees": None,
+        "fr_zero_insured": None,
+        "fr_zero_paid_in": 1,
+    },
 }
 
 
@@ -91,8 +190,9 @@ def assert_value(frame: pd.DataFrame, uscc: str, name: str, expected) -> None:
     if expected is None:
         assert pd.isna(got), f"{uscc} {name}: expected missing, got {got}"
     else:
-        assert not pd.isna(got) and got == pytest.approx(expected, rel=1e-9, abs=1e-12), \
+        assert not pd.isna(got) and got == pytest.approx(expected, rel=1e-9, abs=1e-12), (
             f"{uscc} {name}: expected {expected}, got {got}"
+        )
 
 
 def test_catalog_and_code_match_one_to_one():
@@ -107,8 +207,15 @@ def test_only_enterprises_on_the_register_at_the_as_of_date_are_graded(town):
     assert list(town.index) == sorted([E1, E2, E3, E5, E6, E7])
     assert E4 not in town.index  # deregistered 2024-12-01
     assert town.loc[E7, "register_status"] == "revoked" and town.loc[E1, "register_status"] == "active"
-    assert list(town.columns[:7]) == ["name", "region_code", "industry_section", "legal_form", "register_status",
-                                      "as_of", "catalog_version"]
+    assert list(town.columns[:7]) == [
+        "name",
+        "region_code",
+        "industry_section",
+        "legal_form",
+        "register_status",
+        "as_of",
+        "catalog_version",
+    ]
     assert list(town.columns[7:]) == list(FEATURE_IDS)
     assert (town.catalog_version == catalog.version()).all()
 
@@ -127,7 +234,7 @@ def test_golden_values_of_the_other_enterprises(town, uscc):
 
 def _future_copy(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """The town plus a copy of every record dated after the as-of date, and a new enterprise at E1's address."""
-    from features import contract as C
+    from creditgrade.features import contract as C
 
     out = copy.deepcopy(tables)
     for t in C.TABLES:
@@ -179,3 +286,47 @@ def test_reason_templates_render_in_both_languages():
     assert ind.reason(3, "zh") == "近12个月行政处罚3次"
     for i in catalog.ALL:
         assert i.reason(1.0) and i.reason(1.0, "zh") and i.reason(None)
+
+
+INDICATOR_MODULES = sorted((Path(definitions.__code__.co_filename).parent).glob("*.py"))
+
+
+@pytest.mark.parametrize("path", INDICATOR_MODULES, ids=lambda p: p.stem)
+def test_no_window_or_threshold_is_written_in_the_code(path):
+    """Windows and thresholds come from each indicator's catalog entry (`entry.window_days`, `entry.params`): a
+    number other than 0 or 1 inside a definition means the code could disagree with the catalog."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [
+        (f.name, n.lineno, n.value)
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef)
+        for n in ast.walk(f)
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float) and n.value not in (0, 1)
+    ]
+    assert not found, f"numbers written in {path.name}'s definitions: {found}; put them in the catalog entry"
+
+
+def test_every_definition_takes_its_catalog_entry_and_every_threshold_is_stated_in_its_formula():
+    import inspect
+
+    for d in definitions().values():
+        assert list(inspect.signature(d.fn).parameters)[-1] == "entry", d.id
+    for i in catalog.ALL:
+        for name, value in i.params.items():
+            assert f"{value:g}" in i.formula, f"{i.id}: its formula does not state {name} = {value:g}"
+
+
+def test_the_code_reads_windows_and_thresholds_from_the_catalog(tmp_path, monkeypatch):
+    """Change an entry and the indicator follows: a 1-day window counts nothing, a cluster cut of 0 makes every
+    enterprise's address a cluster."""
+    raw = load_raw(connect(), write_town(tmp_path / "town"))
+    before = indicator_table(raw, DAY, only=["d3_penalties_36m", "d2_enterprises_at_address", "d2_cluster_address"])
+    before = before.to_pandas().set_index("uscc")
+    assert before.d3_penalties_36m.sum() > 0 and before.d2_cluster_address.sum() == 0
+    by_id = dict(catalog.BY_ID)
+    by_id["d3_penalties_36m"] = replace(catalog.BY_ID["d3_penalties_36m"], window_days=1)
+    by_id["d2_cluster_address"] = replace(catalog.BY_ID["d2_cluster_address"], params={"more_than": 0})
+    monkeypatch.setattr(catalog, "BY_ID", by_id)
+    after = indicator_table(raw, DAY, only=["d3_penalties_36m", "d2_enterprises_at_address", "d2_cluster_address"])
+    after = after.to_pandas().set_index("uscc")
+    assert after.d3_penalties_36m.sum() == 0 and (after.d2_cluster_address == 1).all()

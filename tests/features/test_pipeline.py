@@ -10,11 +10,21 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features import catalog
-from features.city.simulate import CityConfig, simulate_city
-from features.ingest import ingest
-from features.pipeline import (FEATURE_IDS, META_VERSION, FeatureError, build_features, connect, indicator_table,
-                               load_raw, parse_dates, read_features)
+from creditgrade.features import catalog
+from creditgrade.features.city.simulate import CityConfig, simulate_city
+from creditgrade.features.ingest import ingest
+from creditgrade.features.overrides import OVERRIDE_COLUMNS
+from creditgrade.features.pipeline import (
+    FEATURE_IDS,
+    META_VERSION,
+    FeatureError,
+    build_features,
+    connect,
+    feature_table,
+    load_raw,
+    parse_dates,
+    read_features,
+)
 from tests.features.town import write_town
 
 
@@ -33,9 +43,10 @@ def test_a_panel_of_dates_is_one_file_stamped_with_the_catalog_version(small_cit
     assert table.schema.metadata[META_VERSION].decode() == catalog.version()
     frame = table.to_pandas()
     assert sorted(frame.as_of.astype(str).unique()) == ["2023-12-31", "2024-12-31"]
-    assert summary["rows"] == frame.groupby(frame.as_of.astype(str)).size().to_dict()
+    assert summary.rows == frame.groupby(frame.as_of.astype(str)).size().to_dict()
     assert not frame.duplicated(["uscc", "as_of"]).any()
-    assert list(frame.columns[8:]) == list(FEATURE_IDS)
+    assert list(frame.columns[8 : 8 + len(FEATURE_IDS)]) == list(FEATURE_IDS)
+    assert list(frame.columns[8 + len(FEATURE_IDS) :]) == list(OVERRIDE_COLUMNS)
     assert all(table.schema.field(i).type == pa.float64() for i in FEATURE_IDS), "every indicator is a float64"
     assert not list(tmp_path.glob(".*partial*")), "no partial file left behind"
 
@@ -56,17 +67,23 @@ def test_bad_dates_are_refused_with_the_format():
 def spark():
     pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is not installed")
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("creditgrade-parity")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g").getOrCreate())
+    session = (
+        pyspark.SparkSession.builder.master("local[2]")
+        .appName("creditgrade-parity")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
 
 
 def _both(folder, spark, day) -> tuple[pd.DataFrame, pd.DataFrame]:
-    duck = indicator_table(load_raw(connect("duckdb"), folder), day).to_pandas()
-    sp = indicator_table(load_raw(connect("pyspark", spark), folder), day).to_pandas()
+    duck = feature_table(load_raw(connect("duckdb"), folder), day).to_pandas()
+    sp = feature_table(load_raw(connect("pyspark", spark), folder), day).to_pandas()
     return duck.set_index("uscc").sort_index(), sp.set_index("uscc").sort_index()
 
 
@@ -76,6 +93,8 @@ def _assert_same(duck: pd.DataFrame, sp: pd.DataFrame) -> None:
         a, b = duck[col].to_numpy(float), sp[col].to_numpy(float)
         assert np.array_equal(np.isnan(a), np.isnan(b)), f"{col}: missing values differ"
         assert np.allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=1e-9, atol=1e-12), f"{col}: values differ"
+    for col in OVERRIDE_COLUMNS:
+        assert duck[col].fillna("").equals(sp[col].fillna("")), f"{col}: override summaries differ"
 
 
 @pytest.mark.slow

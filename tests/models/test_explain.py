@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import shap
 
-from features import catalog
-from models import explain as X
-from models.risk import RiskModel, RiskModelConfig
-from models.scaling import probability_to_score
+from creditgrade.features import catalog
+from creditgrade.models import explain as X
+from creditgrade.models.risk import RiskModel, RiskModelConfig
+from creditgrade.models.scaling import probability_to_score
 
 
 def _data(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -57,7 +57,7 @@ def test_rows_are_grouped_per_tree_and_each_pattern_is_explained_once(fitted):
     explainer = X.CityExplainer(model.booster_, 1, few_rows=0)
     doubled = np.vstack([x.to_numpy(), x.to_numpy()])
     phi, _ = explainer.contributions(doubled)
-    assert np.array_equal(phi[: len(x)], phi[len(x):])
+    assert np.array_equal(phi[: len(x)], phi[len(x) :])
     leaves = [t.feature.size + 1 for t in explainer.trees]
     assert all(1 <= k <= 2 ** (s - 1) for k, s in zip(explainer.patterns_, leaves))
     assert max(explainer.patterns_) <= len(x)  # the second copy of every row adds no pattern
@@ -70,8 +70,9 @@ def test_missing_values_follow_lightgbm_at_every_kind_of_split():
     x[:, 2][rng.random(3000) < 0.3] = 0.0
     y = (np.nan_to_num(x[:, 0]) + np.isnan(x[:, 1]) + (x[:, 2] == 0) + rng.normal(size=3000) > 0.5).astype(int)
     for params in ({}, {"zero_as_missing": True}, {"use_missing": False}):
-        booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1, **params},
-                            lgb.Dataset(x, y), num_boost_round=30)
+        booster = lgb.train(
+            {"objective": "binary", "num_leaves": 7, "verbose": -1, **params}, lgb.Dataset(x, y), num_boost_round=30
+        )
         phi, expected = X.CityExplainer(booster, 1, few_rows=0).contributions(x)
         native = booster.predict(x, pred_contrib=True)
         assert np.abs(phi - native[:, :-1]).max() < 1e-9, params

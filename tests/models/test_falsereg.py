@@ -6,8 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import catalog
-from models.falsereg import FEATURES, RULES, FalseRegConfig, FalseRegModel, constraints, rules_broken, rules_score
+from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.models.falsereg import (
+    FEATURES,
+    RULES,
+    FalseRegConfig,
+    FalseRegModel,
+    constraints,
+    rules_broken,
+    rules_score,
+)
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -16,10 +25,20 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_rules_count_what_each_enterprise_breaks():
-    f = frame([{}, {"d2_enterprises_at_address": 57, "fr_enterprises_per_phone": 6},
-               {"d2_enterprises_at_address": 21, "fr_enterprises_per_rep": 9, "fr_enterprises_per_phone": 8,
-                "fr_agent_registered_30d": 40, "fr_zero_insured": 1},
-               {"fr_zero_insured": np.nan, "fr_no_report_ever": 1}])
+    f = frame(
+        [
+            {},
+            {"d2_enterprises_at_address": 57, "fr_enterprises_per_phone": 6},
+            {
+                "d2_enterprises_at_address": 21,
+                "fr_enterprises_per_rep": 9,
+                "fr_enterprises_per_phone": 8,
+                "fr_agent_registered_30d": 40,
+                "fr_zero_insured": 1,
+            },
+            {"fr_zero_insured": np.nan, "fr_no_report_ever": 1},
+        ]
+    )
     broken = rules_broken(f)
     assert list(broken.columns) == [r.id for r in RULES]
     assert broken.sum(axis=1).tolist() == [0, 2, 5, 1]
@@ -61,7 +80,7 @@ def test_the_model_ranks_false_registrations_first_and_the_anomaly_sees_outliers
 
 def test_one_class_or_too_few_cases_are_refused():
     city, false = synthetic(500, 2)
-    with pytest.raises(ValueError, match="each class needs at least 5"):
+    with pytest.raises(CreditgradeError, match="each class needs at least 5"):
         FalseRegModel(FalseRegConfig(anomaly_sample=500, anomaly_trees=10)).fit(city, np.zeros(500, int), city)
-    with pytest.raises(ValueError, match="lacks false-registration feature"):
+    with pytest.raises(CreditgradeError, match="lacks false-registration feature"):
         FalseRegModel().fit(city.drop(columns=["fr_cluster_size"]), false.astype(int), city)

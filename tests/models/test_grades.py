@@ -7,8 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.grades import NATIONAL, PINGSHAN, SCHEMES, SHENZHEN_FIXED, GradeScheme, grade_rank, score_to_grade
-from models.scaling import probability_to_score, score_to_probability
+from creditgrade.models.grades import (
+    NATIONAL,
+    PINGSHAN,
+    SCHEMES,
+    SHENZHEN_FIXED,
+    GradeScheme,
+    grade_rank,
+    score_to_grade,
+)
+from creditgrade.models.scaling import probability_to_score, score_to_probability
 
 probabilities = st.floats(min_value=1e-9, max_value=1 - 1e-9, allow_nan=False)
 scores = st.floats(min_value=0, max_value=1000, allow_nan=False)
@@ -20,19 +28,30 @@ def test_the_worked_example_of_the_docstring():
     assert probability_to_score(1 / 3, pdo=60, ref_score=650, ref_odds=4) == pytest.approx(590)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"pdo": -2}, "pdo must be a positive number; got -2."),
-    ({"ref_odds": 0}, "ref_odds must be a positive number"),
-    ({"ref_score": 2000}, "ref_score must lie in"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"pdo": -2}, "pdo must be a positive number; got -2."),
+        ({"ref_odds": 0}, "ref_odds must be a positive number"),
+        ({"ref_score": 2000}, "ref_score must lie in"),
+    ],
+)
 def test_bad_scaling_parameters_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
         probability_to_score(0.2, **kwargs)
 
 
 def test_shenzhen_published_bands():
-    assert score_to_grade([751, 750.9, 671, 670, 601, 600, 555, 554.9], SHENZHEN_FIXED).tolist() == \
-        ["A+", "A", "A", "B", "B", "C", "C", "D"]
+    assert score_to_grade([751, 750.9, 671, 670, 601, 600, 555, 554.9], SHENZHEN_FIXED).tolist() == [
+        "A+",
+        "A",
+        "A",
+        "B",
+        "B",
+        "C",
+        "C",
+        "D",
+    ]
     assert "E" not in score_to_grade(np.linspace(0, 1000, 1001), SHENZHEN_FIXED)
 
 

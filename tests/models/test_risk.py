@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features import catalog
-from models.risk import RiskModel, RiskModelConfig
+from creditgrade.features import catalog
+from creditgrade.models.risk import RiskModel, RiskModelConfig
 
 IDS = catalog.RISK_IDS
 
@@ -20,8 +20,13 @@ def synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = pd.DataFrame(rng.poisson(0.5, size=(n, len(IDS))).astype(float), columns=IDS)
     x.loc[rng.random(n) < 0.1, "d1_paid_in_ratio"] = np.nan  # missing stays missing
-    logit = -1.5 + 0.8 * x["d3_penalties_12m"] + 0.6 * x["d3_abnormal_current"].clip(upper=1) \
-        - 0.5 * x["d5_awards_36m"] + 0.4 * x["d4_complaints_12m"] * (x["d1_employees"] < 1)
+    logit = (
+        -1.5
+        + 0.8 * x["d3_penalties_12m"]
+        + 0.6 * x["d3_abnormal_current"].clip(upper=1)
+        - 0.5 * x["d5_awards_36m"]
+        + 0.4 * x["d4_complaints_12m"] * (x["d1_employees"] < 1)
+    )
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     w = rng.choice([1 / 0.035, 1 / 0.2], size=n)
     return x, y, w
@@ -62,8 +67,11 @@ def test_bad_config_is_named():
 
 
 @settings(max_examples=60, deadline=None)
-@given(row=st.integers(0, 2999), step=st.floats(0.5, 5.0),
-       name=st.sampled_from([i for i in IDS if catalog.BY_ID[i].direction == 1]))
+@given(
+    row=st.integers(0, 2999),
+    step=st.floats(0.5, 5.0),
+    name=st.sampled_from([i for i in IDS if catalog.BY_ID[i].direction == 1]),
+)
 def test_raising_a_more_risk_indicator_never_lowers_the_probability(fitted, row, step, name):
     model, xv, _, _ = fitted
     base = xv.iloc[[row]].copy()

@@ -27,7 +27,10 @@ def test_notebooks_are_committed_without_outputs():
 def test_notebook_runs_within_its_budget(path, tmp_path, monkeypatch):
     if "bring-your-own-data" in path.name and not SHARED.exists():
         pytest.skip(f"{SHARED} is absent: the notebook reads the Polish data from ../shared in place")
-    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
+    # The store comes from the home, not from the notebook's folder: what the notebook promotes, the test
+    # process (standing elsewhere) loads, as `creditgrade grade` and `serve` would.
+    monkeypatch.setenv("CREDITGRADE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CREDITGRADE_MLRUNS", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -37,3 +40,10 @@ def test_notebook_runs_within_its_budget(path, tmp_path, monkeypatch):
     assert elapsed < BUDGET_SECONDS, f"{path.name} took {elapsed:.0f} s"
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
     assert images >= 1, f"{path.name} shows no picture"
+    assert not (path.parent / "mlruns").exists(), "the notebook made a store of its own in notebooks/"
+    if "retrain" in path.name:
+        from creditgrade.training import tracking
+
+        promoted = int(nb.cells[-1].outputs[-1]["data"]["text/plain"])  # its last cell: the champion's version
+        assert tracking.configure() == f"sqlite:///{tmp_path / 'home' / 'mlruns' / 'mlflow.db'}"
+        assert tracking.load().version == promoted == tracking.alias_version(tracking.CHAMPION)

@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from features import contract as C
-from features.pipeline import read_features
-from models import grades as G
-from serving import batch
-from serving.batch import DATABASE, GRADED, GradingError, grade_city
-from serving.cli import app
+from creditgrade.features import contract as C
+from creditgrade.features.pipeline import read_features
+from creditgrade.models import grades as G
+from creditgrade.serving import batch
+from creditgrade.serving.batch import DATABASE, GRADED, GradingError, grade_city
+from creditgrade.serving.cli import app
 
 runner = CliRunner()
 
@@ -26,14 +26,41 @@ def test_every_enterprise_is_graded_once_with_all_columns(graded_city):
     day = graded_city.days[-1]
     feats = read_features(graded_city.features, as_of=[day], columns=["uscc"]).to_pandas()
     assert sorted(table.uscc) == sorted(feats.uscc) and table.uscc.is_unique
-    expected = {"uscc", "name", "region_code", "district_zh", "district_en", "industry_section", "industry_zh",
-                "industry_en", "probability", "score", "grade_shenzhen", "grade_shenzhen_fixed", "grade_pingshan",
-                "grade_national", "override_rule", "override_zh", "override_en", "override_source", "points_d1",
-                "points_d2", "points_d3", "points_d4", "points_d5", "reasons", "model_version", "catalog_version",
-                "as_of"}
+    expected = {
+        "uscc",
+        "name",
+        "region_code",
+        "district_zh",
+        "district_en",
+        "industry_section",
+        "industry_zh",
+        "industry_en",
+        "probability",
+        "score",
+        "grade_shenzhen",
+        "grade_shenzhen_fixed",
+        "grade_pingshan",
+        "grade_national",
+        "override_effect",
+        "override_rule",
+        "override_zh",
+        "override_en",
+        "override_source",
+        "points_d1",
+        "points_d2",
+        "points_d3",
+        "points_d4",
+        "points_d5",
+        "reasons",
+        "model_version",
+        "catalog_version",
+        "as_of",
+    }
     assert expected <= set(table.columns)
     assert table.probability.between(0, 1).all() and table.score.between(0, 1000).all()
-    assert (table.as_of == np.datetime64(day)).all() and table.model_version.str.startswith("enterprise-credit-risk/").all()
+    assert (table.as_of == np.datetime64(day)).all() and table.model_version.str.startswith(
+        "enterprise-credit-risk/"
+    ).all()
     with_reasons = table.reasons.map(len)
     assert with_reasons.between(1, 5).all()
     first = table.reasons.iloc[0][0]
@@ -74,7 +101,7 @@ def test_no_person_identifier_reaches_the_graded_table(graded_city):
 
 
 def test_migration_against_last_month_accounts_for_every_enterprise(graded_city):
-    m = graded_city.summary["migration"]
+    m = graded_city.summary.migration
     total = sum(sum(row.values()) for row in m["matrix"].values())
     before = pq.read_table(graded_city.graded / str(graded_city.days[1]) / GRADED, columns=["uscc"]).num_rows
     after = pq.read_table(graded_city.latest / GRADED, columns=["uscc"]).num_rows
@@ -85,7 +112,7 @@ def test_migration_against_last_month_accounts_for_every_enterprise(graded_city)
 def test_a_rerun_writes_the_same_table_and_a_failed_run_leaves_the_last_one(graded_city, tmp_path, monkeypatch):
     day = graded_city.days[-1]
     out = tmp_path / "again"
-    grade_city(graded_city.features, graded_city.clean, out, graded_city.loaded, as_of=day)
+    grade_city(graded_city.features, out, graded_city.loaded, as_of=day)
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     assert digest(out / GRADED) == digest(graded_city.latest / GRADED)
 
@@ -94,29 +121,36 @@ def test_a_rerun_writes_the_same_table_and_a_failed_run_leaves_the_last_one(grad
 
     monkeypatch.setattr(batch.duckdb, "connect", broken)
     with pytest.raises(RuntimeError):
-        grade_city(graded_city.features, graded_city.clean, out, graded_city.loaded, as_of=day, overwrite=True)
+        grade_city(graded_city.features, out, graded_city.loaded, as_of=day, overwrite=True)
     assert digest(out / GRADED) == digest(graded_city.latest / GRADED)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]  # no partial folder left behind
 
 
 def test_bad_input_is_refused_with_a_clear_message(graded_city, tmp_path):
     with pytest.raises(GradingError, match="holds no rows as of 2019-12-31"):
-        grade_city(graded_city.features, graded_city.clean, tmp_path / "g", graded_city.loaded,
-                   as_of=dt.date(2019, 12, 31))
+        grade_city(graded_city.features, tmp_path / "g", graded_city.loaded, as_of=dt.date(2019, 12, 31))
     with pytest.raises(GradingError, match="is not a graded table"):
-        grade_city(graded_city.features, graded_city.clean, tmp_path / "g", graded_city.loaded,
-                   previous=graded_city.features)
+        grade_city(graded_city.features, tmp_path / "g", graded_city.loaded, previous=graded_city.features)
     assert not (tmp_path / "g").exists()
 
 
 def test_the_grade_command(graded_city, tmp_path, monkeypatch):
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
-    result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--data", str(graded_city.clean),
-                                 "--out", str(tmp_path / "g"), "--previous", str(graded_city.latest)])
+    result = runner.invoke(
+        app,
+        [
+            "grade",
+            "--features",
+            str(graded_city.features),
+            "--out",
+            str(tmp_path / "g"),
+            "--previous",
+            str(graded_city.latest),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Graded" in result.output and "against last month" in result.output
-    result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--data", str(graded_city.clean),
-                                 "--out", str(tmp_path / "g")])
+    result = runner.invoke(app, ["grade", "--features", str(graded_city.features), "--out", str(tmp_path / "g")])
     assert result.exit_code == 2 and "already exists" in result.output
 
 
@@ -126,7 +160,9 @@ def test_plots_and_the_explain_command(graded_city, tmp_path, monkeypatch):
     assert (plots / "dimension_importance.png").stat().st_size > 5_000
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
     uscc = pq.read_table(graded_city.latest / GRADED, columns=["uscc"]).column("uscc")[0].as_py()
-    result = runner.invoke(app, ["explain", uscc, "--graded", str(graded_city.graded), "--out", str(tmp_path / "w.png")])
+    result = runner.invoke(
+        app, ["explain", uscc, "--graded", str(graded_city.graded), "--out", str(tmp_path / "w.png")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "w.png").stat().st_size > 10_000 and "grade" in result.output
     result = runner.invoke(app, ["explain", "91440300MA5DC1YU4Q", "--graded", str(graded_city.graded)])

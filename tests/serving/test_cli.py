@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from serving.cli import app
+from creditgrade.serving.cli import app
 
 runner = CliRunner()
 
 
 def test_simulate_ingest_and_stats(tmp_path):
     raw, clean = tmp_path / "raw", tmp_path / "clean"
-    result = runner.invoke(app, ["simulate", "--enterprises", "2000", "--seed", "2", "--out", str(raw),
-                                 "--dirty-rate", "0.01"])
+    result = runner.invoke(
+        app, ["simulate", "--enterprises", "2000", "--seed", "2", "--out", str(raw), "--dirty-rate", "0.01"]
+    )
     assert result.exit_code == 0, result.output
     assert (raw / "manifest.json").exists()
     result = runner.invoke(app, ["ingest", str(raw), "--out", str(clean)])
@@ -23,8 +24,9 @@ def test_simulate_ingest_and_stats(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Annual reports" in result.output  # ranges are asserted at 50k (tests/features/city)
     table = tmp_path / "features.parquet"
-    result = runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2024-12-31", "--as-of", "2025-06-30",
-                                 "--out", str(table)])
+    result = runner.invoke(
+        app, ["features", "--data", str(clean), "--as-of", "2024-12-31", "--as-of", "2025-06-30", "--out", str(table)]
+    )
     assert result.exit_code == 0, result.output
     assert table.exists() and "D3" in result.output
 
@@ -33,14 +35,18 @@ def test_bad_input_ends_with_one_clear_message(tmp_path):
     result = runner.invoke(app, ["simulate", "--enterprises", "10", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "at least 100" in result.output
     (tmp_path / "empty").mkdir()
-    result = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
-                                 "--extraction-date", "2025-12-31"])
+    result = runner.invoke(
+        app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--extraction-date", "2025-12-31"]
+    )
     assert result.exit_code == 2 and "required table 'enterprises'" in result.output
-    result = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
-                                 "--extraction-date", "31/12/2025"])
+    result = runner.invoke(
+        app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--extraction-date", "31/12/2025"]
+    )
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
-    result = runner.invoke(app, ["features", "--data", str(tmp_path / "empty"), "--as-of", "2024-12-31",
-                                 "--out", str(tmp_path / "f.parquet")])
+    result = runner.invoke(
+        app,
+        ["features", "--data", str(tmp_path / "empty"), "--as-of", "2024-12-31", "--out", str(tmp_path / "f.parquet")],
+    )
     assert result.exit_code == 2 and "raw table 'enterprises'" in result.output
 
 
@@ -49,12 +55,14 @@ def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, mo
     raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
     assert runner.invoke(app, ["simulate", "--enterprises", "12000", "--seed", "4", "--out", str(raw)]).exit_code == 0
     assert runner.invoke(app, ["ingest", str(raw), "--out", str(clean)]).exit_code == 0
-    result = runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31",
-                                 "--out", str(table)])
+    result = runner.invoke(
+        app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31", "--out", str(table)]
+    )
     assert result.exit_code == 0, result.output
     for _ in range(2):
-        result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean),
-                                     "--as-of", "2024-12-31", "--truth", str(raw)])
+        result = runner.invoke(
+            app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2024-12-31", "--truth", str(raw)]
+        )
         assert result.exit_code == 0, result.output
     assert "Bayes limit" in result.output and "registered" in result.output
     listing = runner.invoke(app, ["models", "list"])
@@ -68,18 +76,24 @@ def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, mo
 def test_the_model_report_is_logged_with_its_plots(tmp_path, monkeypatch):
     import mlflow
 
-    from training import tracking
+    from creditgrade.training import tracking
 
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
     raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
     runner.invoke(app, ["simulate", "--enterprises", "8000", "--seed", "6", "--out", str(raw)])
     runner.invoke(app, ["ingest", str(raw), "--out", str(clean)])
-    runner.invoke(app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31",
-                        "--out", str(table)])
+    runner.invoke(
+        app, ["features", "--data", str(clean), "--as-of", "2023-12-31", "--as-of", "2024-12-31", "--out", str(table)]
+    )
     result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2024-12-31"])
     assert result.exit_code == 0, result.output
     tracking.configure()
     run = mlflow.search_runs(experiment_names=[tracking.EXPERIMENT]).iloc[0]
     names = {a.path for a in mlflow.MlflowClient().list_artifacts(run.run_id, "report")}
-    assert {"report/model_report.md", "report/model_report.html", "report/calibration.png",
-            "report/grade_rates.png", "report/risk_model_state.json"} <= names
+    assert {
+        "report/model_report.md",
+        "report/model_report.html",
+        "report/calibration.png",
+        "report/grade_rates.png",
+        "report/risk_model_state.json",
+    } <= names

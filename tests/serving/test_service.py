@@ -11,19 +11,22 @@ import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
 
-from serving.audit import verify
-from serving.auth import hash_key
-from serving.batch import GRADED
-from serving.launch import running_server
+from creditgrade.serving.audit import AuditError, verify
+from creditgrade.serving.auth import hash_key
+from creditgrade.serving.batch import GRADED
+from creditgrade.serving.launch import running_server
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
 
 
 def _env(graded_city, tmp_path) -> dict[str, str]:
-    return {"CREDITGRADE_GRADED": str(graded_city.graded), "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
-            "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
-            "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
-            "CREDITGRADE_API_KEYS": ",".join(f"{r}-1:{r}:{hash_key(k)}" for r, k in KEYS.items())}
+    return {
+        "CREDITGRADE_GRADED": str(graded_city.graded),
+        "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
+        "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
+        "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
+        "CREDITGRADE_API_KEYS": ",".join(f"{r}-1:{r}:{hash_key(k)}" for r, k in KEYS.items()),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def service(graded_city, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("service")
     saved = {k: os.environ.get(k) for k in _env(graded_city, tmp)}
     os.environ.update(_env(graded_city, tmp))
-    from serving.service import CreditGrade
+    from creditgrade.serving.service import CreditGrade
 
     try:
         with TestClient(CreditGrade.to_asgi()) as client:
@@ -81,8 +84,17 @@ def test_batch_lookup_lists_what_it_did_not_find(service, table):
 def test_what_if_matches_the_batch_and_shows_the_change(service, table):
     client, _ = service
     uscc = table.index[table.override_rule.isna()][3]
-    r = post(client, "/v1/explain", {"records": [{"uscc": uscc}, {"uscc": uscc, "indicators": {"d3_serious_current": 1}},
-                                                 {"indicators": {"d1_age_years": 2.5}}]})
+    r = post(
+        client,
+        "/v1/explain",
+        {
+            "records": [
+                {"uscc": uscc},
+                {"uscc": uscc, "indicators": {"d3_serious_current": 1}},
+                {"indicators": {"d1_age_years": 2.5}},
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     same, changed, alone = r.json()["results"]
     assert same["probability"] == pytest.approx(table.loc[uscc].probability, abs=1e-9)
@@ -91,17 +103,20 @@ def test_what_if_matches_the_batch_and_shows_the_change(service, table):
     assert alone["uscc"] is None and 0 < alone["probability"] < 1
 
 
-@pytest.mark.parametrize("path, body, status, says", [
-    ("/v1/grade", {"uscc": "ABC"}, 400, "length"),
-    ("/v1/grade", {"uscc": "91440300MA5DC1YU4X"}, 400, "check character"),
-    ("/v1/grade", {"uscc": "91440300MA5DC1YU4Q"}, 404, "no graded enterprise"),
-    ("/v1/grade", {"uscc": 12}, 400, "string"),
-    ("/v1/grade", {}, 400, "required"),
-    ("/v1/explain", {"records": [{"indicators": {"d1_age_years": -1}}]}, 400, "greater than or equal"),
-    ("/v1/explain", {"records": [{"indicators": {"no_such_indicator": 1}}]}, 400, "xtra"),
-    ("/v1/explain", {"records": []}, 400, "no records"),
-    ("/v1/explain", {"records": [{}] * 1001}, 413, "limit"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, says",
+    [
+        ("/v1/grade", {"uscc": "ABC"}, 400, "length"),
+        ("/v1/grade", {"uscc": "91440300MA5DC1YU4X"}, 400, "check character"),
+        ("/v1/grade", {"uscc": "91440300MA5DC1YU4Q"}, 404, "no graded enterprise"),
+        ("/v1/grade", {"uscc": 12}, 400, "string"),
+        ("/v1/grade", {}, 400, "required"),
+        ("/v1/explain", {"records": [{"indicators": {"d1_age_years": -1}}]}, 400, "greater than or equal"),
+        ("/v1/explain", {"records": [{"indicators": {"no_such_indicator": 1}}]}, 400, "xtra"),
+        ("/v1/explain", {"records": []}, 400, "no records"),
+        ("/v1/explain", {"records": [{}] * 1001}, 413, "limit"),
+    ],
+)
 def test_bad_input_gets_a_clear_4xx(service, path, body, status, says):
     client, _ = service
     r = post(client, path, body)
@@ -110,8 +125,9 @@ def test_bad_input_gets_a_clear_4xx(service, path, body, status, says):
 
 def test_malformed_json_is_a_400_not_a_500(service):
     client, _ = service
-    r = client.post("/v1/grade", content=b'{"uscc": ', headers={"X-API-Key": KEYS["regulator"],
-                                                                "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/grade", content=b'{"uscc": ', headers={"X-API-Key": KEYS["regulator"], "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and "json" in r.text.lower()
 
 
@@ -120,7 +136,9 @@ def test_keys_and_roles(service, table):
     body = {"uscc": table.index[0]}
     assert post(client, "/v1/grade", body, role=None).status_code == 401
     assert client.post("/v1/grade", json=body, headers={"X-API-Key": "guess"}).status_code == 401
-    assert client.post("/v1/grade", json=body, headers={"Authorization": f"Bearer {KEYS['planner']}"}).status_code == 200
+    assert (
+        client.post("/v1/grade", json=body, headers={"Authorization": f"Bearer {KEYS['planner']}"}).status_code == 200
+    )
     assert post(client, "/v1/reload", {}, role="regulator").status_code == 403
     assert post(client, "/v1/reload", {}, role="planner").status_code == 403
     r = post(client, "/v1/reload", {}, role="admin")
@@ -140,19 +158,35 @@ def test_every_lookup_is_audited_without_person_identifiers(service, table, grad
     assert [e["uscc"] for e in entries] == wanted + ["91440300MA5DC1YU4Q"]
     assert {e["key_id"] for e in entries} == {"regulator-1"} and {e["role"] for e in entries} == {"regulator"}
     assert all(e["model_version"].startswith("enterprise-credit-risk/") for e in entries)
-    assert set(entries[0]) == {"time", "endpoint", "key_id", "role", "uscc", "found", "model_version", "previous",
-                               "hash"}
+    assert set(entries[0]) == {
+        "time",
+        "endpoint",
+        "key_id",
+        "role",
+        "uscc",
+        "found",
+        "model_version",
+        "previous",
+        "hash",
+    }
     lines = log.read_text().splitlines()
     tampered = log.with_name("tampered.log")
     tampered.write_text("\n".join(lines[:-2] + [lines[-1]]) + "\n")
-    with pytest.raises(ValueError, match="chain broken"):
+    with pytest.raises(AuditError, match="chain broken"):
         verify(tampered)
 
 
 @pytest.mark.slow
 def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
-    with running_server("--graded", str(graded_city.graded), "--workers", "1", "--audit-log",
-                        str(tmp_path / "audit.log"), env=_env(graded_city, tmp_path)) as base:
+    with running_server(
+        "--graded",
+        str(graded_city.graded),
+        "--workers",
+        "1",
+        "--audit-log",
+        str(tmp_path / "audit.log"),
+        env=_env(graded_city, tmp_path),
+    ) as base:
         uscc = table.index[0]
         r = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, headers={"X-API-Key": KEYS["regulator"]}, timeout=10)
         assert r.status_code == 200 and r.json()["uscc"] == uscc
@@ -171,8 +205,8 @@ def test_a_what_if_on_an_unknown_enterprise_is_audited_and_refused(service):
 
 
 def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_city, tmp_path):
-    from serving.planner.config import parse_plan
-    from serving.planner.plan import preview, verify
+    from creditgrade.models.planning.plan import parse_plan
+    from creditgrade.serving.planner.plan import preview, verify
 
     client, log = service
     plan = {"plan_id": "svc-1", "budget": 0.03, "floor": 0.005}
@@ -201,13 +235,15 @@ def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_ci
 
 
 def test_planners_get_the_latest_false_registration_list(service, graded_city):
-    from serving.falsereg import ranked, write
+    from creditgrade.serving.falsereg import ranked, write
 
     client, _ = service
     root = graded_city.root / "falsereg"  # where _env points the service
     assert post(client, "/v1/falsereg", {"top": 5}, role="planner").status_code == 404
-    write(ranked(graded_city.features, graded_city.clean, graded_city.days[2], None, top=40),
-          root / str(graded_city.days[2]))
+    write(
+        ranked(graded_city.features, graded_city.clean, graded_city.days[2], None, top=40),
+        root / str(graded_city.days[2]),
+    )
     assert post(client, "/v1/falsereg", {"top": 5}).status_code == 403  # regulators cannot
     r = post(client, "/v1/falsereg", {"top": 5}, role="planner")
     assert r.status_code == 200, r.text

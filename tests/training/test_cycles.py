@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from serving.planner.config import parse_plan
-from training.cycles import CycleDates, calibration_error, simulate_cycles
+from creditgrade.features.errors import CreditgradeError
+from creditgrade.models.planning.plan import parse_plan
+from creditgrade.training.cycles import CycleDates, calibration_error, simulate_cycles
 
 
 def test_cycle_dates_are_the_month_ends_after_t0():
@@ -27,13 +28,17 @@ def test_calibration_error_is_zero_only_for_calibrated_predictions():
 def test_two_cycles_run_weighted_and_unweighted_side_by_side(graded_city, tmp_path):
     plan = parse_plan({"plan_id": "cycle", "scheme": "shenzhen_fixed", "budget": 0.05, "floor": 0.01})
     report = simulate_cycles(graded_city.clean, graded_city.raw, tmp_path, months=2, plan=plan, seed="7")
-    rows = report["cycles"]
-    assert [(r["cycle"], r["run"]) for r in rows] == [(1, "weighted"), (1, "unweighted"), (2, "weighted"),
-                                                      (2, "unweighted")]
+    rows = report.cycles
+    assert [(r["cycle"], r["run"]) for r in rows] == [
+        (1, "weighted"),
+        (1, "unweighted"),
+        (2, "weighted"),
+        (2, "unweighted"),
+    ]
     for r in rows:
         assert r["per_1000"] == pytest.approx(1000 * r["problems_found"] / r["drawn"])
         assert 0 < r["calibration_error"] < 0.5 and 0 < r["mean_predicted"] < 1
-        assert abs(r["drawn"] - 0.05 * report["enterprises_at_t0"]) < 0.2 * 0.05 * report["enterprises_at_t0"]
+        assert abs(r["drawn"] - 0.05 * report.enterprises_at_t0) < 0.2 * 0.05 * report.enterprises_at_t0
     by_cycle = {}
     for r in rows:  # the runs share the city, so the uniform draw's expectation and the truth agree
         by_cycle.setdefault(r["cycle"], set()).add((round(r["uniform_per_1000"], 9), round(r["mean_true"], 9)))
@@ -41,5 +46,5 @@ def test_two_cycles_run_weighted_and_unweighted_side_by_side(graded_city, tmp_pa
     assert rows[-1]["inspections_so_far"] == rows[1]["drawn"] + rows[3]["drawn"]
     assert json.loads((tmp_path / "cycles.json").read_text())["cycles"] == rows
     assert (tmp_path / "cycles.png").stat().st_size > 10_000
-    with pytest.raises(ValueError, match="months must be between 1 and 12"):
+    with pytest.raises(CreditgradeError, match="months must be between 1 and 12"):
         simulate_cycles(graded_city.clean, graded_city.raw, tmp_path, months=13)

@@ -11,12 +11,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from serving.cli import app
-from serving.planner.config import PlanError, parse_plan
-from serving.planner.plan import preview, verify, write_plan
+from creditgrade.models.planning.plan import PlanError, parse_plan
+from creditgrade.serving.cli import app
+from creditgrade.serving.planner.plan import preview, verify, write_plan
 
-PLAN = {"plan_id": "2026-01-public-info", "budget": 0.03, "floor": 0.005, "strata": ["district"],
-        "inspectors": {"load_cap": 40}}
+PLAN = {
+    "plan_id": "2026-01-public-info",
+    "budget": 0.03,
+    "floor": 0.005,
+    "strata": ["district"],
+    "inspectors": {"load_cap": 40},
+}
 SEED = "2026-01-05 lottery 03 11 27"
 runner = CliRunner()
 
@@ -26,8 +31,9 @@ def published(graded_city, tmp_path_factory):
     out = tmp_path_factory.mktemp("plans")
     pv = preview(graded_city.latest, parse_plan(PLAN), inspectors=graded_city.raw / "inspectors.csv")
     meta = write_plan(pv, SEED, out / "a")
-    write_plan(preview(graded_city.latest, parse_plan(PLAN), inspectors=graded_city.raw / "inspectors.csv"), SEED,
-               out / "b")
+    write_plan(
+        preview(graded_city.latest, parse_plan(PLAN), inspectors=graded_city.raw / "inspectors.csv"), SEED, out / "b"
+    )
     return pv, meta, out
 
 
@@ -50,10 +56,24 @@ def test_the_same_inputs_give_byte_identical_files(published):
 def test_the_list_has_every_column_and_its_probabilities(published, graded_city):
     pv, meta, out = published
     listed = pd.read_parquet(out / "a" / "list.parquet")
-    assert list(listed.columns) == ["plan_id", "uscc", "name", "district_zh", "district_en", "industry_zh",
-                                    "industry_en", "stratum", "grade", "problem_probability",
-                                    "inclusion_probability", "draw_value", "reasons_zh", "reasons_en",
-                                    "inspector_1", "inspector_2"]
+    assert list(listed.columns) == [
+        "plan_id",
+        "uscc",
+        "name",
+        "district_zh",
+        "district_en",
+        "industry_zh",
+        "industry_en",
+        "stratum",
+        "grade",
+        "problem_probability",
+        "inclusion_probability",
+        "draw_value",
+        "reasons_zh",
+        "reasons_en",
+        "inspector_1",
+        "inspector_2",
+    ]
     assert listed.uscc.is_monotonic_increasing and listed.uscc.is_unique
     assert (listed.draw_value < listed.inclusion_probability).all()
     everyone = pd.read_parquet(out / "a" / "probabilities.parquet").set_index("uscc")
@@ -62,11 +82,13 @@ def test_the_list_has_every_column_and_its_probabilities(published, graded_city)
     assert everyone.inclusion_probability.sum() == pytest.approx(0.03 * active.sum(), rel=1e-9)
     assert (everyone.inclusion_probability[active] >= 0.005 - 1e-12).all()
     assert everyone.excluded_reason.dropna().str.contains("not operating").all()
-    assert abs(len(listed) - meta["expected_inspections"]) < 5 * meta["size_sd"]
+    assert abs(len(listed) - meta.summary.expected_inspections) < 5 * meta.summary.size_sd and meta.drawn == len(listed)
     assert listed.reasons_zh.str.len().gt(0).all() and listed.reasons_en.str.len().gt(0).all()
-    assert meta["expected_problems"] > meta["uniform_problems"]
+    assert meta.summary.expected_problems > meta.summary.uniform_problems
     # two different inspectors, both covering the enterprise's district; no person identifiers anywhere
-    inspectors = pd.read_csv(graded_city.raw / "inspectors.csv", dtype=str, keep_default_na=False).set_index("inspector_id")
+    inspectors = pd.read_csv(graded_city.raw / "inspectors.csv", dtype=str, keep_default_na=False).set_index(
+        "inspector_id"
+    )
     assert (listed.inspector_1 != listed.inspector_2).all()
     for col in ("inspector_1", "inspector_2"):
         covers = inspectors.loc[listed[col], "districts"].to_numpy()
@@ -89,8 +111,9 @@ def test_verification_accepts_the_list_and_fails_if_one_row_changes(published, t
     tampered = {
         "grade": listed.assign(grade=np.where(listed.index == 3, "A+", listed.grade)),
         "inspector": listed.assign(inspector_2=np.where(listed.index == 0, "SZ99-9999", listed.inspector_2)),
-        "probability": listed.assign(inclusion_probability=np.where(listed.index == 1, "0.5",
-                                                                    listed.inclusion_probability)),
+        "probability": listed.assign(
+            inclusion_probability=np.where(listed.index == 1, "0.5", listed.inclusion_probability)
+        ),
         "removed": listed.drop(index=2),
         "added": pd.concat([listed, listed.iloc[[0]].assign(uscc=outsider)]),
     }
@@ -125,8 +148,14 @@ def test_recent_checks_are_excluded_with_their_date(graded_city):
 def test_cli_commit_draw_and_verify(graded_city, tmp_path):
     plan = tmp_path / "plan.yaml"
     plan.write_text(yaml.safe_dump(PLAN), encoding="utf-8")
-    common = ["--graded", str(graded_city.latest), "--config", str(plan),
-              "--inspectors", str(graded_city.raw / "inspectors.csv")]
+    common = [
+        "--graded",
+        str(graded_city.latest),
+        "--config",
+        str(plan),
+        "--inspectors",
+        str(graded_city.raw / "inspectors.csv"),
+    ]
     r = runner.invoke(app, ["plan", "commit", *common, "--plot", str(tmp_path / "expected.png")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "expected.png").stat().st_size > 5_000
@@ -134,11 +163,13 @@ def test_cli_commit_draw_and_verify(graded_city, tmp_path):
     assert "a uniform random draw" in said(r) and len(commitment) == 64
     r = runner.invoke(app, ["plan", *common, "--seed", SEED, "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["plan", "verify", str(tmp_path / "out" / "list.csv"), *common, "--seed", SEED,
-                            "--commitment", commitment])
+    r = runner.invoke(
+        app, ["plan", "verify", str(tmp_path / "out" / "list.csv"), *common, "--seed", SEED, "--commitment", commitment]
+    )
     assert r.exit_code == 0 and "matches" in said(r), r.output
-    r = runner.invoke(app, ["plan", "verify", str(tmp_path / "out" / "list.csv"), *common, "--seed", SEED,
-                            "--commitment", "0" * 64])
+    r = runner.invoke(
+        app, ["plan", "verify", str(tmp_path / "out" / "list.csv"), *common, "--seed", SEED, "--commitment", "0" * 64]
+    )
     assert r.exit_code == 2 and "does NOT match" in said(r)
     r = runner.invoke(app, ["plan", *common, "--seed", SEED, "--out", str(tmp_path / "out")])
     assert r.exit_code == 2 and "already exists" in said(r)  # nothing overwritten without --overwrite

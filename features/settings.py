@@ -1,0 +1,140 @@
+"""Settings: every `CREDITGRADE_*` environment variable the product reads, gathered in one object.
+
+`settings()` reads the environment each time it is called (cheap), so a test or a notebook that sets
+a variable sees it take effect. Where things live does not depend on the working directory:
+
+- `home` — `CREDITGRADE_HOME`; else the checkout the package is installed from (the folder holding
+  this project's pyproject.toml); else, for an installed wheel, `$XDG_DATA_HOME/creditgrade`
+  (`~/.local/share/creditgrade`).
+- `mlruns` — the MLflow store (SQLite database and artifacts): `CREDITGRADE_MLRUNS`, default
+  `home/mlruns`. `CREDITGRADE_TRACKING_URI` points MLflow at another server instead.
+- `data` — generated cities and outputs: `home/data`; the service's graded tables, lists, keys and
+  audit log default to places under it.
+
+| variable | setting | default |
+|---|---|---|
+| CREDITGRADE_HOME | home | the checkout, else ~/.local/share/creditgrade |
+| CREDITGRADE_MLRUNS | mlruns | home/mlruns |
+| CREDITGRADE_TRACKING_URI | tracking_uri | sqlite:///<mlruns>/mlflow.db |
+| CREDITGRADE_GRADED | graded | home/data/graded |
+| CREDITGRADE_FALSEREG | falsereg | home/data/falsereg |
+| CREDITGRADE_CHECKS | checks | none |
+| CREDITGRADE_INSPECTORS | inspectors | none |
+| CREDITGRADE_API_KEYS | api_keys | none (id:role:sha256,...) |
+| CREDITGRADE_API_KEYS_FILE | api_keys_file | home/data/api_keys.json |
+| CREDITGRADE_AUDIT_LOG | audit_log | home/data/audit/audit.log |
+| CREDITGRADE_WORKERS | workers | the cores |
+| CREDITGRADE_DUCKDB_MEMORY | duckdb_memory | 3GB |
+| CREDITGRADE_SERVER_LOG | server_log | none (a started server's output is dropped) |
+| OMP_NUM_THREADS | threads | the cores (LightGBM, OpenMP) |
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = "creditgrade"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    mlruns: Path
+    tracking_uri: str | None
+    data: Path
+    graded: Path
+    falsereg: Path
+    checks: Path | None
+    inspectors: Path | None
+    api_keys: str | None
+    api_keys_file: Path
+    audit_log: Path
+    workers: int
+    threads: int
+    duckdb_memory: str
+    server_log: Path | None
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that give a child process (the service's workers) these same settings."""
+        env = {
+            "CREDITGRADE_HOME": str(self.home),
+            "CREDITGRADE_MLRUNS": str(self.mlruns),
+            "CREDITGRADE_GRADED": str(self.graded),
+            "CREDITGRADE_FALSEREG": str(self.falsereg),
+            "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
+            "CREDITGRADE_AUDIT_LOG": str(self.audit_log),
+            "CREDITGRADE_WORKERS": str(self.workers),
+            "CREDITGRADE_DUCKDB_MEMORY": self.duckdb_memory,
+        }
+        optional = {
+            "CREDITGRADE_TRACKING_URI": self.tracking_uri,
+            "CREDITGRADE_CHECKS": self.checks,
+            "CREDITGRADE_INSPECTORS": self.inspectors,
+            "CREDITGRADE_API_KEYS": self.api_keys,
+            "CREDITGRADE_SERVER_LOG": self.server_log,
+        }
+        env.update({k: str(v) for k, v in optional.items() if v is not None})
+        return env
+
+
+def checkout() -> Path | None:
+    """The project checkout this package is installed from (editable install), or None for a wheel."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        name = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+    return root if name == PROJECT else None
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        from creditgrade.features.errors import CreditgradeError
+
+        raise CreditgradeError(
+            f"{name} must be a positive whole number; got {value!r}",
+            f"环境变量 {name} 须为正整数，当前为 {value!r}",
+            code="bad_setting",
+        )
+    return int(value)
+
+
+def settings() -> Settings:
+    """The settings as the environment gives them now."""
+    xdg = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    home = _optional_path("CREDITGRADE_HOME") or checkout() or xdg / PROJECT
+    data = home / "data"
+    cores = os.cpu_count() or 1
+    return Settings(
+        home=home,
+        mlruns=_path("CREDITGRADE_MLRUNS", home / "mlruns"),
+        tracking_uri=os.environ.get("CREDITGRADE_TRACKING_URI") or None,
+        data=data,
+        graded=_path("CREDITGRADE_GRADED", data / "graded"),
+        falsereg=_path("CREDITGRADE_FALSEREG", data / "falsereg"),
+        checks=_optional_path("CREDITGRADE_CHECKS"),
+        inspectors=_optional_path("CREDITGRADE_INSPECTORS"),
+        api_keys=os.environ.get("CREDITGRADE_API_KEYS") or None,
+        api_keys_file=_path("CREDITGRADE_API_KEYS_FILE", data / "api_keys.json"),
+        audit_log=_path("CREDITGRADE_AUDIT_LOG", data / "audit" / "audit.log"),
+        workers=_count("CREDITGRADE_WORKERS", cores),
+        threads=_count("OMP_NUM_THREADS", cores),
+        duckdb_memory=os.environ.get("CREDITGRADE_DUCKDB_MEMORY") or "3GB",
+        server_log=_optional_path("CREDITGRADE_SERVER_LOG"),
+    )

@@ -1,0 +1,90 @@
+"""Scoring: calibrate → score → grade → explain, for rows of indicator values, with one registered model.
+
+The batch job (`creditgrade grade`), `creditgrade explain` and the service's what-ifs all score through
+`ScoringModel.score`, so a published score, its grade and its reasons are computed one way only. The
+score is rounded to the 0.1 point it is published with before it is graded, so a published score and
+its grade always agree. Override rules (found point in time by the feature pipeline) then move the
+grade: `overridden` applies each enterprise's strongest effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from creditgrade.models import explain as X
+from creditgrade.models import grades as G
+from creditgrade.models.explain import CityExplainer
+from creditgrade.models.risk import RiskModel
+from creditgrade.models.scaling import probability_to_score
+
+Progress = Callable[[str, int, int], None]
+SCHEME_ORDER = ("shenzhen", "shenzhen_fixed", "pingshan", "national")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Rows scored and explained: everything a graded row shows, before overrides."""
+
+    probability: np.ndarray
+    score: np.ndarray  # 0–1000, rounded to the published 0.1
+    grades: dict[str, np.ndarray]  # by score, per scheme
+    points: pd.DataFrame  # the five dimension sub-scores in score points
+    base_points: float
+    reasons: pa.ChunkedArray  # top reasons per row (indicator, value, points, zh, en)
+    phi: np.ndarray  # contributions in the trees' log-odds, rows × indicators
+    expected: float
+
+
+class ScoringModel:
+    """A registered model version ready to grade: the model, its fitted grade schemes, where it came from."""
+
+    def __init__(self, name: str, version: int, run_id: str, model: RiskModel, schemes: dict[str, G.GradeScheme]):
+        self.name, self.version, self.run_id, self.model, self.schemes = name, version, run_id, model, schemes
+        self._explainer: CityExplainer | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.version}"
+
+    def explainer(self) -> CityExplainer:
+        """The model's exact TreeSHAP explainer, built once (threads as the model's config says)."""
+        if self._explainer is None or self._explainer.num_threads != self.model.config.num_threads:
+            self._explainer = CityExplainer(self.model.booster_, self.model.config.num_threads)
+        return self._explainer
+
+    def score(self, x: np.ndarray, progress: Progress | None = None, k: int = 5) -> Scored:
+        """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows of
+        indicator values (columns in the model's order)."""
+        phi, expected = self.explainer().contributions(x, progress=progress)
+        cal = self.model.calibrator_
+        p = cal.predict(expected + phi.sum(axis=1))
+        score = np.round(probability_to_score(p), 1)
+        a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
+        per = X.points_per_logodds(a)
+        return Scored(
+            probability=p,
+            score=score,
+            grades={name: G.score_to_grade(score, self.schemes[name]) for name in SCHEME_ORDER},
+            points=X.dimension_points(phi, self.model.features, per),
+            base_points=X.base_score(expected, a, b),
+            reasons=X.top_reasons(phi, x, self.model.features, per, k=k),
+            phi=phi,
+            expected=expected,
+        )
+
+    def overridden(self, grades: dict[str, np.ndarray], effects: Sequence[str | None]) -> dict[str, np.ndarray]:
+        """The final grade in every scheme: each enterprise's strongest override effect ('worst', 'down2' or
+        none) applied to its grade by score.
+
+        >>> from creditgrade.models.grades import SHENZHEN
+        >>> m = ScoringModel("risk", 1, "run", None, {"shenzhen": SHENZHEN})
+        >>> m.overridden({"shenzhen": np.array(["A+", "A", "B"])}, [None, "down2", "worst"])["shenzhen"].tolist()
+        ['A+', 'C', 'E']
+        """
+        as_tuples: list[tuple[str, ...]] = [(e,) if isinstance(e, str) and e else () for e in effects]
+        return {name: G.apply_overrides(g, as_tuples, self.schemes[name]) for name, g in grades.items()}

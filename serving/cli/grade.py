@@ -1,0 +1,92 @@
+"""Grading commands: grade the city with the champion, explain one enterprise, the false-registration list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditgrade.serving.cli import render
+from creditgrade.serving.cli.app import app, console, data_dir, progress_bar
+from creditgrade.serving.cli.model import falsereg_app
+
+
+@app.command()
+def grade(
+    features_file: Path = typer.Option(..., "--features", help="Feature table holding the month to grade."),
+    as_of: Optional[str] = typer.Option(None, help="Date to grade; default: the latest in the feature table."),
+    previous: Optional[Path] = typer.Option(
+        None, help="Last month's graded folder or graded.parquet: migration and PSI."
+    ),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default <data>/graded/<as-of>."),
+    alias: str = typer.Option("champion", help="Registered model alias to grade with."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Grade the whole city with the champion model: grades, overrides, sub-scores, reasons (全市分级)."""
+    from creditgrade.features.pipeline import parse_dates
+    from creditgrade.serving.batch import feature_dates, grade_city
+    from creditgrade.training import tracking
+
+    day = parse_dates([as_of])[0] if as_of else None
+    tracking.configure()
+    scoring = tracking.load(alias)
+    day = day or (feature_dates(features_file)[-1] if features_file.exists() else None)
+    target = out or data_dir() / "graded" / str(day)
+    with progress_bar(f"grade with {scoring.label}") as update:
+        summary = grade_city(
+            features_file, target, scoring, as_of=day, previous=previous, overwrite=overwrite, progress=update
+        )
+    render.graded(summary, target)
+
+
+@app.command()
+def explain(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    graded: Optional[Path] = typer.Option(
+        None, help="Graded folder, or a folder of them (the newest is used); default <data>/graded."
+    ),
+    out: Optional[Path] = typer.Option(None, help="Waterfall PNG; default <graded folder>/plots/<USCC>.png."),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """Why an enterprise has its grade: top reasons and a SHAP waterfall PNG for a report (企业画像)."""
+    from creditgrade.serving.batch import explain_one
+    from creditgrade.serving.graded import latest_folder
+    from creditgrade.training import tracking
+
+    folder = latest_folder(graded or data_dir() / "graded")
+    tracking.configure()
+    scoring = tracking.load(alias)
+    code = uscc.strip().upper()
+    render.explained(explain_one(folder, code, scoring, out or folder / "plots" / f"{code}.png"), scoring.label)
+
+
+@falsereg_app.command("list")
+def falsereg_list(
+    features_file: Path = typer.Option(..., "--features", help="Feature table holding the date."),
+    data: Path = typer.Option(..., help="The ingested city folder (registration clusters)."),
+    as_of: Optional[str] = typer.Option(None, help="Date; default: the latest in the feature table."),
+    top: int = typer.Option(1000, help="Enterprises on the list."),
+    clusters: bool = typer.Option(False, "--clusters", help="List whole registration clusters together."),
+    anomaly_only: bool = typer.Option(False, help="Rank by the anomaly score alone (no model, no labels)."),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default <data>/falsereg/<date>."),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """The ranked targeted-check list with clusters and reasons (虚假登记核查名单)."""
+    from creditgrade.features.pipeline import parse_dates
+    from creditgrade.serving.batch import feature_dates
+    from creditgrade.serving.falsereg import ranked, write
+    from creditgrade.training import tracking
+    from creditgrade.training.falsereg import load
+
+    day = parse_dates([as_of])[0] if as_of else feature_dates(features_file)[-1]
+    model, label = None, "the anomaly score alone"
+    if not anomaly_only:
+        tracking.configure()
+        version, model = load(alias)
+        label = f"{tracking.FALSE_REGISTRATION}/{version}"
+    with console.status(f"scoring the city as of {day} with {label}"):
+        table = ranked(features_file, data, day, model, top=top, by_cluster=clusters)
+    target = write(table, out or data_dir() / "falsereg" / str(day))
+    render.falsereg_list(table.slice(0, 5).to_pylist())
+    console.print(f"{table.num_rows:,} enterprises ranked by {label} → {target} (list.csv, list.parquet)")

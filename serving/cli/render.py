@@ -1,0 +1,272 @@
+"""How the command line shows results: one place for every rich table and summary line.
+
+Renderers only format what a job returned (its result object or report); they compute nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from creditgrade.serving.cli.app import console
+
+
+def grades(title: str, rows: list[dict]) -> None:
+    t = Table(title=title)
+    for col in ("grade 等级", "share 占比", "problem rate 问题发现率"):
+        t.add_column(col)
+    for g in rows:
+        t.add_row(g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
+    console.print(t)
+
+
+def training(result) -> None:
+    """A `TrainResult`: headline metrics, and the problem rate per grade in every scheme."""
+    m = result.metrics
+    head = (
+        f"as of {result.as_of}: validation AUC {m['valid_auc']:.4f}, KS {m['valid_ks']:.3f}, "
+        f"Brier {m['valid_brier']:.4f}, PSI {m['psi_train_valid']:.4f}; {m['train_rows']:,} training and "
+        f"{m['valid_rows']:,} validation inspections"
+    )
+    if "bayes_auc" in m:
+        head += f"; Bayes limit {m['bayes_auc']:.4f} (gap {m['auc_gap_to_bayes']:.4f})"
+    console.print(head)
+    for name, r in result.report.items():
+        grades(f"{name}: problem rate per grade (各等级问题发现率), city {r['city_problem_rate']:.1%}", r["grades"])
+    for name, message in result.scheme_errors.items():
+        console.print(f"[yellow]{name}: not graded[/] — {escape(message)}")
+    if result.registered_version is not None:
+        console.print(
+            f"registered enterprise-credit-risk version {result.registered_version} "
+            "(alias challenger; champion if it is the first)"
+        )
+
+
+def table_training(path: Path, r) -> None:
+    """A `TableTraining`: held-out AUC per fold and the grades of the held-out predictions."""
+    console.print(
+        f"{escape(str(path))}: {r.rows:,} rows, {r.positives:,} positive, {r.indicators} indicators; "
+        f"{r.validation} AUC {r.auc_mean:.4f} ± {r.auc_std:.4f} "
+        f"(folds: {', '.join(f'{a:.3f}' for a in r.fold_auc)})"
+    )
+    grades(
+        f"Grades on held-out predictions (national four classes), KS {r.evaluation['ks']:.3f}", r.evaluation["grades"]
+    )
+
+
+def model_versions(model: str, versions: list[dict]) -> None:
+    t = Table(title=f"{model} versions")
+    for col in ("version", "aliases", "as of", "valid AUC", "catalog"):
+        t.add_column(col)
+    for v in versions:
+        t.add_row(
+            str(v["version"]),
+            ", ".join(v["aliases"]),
+            str(v["as_of"]),
+            f"{v['auc']:.4f}" if v["auc"] is not None else "—",
+            str(v["catalog_version"]),
+        )
+    console.print(t)
+
+
+def falsereg_training(r) -> None:
+    """A `FalseRegResult`."""
+    console.print(
+        f"confirmed cases: {r.confirmed_false:,} false, {r.confirmed_genuine:,} genuine; out-of-fold "
+        f"AUC {r.out_of_fold_auc:.4f}; registered false-registration version {r.registered_version}"
+    )
+    if r.truth is not None:
+        falsereg_evaluation(r.truth)
+
+
+def falsereg_evaluation(e: dict) -> None:
+    t = Table(
+        title=f"Against the truth: {e['false_registrations']:,} false registrations among "
+        f"{e['enterprises']:,} operating enterprises (对照真值)"
+    )
+    for col in ("method", f"precision, top {e['k']:,}", f"recall, top {e['share']:.0%}"):
+        t.add_column(col, justify="right")
+    for name, m in e["methods"].items():
+        t.add_row(name, f"{m['precision_at_k']:.3f}", f"{m['recall_at_share']:.3f}")
+    console.print(t)
+
+
+def falsereg_list(rows: list[dict], lang: str = "en") -> None:
+    for r in rows:
+        console.print(
+            f"{r['rank']:>4}. {r['uscc']} score {r['score']:.3f}, cluster of {r['cluster_size']}: "
+            f"{escape(r['reasons_' + lang])}"
+        )
+
+
+def graded(summary, out: Path) -> None:
+    """A `GradingSummary`: grade shares per scheme, overrides, migration."""
+    t = Table(
+        title=f"Graded {summary.enterprises:,} enterprises as of {summary.as_of} with "
+        f"{summary.model_version} (分级结果) → {escape(str(out))}"
+    )
+    t.add_column("scheme 方案")
+    t.add_column("grades 等级分布")
+    for name, counts in summary.grades.items():
+        total = sum(counts.values())
+        t.add_row(name, "  ".join(f"{g} {c / total:.1%}" for g, c in counts.items()))
+    console.print(t)
+    console.print(f"override rules applied to {summary.overrides:,} enterprises (强制降级/直接评定)")
+    if summary.migration is not None:
+        m = summary.migration
+        console.print(
+            f"against last month: {m['moved']:,} moved grade, {m['entered']:,} new, {m['left']:,} left; "
+            f"score PSI {m['psi_score']:.4f} (等级迁移)"
+        )
+
+
+def explained(r, label: str) -> None:
+    """An `Explained` enterprise: grade, score and reasons."""
+    console.print(f"{r.uscc} {escape(r.name)}: grade {r.grade}, score {r.score:.0f} ({label})")
+    reasons(r.reasons)
+    console.print(f"waterfall → {escape(r.png)}")
+
+
+def reasons(rows: list[dict]) -> None:
+    for x in rows:
+        console.print(f"  {x['points']:+6.1f}  {escape(x['zh'])} / {escape(x['en'])}")
+
+
+def example(row: dict) -> None:
+    console.print(
+        f"Example (示例): {row['uscc']} {escape(row['name'])} — score {row['score']:.0f}, grade "
+        f"{row['grade_shenzhen']}; dimension points D1 {row['points_d1']:+.0f}, D2 {row['points_d2']:+.0f}, "
+        f"D3 {row['points_d3']:+.0f}, D4 {row['points_d4']:+.0f}, D5 {row['points_d5']:+.0f}"
+    )
+    reasons(row["reasons"])
+
+
+def dimensions(rows: int, profiles) -> None:
+    """Per dimension (`DimensionProfile`): adverse signals, missing values, the commonest signal."""
+    t = Table(title=f"Indicators per dimension (各维度指标概况), {rows:,} enterprise-dates")
+    for col in (
+        "dimension 维度",
+        "n",
+        "any adverse 有不良信号",
+        "missing 缺失",
+        "commonest adverse signal 最常见不良信号",
+    ):
+        t.add_column(col)
+    for p in profiles:
+        t.add_row(
+            f"{p.dimension.id} {p.dimension.en}\n{p.dimension.zh}",
+            str(p.indicators),
+            f"{p.any_adverse:.1%}" if p.any_adverse is not None else "—",
+            f"{p.missing:.1%}",
+            f"{p.commonest.en}: {p.commonest_share:.1%}\n{p.commonest.zh}" if p.commonest else "—",
+        )
+    console.print(t)
+
+
+def ingest_report(report) -> None:
+    t = Table(title=f"Ingest of {escape(str(report.source))} (extraction date {report.extraction_date})")
+    for col in ("table 表", "read 读入", "accepted 接收", "quarantined 隔离", "ok 平衡", "main rules 主要规则"):
+        t.add_column(col, justify="right" if col.split()[0] in ("read", "accepted", "quarantined") else "left")
+    for r in report.tables:
+        main = ", ".join(f"{k} {v}" for k, v in list(r.reasons.items())[:3])
+        t.add_row(
+            r.table, f"{r.read:,}", f"{r.accepted:,}", f"{r.quarantined:,}", "✓" if r.reconciles else "[red]✗[/]", main
+        )
+    console.print(t)
+
+
+def statistics(stats) -> None:
+    t = Table(title="City statistics vs published ranges (城市统计 vs 公开范围)")
+    for col in ("statistic 统计项", "value 数值", "range 范围", "ok"):
+        t.add_column(col)
+    for s in stats:
+        t.add_row(
+            f"{s.en}\n{s.zh}",
+            _fmt(s, s.value),
+            _range(s),
+            {None: "", True: "[green]✓[/]", False: "[red]✗[/]"}[s.in_range],
+        )
+    console.print(t)
+
+
+def _fmt(s, v: float) -> str:
+    if s.key == "bayes_auc":
+        return f"{v:.3f}"
+    if s.high is not None and s.high <= 1.0 or (s.high is None and v < 1.0):
+        return f"{v:.1%}"
+    return f"{v:,.0f}"
+
+
+def _range(s) -> str:
+    if s.low is None and s.high is None:
+        return "—"
+    return f"{_fmt(s, s.low) if s.low is not None else ''}–{_fmt(s, s.high) if s.high is not None else ''}"
+
+
+def plan_preview(s) -> None:
+    """A `PlanSummary`: expected inspections and problems per grade, this plan beside a uniform draw."""
+    t = Table(
+        title=f"Plan {escape(s.plan_id)} ({s.scheme} grades, as of {s.as_of}; {s.coverage}): "
+        "expected problems found (预计发现问题数)"
+    )
+    for col in ("grade", "firms", "eligible", "ratio", "checks", "problems", "uniform: checks", "problems"):
+        t.add_column(col, justify="right")
+    for g in s.per_grade:
+        t.add_row(
+            g["grade"],
+            f"{g['enterprises']:,}",
+            f"{g['eligible']:,}",
+            f"{g['sampling_ratio']:.2%}",
+            f"{g['expected_inspections']:,.1f}",
+            f"{g['expected_problems']:,.1f}",
+            f"{g['uniform_inspections']:,.1f}",
+            f"{g['uniform_problems']:,.1f}",
+        )
+    t.add_row(
+        "total",
+        f"{s.enterprises:,}",
+        f"{s.eligible:,}",
+        "",
+        f"{s.expected_inspections:,.1f}",
+        f"{s.expected_problems:,.1f}",
+        f"{s.expected_inspections:,.1f}",
+        f"{s.uniform_problems:,.1f}",
+    )
+    console.print(t)
+    console.print(
+        f"expected {s.problems_per_1000:.0f} problems per 1,000 checks, {s.ratio_to_uniform:.2f}× a uniform "
+        f"random draw of the same size (预计为等量随机抽查的 {s.ratio_to_uniform:.2f} 倍)"
+    )
+    for why, n in s.excluded.items():
+        console.print(f"  not drawn: {n:,} — {escape(why)}")
+
+
+def cycles(report, out: Path) -> None:
+    """A `CycleReport`."""
+    t = Table(
+        title=f"Feedback loop, {report.months} monthly cycles of {report.year} "
+        f"({report.enterprises_at_t0:,} enterprises; 闭环模拟)"
+    )
+    for col in ("cycle", "run", "checks", "per 1,000", "uniform", "× uniform", "calib. error", "mean p̂ / true"):
+        t.add_column(col, justify="right")
+    for r in report.cycles:
+        t.add_row(
+            str(r["cycle"]),
+            r["run"],
+            f"{r['drawn']:,}",
+            f"{r['per_1000']:.0f}",
+            f"{r['uniform_per_1000']:.0f}",
+            f"{r['ratio_to_uniform']:.2f}",
+            f"{r['calibration_error']:.4f}",
+            f"{r['mean_predicted']:.3f} / {r['mean_true']:.3f}",
+        )
+    console.print(t)
+    e = report.final_calibration_error
+    console.print(
+        f"after {report.months} cycles the calibration error is {e['weighted']:.4f} weighted and "
+        f"{e['unweighted']:.4f} unweighted ({report.weighted_over_unweighted:.2f}×); "
+        f"weighted plans found {report.weighted_ratio_to_uniform_mean:.2f}× a uniform draw's problems "
+        f"on average → {escape(str(out / 'cycles.json'))}, {escape(str(out / 'cycles.png'))}"
+    )

@@ -1,0 +1,76 @@
+"""`creditgrade serve`: start the scoring service (BentoML) on the latest graded table."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditgrade.features.settings import settings
+from creditgrade.serving.cli.app import app, console
+
+SERVICE = "creditgrade.serving.service:CreditGrade"
+
+
+@app.command()
+def serve(
+    graded: Optional[Path] = typer.Option(
+        None, help="Graded folder, or a folder of them (the newest is served); default <data>/graded."
+    ),
+    port: int = typer.Option(3000),
+    host: str = typer.Option("127.0.0.1"),
+    workers: int = typer.Option(os.cpu_count() or 1, help="Worker processes (each holds the table in memory)."),
+    keys: Optional[Path] = typer.Option(
+        None, help="API key file (see `creditgrade keys add`); default <data>/api_keys.json."
+    ),
+    audit_log: Optional[Path] = typer.Option(None, help="Append-only audit log; default <data>/audit/audit.log."),
+    inspectors: Optional[Path] = typer.Option(None, help="Inspector directory for /v1/plan's draws."),
+    checks: Optional[Path] = typer.Option(None, help="Spot-check table for /v1/plan's recent-check exclusions."),
+    falsereg: Optional[Path] = typer.Option(
+        None, help="Folder of false-registration lists for /v1/falsereg; default <data>/falsereg."
+    ),
+) -> None:
+    """Start the scoring service (BentoML): lookups, explanations, API keys, audit log (启动服务).
+
+    Runs from any working directory and from an installed wheel: the service is imported as
+    `creditgrade.serving.service`, and every place it reads comes to its workers as settings."""
+    from creditgrade.features.errors import NotFound
+    from creditgrade.serving.graded import latest_folder
+    from creditgrade.training import tracking
+
+    given = {
+        "graded": graded,
+        "api_keys_file": keys,
+        "audit_log": audit_log,
+        "inspectors": inspectors,
+        "checks": checks,
+        "falsereg": falsereg,
+    }
+    s = dataclasses.replace(
+        settings(), workers=workers, **{k: Path(v).resolve() for k, v in given.items() if v is not None}
+    )
+    folder = latest_folder(s.graded)
+    tracking.configure()
+    if tracking.alias_version(tracking.CHAMPION) is None:
+        raise NotFound(
+            "no champion model is registered: run `creditgrade train` (or `make demo`)",
+            "没有已注册的冠军模型：请先运行 `creditgrade train`（或 `make demo`）",
+        )
+    if not s.api_keys_file.exists() and not s.api_keys:
+        console.print(
+            f"[yellow]warning:[/] no API keys ({s.api_keys_file} missing): every request will get 401; "
+            "add one with `creditgrade keys add`"
+        )
+    env = {**os.environ, **s.to_env(), "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
+    console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
+    s.home.mkdir(parents=True, exist_ok=True)
+    bentoml = Path(sys.executable).parent / "bentoml"
+    os.execve(
+        str(bentoml),
+        [str(bentoml), "serve", SERVICE, "--host", host, "--port", str(port), "--working-dir", str(s.home)],
+        env,
+    )

@@ -1,0 +1,247 @@
+"""The service's requests and responses, declared once (pydantic v2).
+
+The endpoints take these as their parameters and name them as their return types, so `/docs.json`
+documents every request and every response. For speed the service serialises responses straight to
+JSON (orjson) from plain dicts; the response models are `extra="forbid"`, and the service's tests
+validate every answer against them, so a field the code adds or drops without the schema fails there.
+Indicator names, ranges and descriptions come from the catalog; the plan is the planner's own model.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+
+from creditgrade.features import catalog
+from creditgrade.models.planning.plan import Plan
+
+LOOKUP_LIMIT = 1000  # USCCs per batch lookup, rows per false-registration page
+EXPLAIN_LIMIT = 1000  # records per what-if request
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+Indicators = create_model(
+    "Indicators",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        i.id: (Optional[float], Field(None, ge=i.minimum, le=i.maximum, description=f"{i.en} / {i.zh} ({i.unit})"))
+        for i in catalog.INDICATORS
+    },
+)
+
+
+class WhatIf(BaseModel):
+    """Indicator values to score: those given replace the enterprise's current values (when `uscc` is
+    given) or stand alone (the others count as missing); null means missing."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Optional[str] = Field(None, description="Start from this enterprise's current indicator values.")
+    indicators: Indicators = Field(default_factory=Indicators)  # type: ignore[valid-type]
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested definitions written in place (no $ref left to resolve)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+# The plan arrives as a mapping checked by the service itself (so that a bad plan gets the planner's message
+# in both languages), and is documented as the plan model.
+PlanBody = Annotated[dict[str, Any], WithJsonSchema(inline_schema(Plan))]
+
+
+# -- responses ---------------------------------------------------------------------------------------
+
+
+class Reason(Response):
+    indicator: str
+    value: Optional[float] = Field(None, description="The enterprise's value (null: missing)")
+    points: float = Field(..., description="Score points this indicator adds (negative: it lowers the score)")
+    zh: str
+    en: str
+
+
+class NamedCode(Response):
+    code: Optional[str]
+    zh: Optional[str]
+    en: Optional[str]
+
+
+class DimensionPoints(Response):
+    id: str
+    zh: str
+    en: str
+    points: float = Field(..., description="The dimension's sub-score in score points")
+
+
+class Override(Response):
+    effect: str = Field(..., description="worst: the worst grade; down2: two grades down")
+    rule: str
+    zh: str
+    en: str
+    source: str = Field(..., description="The source records, as table:record@date")
+
+
+class EnterpriseGrade(Response):
+    """One enterprise as graded this month."""
+
+    uscc: str
+    name: str
+    district: NamedCode
+    industry: NamedCode
+    register_status: str
+    probability: float = Field(..., description="Probability that an inspection finds a problem")
+    score: float = Field(..., description="Credit score 0–1000 (higher: lower risk)")
+    grades: dict[str, str] = Field(..., description="The grade in every scheme, overrides applied")
+    override: Optional[Override]
+    dimensions: list[DimensionPoints]
+    base_points: float
+    reasons: list[Reason]
+    model_version: str
+    catalog_version: str
+    as_of: str
+
+
+class GradesAnswer(Response):
+    enterprises: list[EnterpriseGrade]
+    not_found: list[str]
+
+
+class WhatIfResult(Response):
+    uscc: Optional[str]
+    probability: float
+    score: float
+    grades_by_score: dict[str, str]
+    grades: dict[str, str] = Field(..., description="After the enterprise's override rules (when it has any)")
+    override_rule: Optional[str]
+    dimensions: list[DimensionPoints]
+    base_points: float
+    reasons: list[Reason]
+    changed: list[str] = Field(..., description="The indicators this record set")
+
+
+class ExplainAnswer(Response):
+    results: list[WhatIfResult]
+    model_version: str
+
+
+class SchemeInfo(Response):
+    name: str
+    en: str
+    zh: str
+    grades: list[str]
+    cuts: list[float]
+    override_only: list[str]
+
+
+class ModelInfo(Response):
+    model_version: str
+    run_id: str
+    catalog_version: str
+    graded_as_of: Optional[str]
+    graded_enterprises: int
+    graded_model_version: Optional[str]
+    schemes: dict[str, SchemeInfo]
+
+
+class GradePlan(Response):
+    grade: str
+    enterprises: int
+    eligible: int
+    expected_inspections: float
+    expected_problems: float
+    uniform_inspections: float
+    uniform_problems: float
+    sampling_ratio: float
+
+
+class DrawnEnterprise(Response):
+    plan_id: str
+    uscc: str
+    name: Optional[str]
+    district_zh: Optional[str]
+    district_en: Optional[str]
+    industry_zh: Optional[str]
+    industry_en: Optional[str]
+    stratum: str
+    grade: str
+    problem_probability: float
+    inclusion_probability: float
+    draw_value: float
+    reasons_zh: str
+    reasons_en: str
+    inspector_1: Optional[str]
+    inspector_2: Optional[str]
+
+
+class PlanAnswer(Response):
+    """The plan's expected problems against a uniform draw and its commitment; with a seed, the list.
+    (`List` in this class and the next: a field named `list` hides the builtin in the class body.)"""
+
+    plan_id: str
+    scheme: str
+    as_of: str
+    coverage: str
+    enterprises: int
+    eligible: int
+    expected_inspections: float
+    size_sd: float
+    expected_problems: float
+    uniform_problems: float
+    ratio_to_uniform: float
+    per_grade: list[GradePlan]
+    excluded: dict[str, int]
+    plan_hash: str
+    inputs: dict[str, str]
+    inputs_hash: str
+    commitment: str
+    seed: Optional[str]
+    list: Optional[list[DrawnEnterprise]]
+
+
+class SuspectedFalseRegistration(Response):
+    rank: int
+    uscc: str
+    region_code: str
+    score: float
+    supervised: Optional[float]
+    anomaly: float
+    rules_broken_zh: str
+    rules_broken_en: str
+    cluster_id: str
+    cluster_size: int
+    reasons_zh: str
+    reasons_en: str
+    as_of: str
+
+
+class FalseRegAnswer(Response):
+    list: str = Field(..., description="The list's date folder")
+    enterprises: int
+    rows: builtins.list[SuspectedFalseRegistration]
+
+
+class ErrorAnswer(Response):
+    """Every refusal: what is wrong in English and Chinese, and a machine code."""
+
+    error: str
+    error_zh: str
+    code: str
