@@ -16,6 +16,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.settings import settings
 
 
@@ -191,8 +192,10 @@ class RiskModel:
     def from_dict(cls, d: dict, expect_catalog: str | None = None) -> RiskModel:
         expected = expect_catalog or catalog.version()
         if d["catalog_version"] != expected:
-            raise ValueError(
-                f"model built for catalog version {d['catalog_version']}; this code has {expected}: retrain it"
+            raise CreditgradeError(
+                f"model built for catalog version {d['catalog_version']}; this code has {expected}: retrain it",
+                f"模型基于指标目录版本 {d['catalog_version']} 训练，当前代码为 {expected}：请重新训练",
+                code="catalog_version",
             )
         constraints = tuple(d["constraints"]) if d.get("constraints") is not None else None
         model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]), constraints, d["catalog_version"])

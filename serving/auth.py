@@ -33,7 +33,7 @@ ROUTE_ROLES = {
 }
 
 
-class KeyError_(CreditgradeError):
+class ApiKeyError(CreditgradeError):
     """A key file, key or role that cannot be used."""
 
     code = "api_key"
@@ -56,13 +56,13 @@ class KeyRing:
         self.by_hash: dict[str, ApiKey] = {}
         for e in entries:
             if e.get("role") not in ROLES:
-                raise KeyError_(
+                raise ApiKeyError(
                     f"API key {e.get('id')!r}: role must be one of {', '.join(ROLES)}; got {e.get('role')!r}",
                     f"API 密钥 {e.get('id')!r}：角色须为 {', '.join(ROLES)} 之一，当前为 {e.get('role')!r}",
                 )
             digest = str(e.get("sha256", "")).lower()
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-                raise KeyError_(
+                raise ApiKeyError(
                     f"API key {e.get('id')!r}: sha256 must be 64 hex digits",
                     f"API 密钥 {e.get('id')!r}：sha256 须为64位十六进制",
                 )
@@ -79,7 +79,7 @@ class KeyRing:
             for item in filter(None, (s.strip() for s in inline.split(","))):
                 parts = item.split(":")
                 if len(parts) != 3:
-                    raise KeyError_(
+                    raise ApiKeyError(
                         f"CREDITGRADE_API_KEYS: each entry must be id:role:sha256; got {item[:40]!r}",
                         f"CREDITGRADE_API_KEYS：每项须为 id:role:sha256，当前为 {item[:40]!r}",
                     )
@@ -97,11 +97,11 @@ def load_file(path: Path) -> list[dict]:
     try:
         entries = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
-        raise KeyError_(
+        raise ApiKeyError(
             f"API key file {path} is not valid JSON: {exc}", f"API 密钥文件 {path} 不是有效的 JSON：{exc}"
         ) from None
     if not isinstance(entries, list):
-        raise KeyError_(
+        raise ApiKeyError(
             f"API key file {path} must hold a list of {{id, role, sha256}}",
             f"API 密钥文件 {path} 应为 {{id, role, sha256}} 的列表",
         )
@@ -111,13 +111,13 @@ def load_file(path: Path) -> list[dict]:
 def add_key(path: Path, key_id: str, role: str) -> str:
     """Create a key, store its hash in `path` and return the key (shown once, never stored)."""
     if role not in ROLES:
-        raise KeyError_(
+        raise ApiKeyError(
             f"role must be one of {', '.join(ROLES)}; got {role!r}",
             f"角色须为 {', '.join(ROLES)} 之一，当前为 {role!r}",
         )
     entries = load_file(path) if Path(path).exists() else []
     if any(e.get("id") == key_id for e in entries):
-        raise KeyError_(
+        raise ApiKeyError(
             f"an API key with id {key_id!r} already exists in {path}", f"{path} 中已有编号为 {key_id!r} 的 API 密钥"
         )
     key = "cg_" + secrets.token_urlsafe(32)

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.store import no_progress_bar
 from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving.batch import DATABASE
@@ -50,6 +51,13 @@ class GradedStore:
         self.table = (
             self.con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table(batch_size=1 << 20).combine_chunks()
         )
+        missing = [c for c in OVERRIDE_COLUMNS if c not in self.table.column_names]
+        if missing:
+            raise CreditgradeError(
+                f"{path} was graded by an earlier release (it lacks {', '.join(missing)}): grade the month again",
+                f"{path} 由旧版本生成（缺少 {', '.join(missing)}）：请重新分级",
+                code="graded_table",
+            )
         self.keys = np.array(self.table.column("uscc").to_pylist(), dtype="S32")
         self.as_of = str(self.table.column("as_of")[0]) if self.table.num_rows else None
         self.model_version = self.table.column("model_version")[0].as_py() if self.table.num_rows else None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from creditgrade.features import catalog
 from creditgrade.models.planning.plan import Plan
+from creditgrade.serving.planner.plan import PlanSummary
 
 LOOKUP_LIMIT = 1000  # USCCs per batch lookup, rows per false-registration page
 EXPLAIN_LIMIT = 1000  # records per what-if request
@@ -162,17 +163,6 @@ class ModelInfo(Response):
     schemes: dict[str, SchemeInfo]
 
 
-class GradePlan(Response):
-    grade: str
-    enterprises: int
-    eligible: int
-    expected_inspections: float
-    expected_problems: float
-    uniform_inspections: float
-    uniform_problems: float
-    sampling_ratio: float
-
-
 class DrawnEnterprise(Response):
     plan_id: str
     uscc: str
@@ -192,29 +182,12 @@ class DrawnEnterprise(Response):
     inspector_2: Optional[str]
 
 
-class PlanAnswer(Response):
-    """The plan's expected problems against a uniform draw and its commitment; with a seed, the list.
-    (`List` in this class and the next: a field named `list` hides the builtin in the class body.)"""
+class PlanAnswer(PlanSummary):
+    """The plan's expected problems against a uniform draw and its commitment (`PlanSummary`); with a seed, the
+    drawn list (JSON key `list`)."""
 
-    plan_id: str
-    scheme: str
-    as_of: str
-    coverage: str
-    enterprises: int
-    eligible: int
-    expected_inspections: float
-    size_sd: float
-    expected_problems: float
-    uniform_problems: float
-    ratio_to_uniform: float
-    per_grade: list[GradePlan]
-    excluded: dict[str, int]
-    plan_hash: str
-    inputs: dict[str, str]
-    inputs_hash: str
-    commitment: str
     seed: Optional[str]
-    list: Optional[list[DrawnEnterprise]]
+    listed: Optional[list[DrawnEnterprise]] = Field(..., alias="list")
 
 
 class SuspectedFalseRegistration(Response):

@@ -73,7 +73,9 @@ def plan_commit(
     render.plan_preview(s)
     plot = plot or data_dir() / "plans" / f"{s.plan_id}-expected.png"
     plot.parent.mkdir(parents=True, exist_ok=True)
-    expected_problems_plot(s.per_grade, plot, f"Plan {s.plan_id}: {s.ratio_to_uniform:.2f}x a uniform draw")
+    expected_problems_plot(
+        [g.model_dump() for g in s.per_grade], plot, f"Plan {s.plan_id}: {s.ratio_to_uniform:.2f}x a uniform draw"
+    )
     console.print(f"expected problems per grade, this plan beside a uniform draw → {plot}")
     console.print("publish this commitment before the seed is drawn (抽签前公布承诺值):")
     print(s.commitment)

@@ -215,14 +215,14 @@ def plan_preview(s) -> None:
         t.add_column(col, justify="right")
     for g in s.per_grade:
         t.add_row(
-            g["grade"],
-            f"{g['enterprises']:,}",
-            f"{g['eligible']:,}",
-            f"{g['sampling_ratio']:.2%}",
-            f"{g['expected_inspections']:,.1f}",
-            f"{g['expected_problems']:,.1f}",
-            f"{g['uniform_inspections']:,.1f}",
-            f"{g['uniform_problems']:,.1f}",
+            g.grade,
+            f"{g.enterprises:,}",
+            f"{g.eligible:,}",
+            f"{g.sampling_ratio:.2%}",
+            f"{g.expected_inspections:,.1f}",
+            f"{g.expected_problems:,.1f}",
+            f"{g.uniform_inspections:,.1f}",
+            f"{g.uniform_problems:,.1f}",
         )
     t.add_row(
         "total",

@@ -18,7 +18,6 @@ Output folder (written whole or not at all; the same inputs give byte-identical 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
 
 from creditgrade.features.store import atomic_folder, read_user_table
 from creditgrade.models.planning import inspectors as I
@@ -64,10 +64,26 @@ def read_directory(path: Path) -> I.Directory:
     return I.from_frame(frame, f"inspector directory {path}")
 
 
-@dataclass(frozen=True)
-class PlanSummary:
-    """What the plan is expected to do, before any draw, and the commitment to publish."""
+class GradePlan(BaseModel):
+    """One grade in a plan: how many enterprises, how many may be drawn, the expected inspections and problems,
+    and a uniform draw's of the same size."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    grade: str
+    enterprises: int
+    eligible: int
+    expected_inspections: float
+    expected_problems: float
+    uniform_inspections: float
+    uniform_problems: float
+    sampling_ratio: float
+
+
+class PlanSummary(BaseModel):
+    """What the plan is expected to do, before any draw, and the commitment to publish (also the body of
+    `POST /v1/plan`'s answer, `serving.schemas.PlanAnswer`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     plan_id: str
     scheme: str
     as_of: str
@@ -79,7 +95,7 @@ class PlanSummary:
     expected_problems: float
     uniform_problems: float
     ratio_to_uniform: float
-    per_grade: list[dict]
+    per_grade: list[GradePlan]
     excluded: dict[str, int]
     plan_hash: str
     inputs: dict[str, str]
@@ -91,7 +107,7 @@ class PlanSummary:
         return 1000 * self.expected_problems / self.expected_inspections if self.expected_inspections else 0.0
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)

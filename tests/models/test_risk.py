@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditgrade.features import catalog
+from creditgrade.features.errors import CreditgradeError
 from creditgrade.models.risk import RiskModel, RiskModelConfig
 
 IDS = catalog.RISK_IDS
@@ -57,7 +58,7 @@ def test_learned_state_round_trips_as_json(fitted):
 
 def test_a_model_of_another_catalog_version_is_refused(fitted):
     state = fitted[0].to_dict() | {"catalog_version": "000000000000"}
-    with pytest.raises(ValueError, match="catalog version"):
+    with pytest.raises(CreditgradeError, match="catalog version"):
         RiskModel.from_dict(state)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from creditgrade.serving.cli import app
@@ -9,6 +10,7 @@ from creditgrade.serving.cli import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_simulate_ingest_and_stats(tmp_path):
     raw, clean = tmp_path / "raw", tmp_path / "clean"
     result = runner.invoke(
@@ -33,7 +35,8 @@ def test_simulate_ingest_and_stats(tmp_path):
 
 def test_bad_input_ends_with_one_clear_message(tmp_path):
     result = runner.invoke(app, ["simulate", "--enterprises", "10", "--out", str(tmp_path / "x")])
-    assert result.exit_code == 2 and "at least 100" in result.output
+    assert result.exit_code == 2 and "at least 100" in result.output and "错误：企业数至少为100" in result.output
+    assert "Traceback" not in result.output
     (tmp_path / "empty").mkdir()
     result = runner.invoke(
         app, ["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--extraction-date", "2025-12-31"]
@@ -50,6 +53,7 @@ def test_bad_input_ends_with_one_clear_message(tmp_path):
     assert result.exit_code == 2 and "raw table 'enterprises'" in result.output
 
 
+@pytest.mark.slow
 def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, monkeypatch):
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
     raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
@@ -73,6 +77,7 @@ def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, mo
     assert result.exit_code == 2 and "no rows as of 2021-12-31" in result.output
 
 
+@pytest.mark.slow
 def test_the_model_report_is_logged_with_its_plots(tmp_path, monkeypatch):
     import mlflow
 

@@ -249,6 +249,50 @@ def test_planners_get_the_latest_false_registration_list(service, graded_city):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["enterprises"] == 40 and [x["rank"] for x in body["rows"]] == [1, 2, 3, 4, 5]
+    from creditgrade.serving.schemas import FalseRegAnswer
+
+    assert FalseRegAnswer.model_validate(body).rows[0].reasons_en
     assert body["rows"][0]["reasons_zh"] and body["rows"][0]["reasons_en"]
     assert post(client, "/v1/falsereg", {"top": 0}, role="planner").status_code == 400
     assert post(client, "/v1/falsereg", {"top": 5000}, role="planner").status_code == 413
+
+
+def test_every_answer_is_the_declared_schema_and_the_docs_show_it(service, table):
+    """The response models in serving/schemas.py are what the service answers (extra fields or missing ones fail
+    here), and /docs.json documents every endpoint's request and response."""
+    from creditgrade.serving import schemas as S
+
+    client, _ = service
+    uscc = table.index[table.override_rule.notna()][0]  # one with an override, so that part is checked too
+    plain = table.index[table.override_rule.isna()][0]
+    answers = [
+        (S.EnterpriseGrade, post(client, "/v1/grade", {"uscc": uscc})),
+        (S.GradesAnswer, post(client, "/v1/grades", {"usccs": [uscc, plain, "91440300MA5DC1YU4Q"]})),
+        (S.ExplainAnswer, post(client, "/v1/explain", {"records": [{"uscc": uscc}, {"indicators": {}}]})),
+        (S.ModelInfo, post(client, "/v1/model", {})),
+        (
+            S.PlanAnswer,
+            post(client, "/v1/plan", {"plan": {"plan_id": "s", "budget": 0.05}, "seed": "1"}, role="planner"),
+        ),
+        (S.ErrorAnswer, post(client, "/v1/grade", {"uscc": "91440300MA5DC1YU4Q"})),
+        (S.ErrorAnswer, post(client, "/v1/plan", {"plan": {"plan_id": "s", "budget": 0.01}}, role="planner")),
+    ]
+    for model, r in answers:
+        assert model.model_validate(r.json()), model
+    grade = S.EnterpriseGrade.model_validate(answers[0][1].json())
+    assert grade.override is not None and grade.override.effect in ("worst", "down2")
+    error = S.ErrorAnswer.model_validate(answers[-1][1].json())
+    assert error.code == "plan" and "3%" in error.error_zh
+    spec = client.get("/docs.json").json()
+    for path, model in (
+        ("/v1/grade", "EnterpriseGrade"),
+        ("/v1/grades", "GradesAnswer"),
+        ("/v1/explain", "ExplainAnswer"),
+        ("/v1/model", "ModelInfo"),
+        ("/v1/plan", "PlanAnswer"),
+        ("/v1/falsereg", "FalseRegAnswer"),
+    ):
+        response = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert response["title"].startswith(model), (path, response.get("title"))
+    plan_body = json.dumps(spec["paths"]["/v1/plan"]["post"]["requestBody"], ensure_ascii=False)
+    assert "不免抽" in plan_body and "budget_count" in plan_body  # the plan model's own fields and descriptions

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_every_folder_reaches_the_same_store_with_its_artifacts_inside(tmp_path):
     code = (
         "import mlflow; from creditgrade.training import tracking; print(tracking.configure()); "
