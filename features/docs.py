@@ -86,7 +86,8 @@ def render_indicators() -> str:
         "",
         f"Catalog version `{catalog.version()}`: {len(catalog.INDICATORS)} risk indicators in five dimensions and "
         f"{len(catalog.FALSE_REGISTRATION)} false-registration features. Direction ↑ risk: a higher value never",
-        "lowers the risk the model gives (a LightGBM monotone constraint); ↓ risk the opposite; — unconstrained.",
+        "lowers the risk the model gives (a LightGBM monotone constraint); ↓ risk the opposite; — unconstrained,",
+        "and each direction (or its absence) is given with the reason for it.",
         "'No records' is the value when the source holds nothing for the enterprise; 'missing' stays missing.",
         "Every indicator is computed as of a date from records dated on or before it; repaired records",
         "(信用修复) stop counting from the repair date. Code: `features/indicators/`, one function per id.",
@@ -97,17 +98,18 @@ def render_indicators() -> str:
         lines += [
             f"## {dim.id} {dim.en} / {dim.zh} ({len(members)})",
             "",
-            "| id | indicator | 指标 | direction | unit | sources | window | formula | no records "
-            "| reason (en / 中文) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| id | indicator | 指标 | direction | why (en / 中文) | unit | sources | window | formula | no records "
+            "| reason, e.g. (en / 中文) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for i in members:
             window = f"{i.window_days} d" if i.window_days else "—"
             none = "—" if i.sources == ("enterprises",) else "missing" if i.no_records is None else f"{i.no_records:g}"
+            example = 1.0 if i.unit in ("count", "flag", "people", "days", "grade", "level") else 0.5
             lines.append(
-                f"| `{i.id}` | {i.en} | {i.zh} | {_direction(i.direction)} | {catalog.UNITS[i.unit][0]} | "
-                f"{', '.join(i.sources)} | {window} | {i.formula} | {none} | "
-                f"{i.reason_en} / {i.reason_zh} |"
+                f"| `{i.id}` | {i.en} | {i.zh} | {_direction(i.direction)} | {i.rationale_en} / {i.rationale_zh} | "
+                f"{catalog.UNITS[i.unit][0]} | {', '.join(i.sources)} | {window} | {i.formula} | {none} | "
+                f"{i.reason(example)} / {i.reason(example, 'zh')} |"
             )
         lines.append("")
     lines += [

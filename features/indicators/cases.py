@@ -60,7 +60,8 @@ def d4_check_problems_36m(t, asof, entry):
 
 @aggregate("spot_checks")
 def d4_days_since_problem_check(t, asof, entry):
-    return asof.days_since(t.check_date.max(where=t.problem_found))
+    """days since an inspection within the window found a problem (none: the window, filled from no_records)"""
+    return asof.days_since(t.check_date.max(where=t.problem_found & asof.within(t.check_date, entry.window_days)))
 
 
 @aggregate("equity_pledges")

@@ -28,7 +28,8 @@ def d3_serious_penalties_36m(t, asof, entry):
 
 @aggregate("penalties")
 def d3_days_since_penalty(t, asof, entry):
-    return asof.days_since(t.decision_date.max())
+    """days since the latest unrepaired penalty within the window (none: the window, filled from no_records)"""
+    return asof.days_since(t.decision_date.max(where=asof.within(t.decision_date, entry.window_days)))
 
 
 @aggregate("credit_repairs")

@@ -6,6 +6,7 @@ import ast
 import copy
 import datetime as dt
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -284,8 +285,44 @@ def test_reason_templates_render_in_both_languages():
     ind = catalog.indicator("d3_penalties_12m")
     assert ind.reason(3) == "3 administrative penalties in the last 12 months"
     assert ind.reason(3, "zh") == "近12个月行政处罚3次"
-    for i in catalog.ALL:
-        assert i.reason(1.0) and i.reason(1.0, "zh") and i.reason(None)
+    assert ind.reason(1) == "1 administrative penalty in the last 12 months"
+    assert ind.reason(0) == "No administrative penalty in the last 12 months"
+
+
+def _examples(i: catalog.Indicator) -> dict[str, float | None]:
+    """The values a reason is rendered for: none of it, one, many, a fraction (where the unit has fractions), and
+    missing (where the indicator can be missing)."""
+    low = i.none_value if i.none_value is not None else (i.minimum or 0.0)
+    out: dict[str, float | None] = {"none": low, "one": 1.0, "many": 3.0}
+    if i.unit in ("ratio", "change", "years", "log10_wan", "log10_cny"):
+        out["fraction"] = 0.4
+    if i.no_records is None:
+        out["missing"] = None
+    return out
+
+
+@pytest.mark.parametrize("ind", catalog.ALL, ids=lambda i: i.id)
+def test_every_reason_reads_as_a_person_would_write_it(ind):
+    """Rendered for none, one, many and missing, in both languages: no template syntax left, the English singular
+    for one and plural for many, no '0 days'-style non-reason for a condition the enterprise does not have, flags
+    as words, amounts in 万元/CNY (never a logarithm), tax grades as letters."""
+    for name, value in _examples(ind).items():
+        for lang in ("en", "zh"):
+            text = ind.reason(value, lang)
+            assert text and not any(c in text for c in "{}[]|"), (name, lang, text)
+            assert "10^" not in text and "log" not in text.lower(), text
+            assert not re.search(r"(?<![\d.,])0 (?!of )|：0$|: ?[01]$|(?<![\d.,])0(天|次|项|户|件|人|份)", text), (
+                name,
+                text,
+            )
+            if ind.unit == "grade" and value is not None:
+                assert re.search(r"[ABMCD]", text) and f"grade {round(value)}" not in text, text
+        if ind.unit in ("count", "people", "days") and "[" in ind.reason_en:
+            singular, plural = zip(*re.findall(r"\[([^|\]]*)\|([^\]]*)\]", ind.reason_en))
+            one, many = ind.reason(1.0), ind.reason(3.0)
+            assert all(s in one for s in singular) and all(p in many for p in plural), (one, many)
+    if ind.unit in ("count", "flag") and ind.none_value == 0.0 and ind.none_en is None:
+        assert ind.minimum is not None and ind.minimum > 0, f"{ind.id}: a zero needs its own words (none_en)"
 
 
 INDICATOR_MODULES = sorted((Path(definitions.__code__.co_filename).parent).glob("*.py"))

@@ -106,4 +106,5 @@ def test_reasons_are_the_largest_contributions_risk_raising_first_in_both_langua
             ind = catalog.BY_ID[g["indicator"]]
             assert g["zh"] == ind.reason(g["value"], "zh") and g["en"] == ind.reason(g["value"], "en")
     missing = catalog.BY_ID["d1_insured_ratio"]
-    assert missing.reason(None, "en").endswith("no data") and missing.reason(None, "zh").endswith("无数据")
+    assert missing.reason(None, "en") == "No employees reported, so no insured share"
+    assert missing.reason(None, "zh") == "未报告从业人数，无参保比例"
