@@ -27,7 +27,7 @@ def main() -> None:
         start = time.perf_counter()
         r = train_table(DATA / f"{y}year.csv", TableSpec("class"), folds=10)
         print(
-            f"{y}year.csv {r['rows']:6d} {r['positives']:8d} {r['auc_mean']:12.4f} {r['auc_std']:6.4f} "
+            f"{y}year.csv {r.rows:6d} {r.positives:8d} {r.auc_mean:12.4f} {r.auc_std:6.4f} "
             f"{time.perf_counter() - start:8.1f}",
             flush=True,
         )

@@ -13,14 +13,13 @@ have a vector no other enterprise shares between the same split thresholds, beca
 the financial ratios take continuous values (see docs/explanations.md).
 
 Contributions are in the trees' log-odds. Through the Platt calibration (calibrated log-odds =
-a·margin + b) and the score scaling (pdo points per doubling of the odds) they become score points:
-`points = -pdo / ln 2 · a · contribution`, so the five dimension sub-scores add up, with the base
-score, to the enterprise's unclipped score.
+a·margin + b) and the model's odds scale (pdo points per doubling of the odds, `models/scaling.Scale`)
+they become score points: `points = -pdo / ln 2 · a · contribution`, so the five dimension sub-scores add
+up, with the base score, to the enterprise's unclipped (raw) score.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,31 +227,12 @@ class CityExplainer:
 # -- from contributions to what a regulator reads -------------------------------------------------
 
 
-def points_per_logodds(calibration_a: float, pdo: float = 60.0) -> float:
-    """Score points per unit of the trees' log-odds: −pdo/ln 2 · a (negative: more risk, fewer points)."""
-    return -pdo / math.log(2) * calibration_a
-
-
 def dimension_points(phi: np.ndarray, features: tuple[str, ...], per_logodds: float) -> pd.DataFrame:
     """Each dimension's sub-score in score points (positive: the dimension raises the credit score)."""
     dims = np.array([catalog.BY_ID[f].dimension for f in features])
     return pd.DataFrame(
         {d.id: phi[:, dims == d.id].sum(axis=1) * per_logodds for d in catalog.DIMENSIONS if (dims == d.id).any()}
     )
-
-
-def base_score(
-    expected: float,
-    calibration_a: float,
-    calibration_b: float,
-    *,
-    pdo: float = 60.0,
-    ref_score: float = 650.0,
-    ref_odds: float = 4.0,
-) -> float:
-    """The score of an enterprise whose contributions are all zero: base + Σ dimension points = score
-    (before clipping to 0–1000)."""
-    return ref_score - pdo / math.log(2) * (calibration_a * expected + calibration_b + math.log(ref_odds))
 
 
 REASON_TYPE = pa.list_(

@@ -1,4 +1,8 @@
-"""The model report: Markdown and HTML from a training summary, with the plots beside it."""
+"""The model report: Markdown and HTML from a training summary, with the plots beside it.
+
+Both are built from the same sections (`_sections`): the periods, the test figures, the problem rate per
+grade of every scheme on the test period with whether it rises, and the calibration table per grade.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +10,83 @@ import html
 from pathlib import Path
 
 METRIC_NAMES = {
-    "valid_auc": ("Out-of-time AUC (weighted)", "跨期AUC（加权）"),
-    "valid_gini": ("Gini", "基尼系数"),
-    "valid_ks": ("KS", "KS值"),
-    "valid_brier": ("Brier score", "Brier分数"),
-    "psi_train_valid": ("PSI, training vs validation scores", "训练与验证分数PSI"),
+    "test_auc": ("AUC on the untouched test period (weighted)", "未参与训练与调参的测试期AUC（加权）"),
+    "test_gini": ("Gini", "基尼系数"),
+    "test_ks": ("KS", "KS值"),
+    "test_brier": ("Brier score", "Brier分数"),
+    "psi_fit_test": ("PSI, fitting vs test scores", "拟合期与测试期分数PSI"),
     "bayes_auc": ("Bayes limit (truth AUC, simulated city)", "贝叶斯上限（模拟真值AUC）"),
     "auc_gap_to_bayes": ("Gap to the Bayes limit", "与贝叶斯上限差距"),
     "worst_grade_rate_vs_oracle": ("Worst-grade discovery vs oracle", "最差等级发现率/理想分级"),
-    "train_rows": ("Training inspections", "训练样本（检查）"),
-    "valid_rows": ("Validation inspections", "验证样本"),
+    "fit_rows": ("Fitting inspections", "拟合样本（检查）"),
+    "tune_rows": ("Tuning inspections", "调参样本"),
+    "test_rows": ("Test inspections", "测试样本"),
 }
 
 
-def _rows(summary: dict) -> list[tuple[str, str, str]]:
-    m = summary["metrics"]
-    out = []
-    for key, (en, zh) in METRIC_NAMES.items():
-        if key in m:
-            v = m[key]
-            out.append((en, zh, f"{v:,.0f}" if key.endswith("_rows") else f"{v:.4f}"))
+def _pct(v) -> str:
+    return "—" if v is None else f"{v:.1%}"
+
+
+def _sections(summary: dict) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """(heading, column names, rows) of every table in the report."""
+    m, p = summary["metrics"], summary.get("periods") or {}
+    metrics = [
+        (en, zh, f"{m[k]:,.0f}" if k.endswith("_rows") else f"{m[k]:.4f}")
+        for k, (en, zh) in METRIC_NAMES.items()
+        if k in m
+    ]
+    out: list[tuple[str, tuple[str, ...], list[tuple]]] = [
+        ("Test figures (测试期指标)", ("metric", "指标", "value"), metrics)
+    ]
+    if p:
+        out.append(
+            (
+                "Periods (样本期)",
+                ("role", "角色", "year-ends"),
+                [
+                    ("fit the trees", "拟合", ", ".join(p["fit"])),
+                    ("tune", "调参", p["tune"]),
+                    ("test", "测试", p["test"]),
+                ],
+            )
+        )
+    for name, r in summary["report"].items():
+        rise = "rise strictly" if r["rates_strictly_rise"] else "do NOT rise strictly"
+        if r.get("empty_grades"):
+            rise += f" ({', '.join(r['empty_grades'])} without test inspections)"
+        out.append(
+            (
+                f"{name}: problem rate per grade on the test period (city {r['city_problem_rate']:.1%}); rates {rise}",
+                ("grade", "share", "problem rate"),
+                [(g["grade"], f"{g['share']:.1%}", _pct(g["problem_rate"])) for g in r["grades"]],
+            )
+        )
+    if summary.get("calibration_table"):
+        out.append(
+            (
+                "Calibration per grade on the test period, 95% interval (各等级校准，测试期)",
+                ("grade", "inspections", "predicted", "observed", "95% interval"),
+                [
+                    (
+                        c["grade"],
+                        f"{c['rows']:,}",
+                        _pct(c["predicted"]),
+                        _pct(c["observed"]),
+                        "—" if c["low"] is None else f"{c['low']:.1%}–{c['high']:.1%}",
+                    )
+                    for c in summary["calibration_table"]
+                ],
+            )
+        )
     return out
 
 
 def to_markdown(summary: dict, images: dict[str, str]) -> str:
-    lines = [f"# Risk model report — as of {summary['as_of']}", "", "| metric | 指标 | value |", "|---|---|---|"]
-    lines += [f"| {en} | {zh} | {v} |" for en, zh, v in _rows(summary)]
-    for name, r in summary["report"].items():
-        lines += [
-            "",
-            f"## {name}: problem rate per grade (city {r['city_problem_rate']:.1%})",
-            "",
-            "| grade | share | problem rate |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {g['grade']} | {g['share']:.1%} | "
-            f"{'—' if g['problem_rate'] is None else format(g['problem_rate'], '.1%')} |"
-            for g in r["grades"]
-        ]
+    lines = [f"# Risk model report — test date {summary['as_of']}"]
+    for heading, head, rows in _sections(summary):
+        lines += ["", f"## {heading}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     lines += [""] + [f"![{title}]({path})" for title, path in images.items()]
     return "\n".join(lines) + "\n"
 
@@ -55,21 +97,9 @@ def to_html(summary: dict, images: dict[str, str]) -> str:
         b = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
         return f"<table><thead><tr>{h}</tr></thead><tbody>{b}</tbody></table>"
 
-    parts = [
-        f"<h1>Risk model report — as of {html.escape(summary['as_of'])}</h1>",
-        table(("metric", "指标", "value"), _rows(summary)),
-    ]
-    for name, r in summary["report"].items():
-        parts.append(f"<h2>{html.escape(name)}: problem rate per grade (city {r['city_problem_rate']:.1%})</h2>")
-        parts.append(
-            table(
-                ("grade", "share", "problem rate"),
-                [
-                    (g["grade"], f"{g['share']:.1%}", "—" if g["problem_rate"] is None else f"{g['problem_rate']:.1%}")
-                    for g in r["grades"]
-                ],
-            )
-        )
+    parts = [f"<h1>Risk model report — test date {html.escape(summary['as_of'])}</h1>"]
+    for heading, head, rows in _sections(summary):
+        parts += [f"<h2>{html.escape(heading)}</h2>", table(head, rows)]
     parts += [
         f'<figure><img src="{html.escape(p)}" alt="{html.escape(t)}"><figcaption>{html.escape(t)}</figcaption></figure>'
         for t, p in images.items()
@@ -78,8 +108,8 @@ def to_html(summary: dict, images: dict[str, str]) -> str:
         "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 8px}"
     )
-    head = f'<!doctype html><html lang="en"><meta charset="utf-8"><style>{style}</style>'
-    return f"{head}<body>{''.join(parts)}</body></html>\n"
+    page = f'<!doctype html><html lang="en"><meta charset="utf-8"><style>{style}</style>'
+    return f"{page}<body>{''.join(parts)}</body></html>\n"
 
 
 def write_report(summary: dict, folder: Path, images: dict[str, str]) -> tuple[Path, Path]:

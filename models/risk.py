@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.settings import settings
+from creditgrade.models.scaling import Scale
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RiskModelConfig:
     colsample_bytree: float = 0.8
     reg_lambda: float = 1.0
     early_stopping_rounds: int = 100
+    stopping_metric: str = "binary_logloss"  # what early stopping watches on the tuning rows (or "auc")
     monotone_method: str = "advanced"
     calibration: str = "sigmoid"  # sigmoid (Platt, keeps scores continuous for grading) or isotonic
     num_threads: int = field(default_factory=lambda: settings().threads)  # OMP_NUM_THREADS, else the cores
@@ -53,6 +55,7 @@ class RiskModelConfig:
     def lightgbm_params(self, constraints: list[int]) -> dict:
         return {
             "objective": "binary",
+            "metric": self.stopping_metric,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
@@ -84,7 +87,15 @@ class Calibrator:
     @classmethod
     def fit(cls, method: str, margin: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:
         if method == "sigmoid":
-            lr = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y, sample_weight=w)
+            # Platt's own targets, (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2), instead of 0/1: on separable tuning rows the
+            # plain fit runs off to infinite slopes and probabilities like 1e-48; these keep it finite.
+            y = np.asarray(y, dtype=float)
+            pos, neg = float(w[y == 1].sum()), float(w[y == 0].sum())
+            target = np.where(y == 1, (pos + 1) / (pos + 2), 1 / (neg + 2))
+            m = np.concatenate([margin, margin]).reshape(-1, 1)
+            labels = np.concatenate([np.ones(len(y)), np.zeros(len(y))])
+            weights = np.concatenate([w * target, w * (1 - target)])
+            lr = LogisticRegression(C=1e6, max_iter=1000).fit(m, labels, sample_weight=weights)
             return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
         iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(margin, y, sample_weight=w)
         return cls("isotonic", x=tuple(iso.X_thresholds_.tolist()), y=tuple(iso.y_thresholds_.tolist()))
@@ -149,7 +160,13 @@ class RiskModel:
             )
             self.calibrate(self.predict_raw(x_valid), y_valid, w_valid)
         self.medians_ = {c: (None if np.isnan(v) else float(v)) for c, v in x.median().items()}
+        self.scale_ = Scale()  # the default odds scaling until `scale` fits one to a city
         self.catalog_version_ = self.catalog_version or catalog.version()
+        return self
+
+    def scale(self, scale: Scale) -> RiskModel:
+        """Use this odds scaling for the published score (fitted to a city by `Scale.fit`)."""
+        self.scale_ = scale
         return self
 
     def calibrate(self, margin, y, w=None) -> RiskModel:
@@ -186,6 +203,7 @@ class RiskModel:
             "best_iteration": int(self.booster_.best_iteration),
             "calibration": self.calibrator_.to_dict(),
             "medians": self.medians_,
+            "scale": self.scale_.to_dict(),
         }
 
     @classmethod
@@ -203,5 +221,6 @@ class RiskModel:
         model.booster_.best_iteration = 0  # the saved string holds exactly the kept trees (0: use them all)
         model.calibrator_ = Calibrator.from_dict(d["calibration"])
         model.medians_ = d["medians"]
+        model.scale_ = Scale.from_dict(d.get("scale"))
         model.catalog_version_ = d["catalog_version"]
         return model

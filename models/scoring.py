@@ -20,7 +20,6 @@ from creditgrade.models import explain as X
 from creditgrade.models import grades as G
 from creditgrade.models.explain import CityExplainer
 from creditgrade.models.risk import RiskModel
-from creditgrade.models.scaling import probability_to_score
 
 Progress = Callable[[str, int, int], None]
 SCHEME_ORDER = ("shenzhen", "shenzhen_fixed", "pingshan", "national")
@@ -61,17 +60,17 @@ class ScoringModel:
         """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows of
         indicator values (columns in the model's order)."""
         phi, expected = self.explainer().contributions(x, progress=progress)
-        cal = self.model.calibrator_
+        cal, scale = self.model.calibrator_, self.model.scale_
         p = cal.predict(expected + phi.sum(axis=1))
-        score = np.round(probability_to_score(p), 1)
+        score = scale.score(p)
         a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
-        per = X.points_per_logodds(a)
+        per = scale.points_per_logodds(a)
         return Scored(
             probability=p,
             score=score,
             grades={name: G.score_to_grade(score, self.schemes[name]) for name in SCHEME_ORDER},
             points=X.dimension_points(phi, self.model.features, per),
-            base_points=X.base_score(expected, a, b),
+            base_points=scale.base(expected, a, b),
             reasons=X.top_reasons(phi, x, self.model.features, per, k=k),
             phi=phi,
             expected=expected,

@@ -77,7 +77,7 @@ class CycleDates:
 
     @property
     def panel(self) -> list[dt.date]:
-        return sorted({dt.date(self.year - 3, 12, 31), dt.date(self.year - 2, 12, 31), *self.grading})
+        return sorted({dt.date(self.year - k, 12, 31) for k in (4, 3, 2)} | set(self.grading))
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ def versions(name: str = MODEL_NAME) -> list[dict]:
                 "version": int(v.version),
                 "aliases": sorted(aliases.get(int(v.version), [])),
                 "run_id": v.run_id,
-                "auc": run.data.metrics.get("valid_auc", run.data.metrics.get("auc")),
+                "auc": next(
+                    (run.data.metrics[k] for k in ("test_auc", "valid_auc", "auc") if k in run.data.metrics), None
+                ),
                 "as_of": run.data.params.get("as_of"),
                 "catalog_version": run.data.params.get("catalog_version"),
             }

@@ -62,13 +62,17 @@ def demo(
     console.rule("4. The 63 indicators as of the extraction date (指标计算)")
     table_path = out / "features.parquet"
     extraction = dt.date.fromisoformat(manifest["extraction_date"])
-    valid_day, train_day = dt.date(extraction.year - 1, 12, 31), dt.date(extraction.year - 2, 12, 31)
+    test_day = dt.date(extraction.year - 1, 12, 31)  # the latest year-end whose next year of inspections is known
+    year_ends = [dt.date(y, 12, 31) for y in range(int(manifest["start_year"]), extraction.year)]
     with progress_bar("features") as update:
-        build_features(clean, [train_day, valid_day, extraction], table_path, progress=update)
+        build_features(clean, [*year_ends, extraction], table_path, progress=update)
     render.dimensions(*dimension_profiles(table_path))
-    console.rule(f"5. Risk model: train as of {train_day}, validate as of {valid_day} (风险模型)")
+    console.rule(
+        f"5. Risk model: fit on {year_ends[0].year}–{test_day.year - 2}, tune on {test_day.year - 1}, "
+        f"test on {test_day.year} (风险模型)"
+    )
     with console.status("training LightGBM (monotone), calibrating, fitting cut-points, logging to MLflow"):
-        trained = train(table_path, clean, valid_day, truth_dir=raw)
+        trained = train(table_path, clean, test_day, truth_dir=raw)
     render.training(trained)
     version = tracking.promote(trained.registered_version)
     console.print(f"registered {tracking.MODEL_NAME} version {version} as champion (注册为冠军模型)")

@@ -37,18 +37,25 @@ def train_table(
     label: str = typer.Option(..., help="0/1 label column."),
     id_col: Optional[str] = typer.Option(None, "--id", help="Id column (not an indicator)."),
     weight: Optional[str] = typer.Option(None, help="Row weight column (e.g. 1 / inclusion probability)."),
-    time_col: Optional[str] = typer.Option(None, "--time", help="Time column: validate out of time on its last value."),
+    time_col: Optional[str] = typer.Option(
+        None, "--time", help="Time column: fit on the early periods, tune on the one before the last, test on the last."
+    ),
+    time_format: Optional[str] = typer.Option(
+        None, help="How the time column is written, e.g. %d/%m/%Y (default: ISO dates, years or quarters like 2024Q1)."
+    ),
+    group: Optional[str] = typer.Option(None, help="Group column (e.g. company id): a group never spans two folds."),
     catalog_yaml: Optional[Path] = typer.Option(
         None, "--catalog", help="YAML naming indicator columns and directions."
     ),
     folds: int = typer.Option(10, help="k for k-fold validation (when no --time)."),
 ) -> None:
-    """Train, calibrate, grade and evaluate on any indicator table (自带数据训练)."""
+    """Train, calibrate, grade and evaluate on any indicator table, every figure on held-out rows (自带数据训练)."""
     from creditgrade.training.table import TableSpec
     from creditgrade.training.table import train_table as run
 
-    with console.status(f"training on {table} ({folds}-fold)" if not time_col else f"training on {table}"):
-        result = run(table, TableSpec(label, id_col, weight, time_col, catalog_yaml), folds=folds)
+    spec = TableSpec(label, id_col, weight, time_col, catalog_yaml, group=group, time_format=time_format)
+    with progress_bar(f"training on {table.name}") as update:
+        result = run(table, spec, folds=folds, progress=update)
     render.table_training(table, result)
 
 

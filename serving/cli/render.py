@@ -23,20 +23,31 @@ def grades(title: str, rows: list[dict]) -> None:
 
 
 def training(result) -> None:
-    """A `TrainResult`: headline metrics, and the problem rate per grade in every scheme."""
-    m = result.metrics
+    """A `TrainResult`: the periods, the test figures, the problem rate per grade in every scheme on the test
+    period (and whether it rises), and the calibration table."""
+    m, p = result.metrics, result.periods
+    console.print(
+        f"fitted on {', '.join(p.fit)} ({m['fit_rows']:,} inspections), tuned on {p.tune} ({m['tune_rows']:,}), "
+        f"tested on {p.test} ({m['test_rows']:,}) — every figure below is from the test period (测试期)"
+    )
     head = (
-        f"as of {result.as_of}: validation AUC {m['valid_auc']:.4f}, KS {m['valid_ks']:.3f}, "
-        f"Brier {m['valid_brier']:.4f}, PSI {m['psi_train_valid']:.4f}; {m['train_rows']:,} training and "
-        f"{m['valid_rows']:,} validation inspections"
+        f"test AUC {m['test_auc']:.4f}, KS {m['test_ks']:.3f}, Brier {m['test_brier']:.4f}, PSI {m['psi_fit_test']:.4f}"
     )
     if "bayes_auc" in m:
-        head += f"; Bayes limit {m['bayes_auc']:.4f} (gap {m['auc_gap_to_bayes']:.4f})"
+        head += f"; the truth's AUC on the same rows {m['bayes_auc']:.4f} (gap {m['auc_gap_to_bayes']:.4f})"
     console.print(head)
     for name, r in result.report.items():
-        grades(f"{name}: problem rate per grade (各等级问题发现率), city {r['city_problem_rate']:.1%}", r["grades"])
-    for name, message in result.scheme_errors.items():
-        console.print(f"[yellow]{name}: not graded[/] — {escape(message)}")
+        rise = "rise" if r["rates_strictly_rise"] else "[red]do NOT rise[/]"
+        if r.get("empty_grades"):
+            rise += f" ({', '.join(r['empty_grades'])}: no test inspections)"
+        grades(
+            f"{name}: problem rate per grade on the test period (测试期各等级问题发现率), city "
+            f"{r['city_problem_rate']:.1%}; rates {rise}",
+            r["grades"],
+        )
+    for name, note in result.scheme_notes.items():
+        console.print(f"[yellow]{name}:[/] {escape(note['en'])}")
+    calibration(result.calibration_table)
     if result.registered_version is not None:
         console.print(
             f"registered enterprise-credit-risk version {result.registered_version} "
@@ -44,16 +55,41 @@ def training(result) -> None:
         )
 
 
+def calibration(rows: list[dict], where: str = "test period") -> None:
+    """Predicted against observed problem rate per grade, with the observed rate's 95% interval."""
+    t = Table(title=f"Calibration per grade, {where} (各等级校准：预测与实际，95%区间)")
+    for col in ("grade 等级", "inspections 检查", "predicted 预测", "observed 实际", "95% interval 区间"):
+        t.add_column(col, justify="right")
+    for c in rows:
+        t.add_row(
+            c["grade"],
+            f"{c['rows']:,}",
+            "—" if c["predicted"] is None else f"{c['predicted']:.1%}",
+            "—" if c["observed"] is None else f"{c['observed']:.1%}",
+            "—" if c["low"] is None else f"{c['low']:.1%}–{c['high']:.1%}",
+        )
+    console.print(t)
+
+
 def table_training(path: Path, r) -> None:
-    """A `TableTraining`: held-out AUC per fold and the grades of the held-out predictions."""
+    """A `TableTraining`: the periods (out of time), held-out AUC per fold, Brier, the grades of the held-out
+    predictions and their calibration."""
+    if r.periods:
+        console.print(
+            f"fitted on {', '.join(r.periods['fit'])}, tuned on {r.periods['tune'][0]}, tested on "
+            f"{r.periods['test'][0]} (拟合/调参/测试期)"
+        )
     console.print(
         f"{escape(str(path))}: {r.rows:,} rows, {r.positives:,} positive, {r.indicators} indicators; "
-        f"{r.validation} AUC {r.auc_mean:.4f} ± {r.auc_std:.4f} "
-        f"(folds: {', '.join(f'{a:.3f}' for a in r.fold_auc)})"
+        f"{r.validation} AUC {r.auc_mean:.4f} ± {r.auc_std:.4f} (folds: {', '.join(f'{a:.3f}' for a in r.fold_auc)}); "
+        f"Brier {r.brier:.4f}; {r.seconds:.1f} s — on held-out rows only"
     )
+    rise = "rise" if r.evaluation["rates_strictly_rise"] else "[red]do NOT rise[/]"
     grades(
-        f"Grades on held-out predictions (national four classes), KS {r.evaluation['ks']:.3f}", r.evaluation["grades"]
+        f"Grades on held-out predictions (national four classes), KS {r.evaluation['ks']:.3f}; rates {rise}",
+        r.evaluation["grades"],
     )
+    calibration(r.calibration_table, "held-out rows")
 
 
 def model_versions(model: str, versions: list[dict]) -> None:

@@ -11,7 +11,7 @@ import shap
 from creditgrade.features import catalog
 from creditgrade.models import explain as X
 from creditgrade.models.risk import RiskModel, RiskModelConfig
-from creditgrade.models.scaling import probability_to_score
+from creditgrade.models.scaling import Scale
 
 
 def _data(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -82,17 +82,17 @@ def test_dimension_points_and_base_add_up_to_the_score(fitted):
     model, x = fitted
     phi, expected = X.CityExplainer(model.booster_, 2).contributions(x.to_numpy())
     a, b = model.calibrator_.a, model.calibrator_.b
-    points = X.dimension_points(phi, model.features, X.points_per_logodds(a))
+    scale = Scale(pdo=35.0, ref_score=620.0)  # any fitted scale: points and base add up to its raw score
+    points = X.dimension_points(phi, model.features, scale.points_per_logodds(a))
     assert list(points.columns) == ["D1", "D2", "D3", "D4", "D5"]
-    score = probability_to_score(model.predict_proba(x))
-    inside = (score > 0) & (score < 1000)
-    assert np.allclose((X.base_score(expected, a, b) + points.sum(axis=1))[inside], score[inside], atol=1e-6)
+    raw = scale.raw(model.predict_proba(x))
+    assert np.allclose(scale.base(expected, a, b) + points.sum(axis=1), raw, atol=1e-6)
 
 
 def test_reasons_are_the_largest_contributions_risk_raising_first_in_both_languages(fitted):
     model, x = fitted
     phi, _ = X.CityExplainer(model.booster_, 2).contributions(x.to_numpy())
-    per = X.points_per_logodds(model.calibrator_.a)
+    per = Scale().points_per_logodds(model.calibrator_.a)
     reasons = X.top_reasons(phi, x.to_numpy(), model.features, per, k=5).to_pylist()
     for r in range(0, len(x), 97):
         got = reasons[r]

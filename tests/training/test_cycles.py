@@ -15,7 +15,14 @@ from creditgrade.training.cycles import CycleDates, calibration_error, simulate_
 def test_cycle_dates_are_the_month_ends_after_t0():
     d = CycleDates(2025, 3)
     assert [str(x) for x in d.grading] == ["2024-12-31", "2025-01-31", "2025-02-28"]
-    assert [str(x) for x in d.panel] == ["2022-12-31", "2023-12-31", "2024-12-31", "2025-01-31", "2025-02-28"]
+    assert [str(x) for x in d.panel] == [
+        "2021-12-31",
+        "2022-12-31",
+        "2023-12-31",
+        "2024-12-31",
+        "2025-01-31",
+        "2025-02-28",
+    ]
 
 
 def test_calibration_error_is_zero_only_for_calibrated_predictions():

@@ -92,4 +92,4 @@ def test_removing_or_repairing_a_negative_record_never_lowers_a_score(graded_cit
             f"{name}: {int(worse.sum())} enterprises scored worse, e.g. {before.index[worse.to_numpy()][0]}: "
             f"{before[worse].iloc[0]:.6f} → {after[worse].iloc[0]:.6f}"
         )
-        assert (after < before - 1e-6).sum() >= 50, f"{name}: too few scores moved to show anything"
+        assert (after < before - 1e-6).sum() >= 10, f"{name}: too few scores moved to show anything"
