@@ -147,6 +147,15 @@ class Scale:
             options={"xatol": 1e-3, "fatol": 1e-9, "maxiter": 400},
         )
         intercept, slope = float(best.x[0]), float(np.exp(best.x[1]))
+        # Keep the city inside the published range: the 0.5th to 99.5th percentile of log-odds maps within
+        # 5–995 (pivoting about the median), so no more than a sliver can sit at an end.
+        lo, mid, hi = logodds[order][np.minimum(np.searchsorted(cum, [0.005, 0.5, 0.995]), len(p) - 1)]
+        centre = float(np.clip(intercept + slope * mid, SCORE_MIN + 50, SCORE_MAX - 50))
+        if hi > mid:
+            slope = min(slope, (SCORE_MAX - 5 - centre) / (hi - mid))
+        if mid > lo:
+            slope = min(slope, (centre - SCORE_MIN - 5) / (mid - lo))
+        intercept = centre - slope * mid
         return cls(pdo=slope * math.log(2), ref_score=intercept + slope * math.log(ref_odds), ref_odds=ref_odds)
 
 
