@@ -10,8 +10,8 @@ The first plan uses `creditgrade train`'s model as of 31 Dec of Y−2 (learned f
 inspection history). Each retraining then learns from the loop's inspections so far, one row per
 inspection with the enterprise's features as of T0 (training/dataset.py): the same monotone LightGBM,
 cross-fitted in 5 folds (early stopping on the held-out fold), the five models' mean log-odds
-calibrated (Platt) on the out-of-fold log-odds. Two runs share every random number (the same draw
-value u for the same enterprise and month, the same outcome for the same inspection); they differ
+calibrated (Platt) on the out-of-fold log-odds. Two runs share every random number (the same public order and start of
+the month's systematic draw, the same outcome for the same inspection); they differ
 only in whether the inspections are weighted by 1/π. A plan spends most of its budget on the riskiest
 few percent (π = 1) and gives everyone else the floor (π = 0.005), so unweighted, the rows the model
 learns from are mostly high-risk enterprises: its starting point (the sample's problem rate), its
@@ -46,7 +46,7 @@ from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.inspections import checked_rows
 from creditgrade.features.pipeline import build_features, read_features
 from creditgrade.models import grades as G
-from creditgrade.models.planning.draw import inclusion_probabilities, uniforms
+from creditgrade.models.planning.draw import inclusion_probabilities, systematic, uniforms
 from creditgrade.models.planning.plan import Plan
 from creditgrade.models.risk import Calibrator, RiskModel
 from creditgrade.models.scaling import probability_to_score
@@ -161,7 +161,6 @@ def simulate_cycles(
         city = _city(panel, day, truth)
         reason = np.where(city["register_status"].to_numpy() == "active", None, "not operating")
         reason = np.where(city["p_true"].isna().to_numpy(), "no truth for the year", reason).astype(object)
-        u = uniforms(city["uscc"], seed, f"cycle-{m}-draw")
         outcome = uniforms(city["uscc"], seed, f"cycle-{m}-outcome") < city["p_true"].fillna(0).to_numpy()
         uniform_rate = float(city.loc[pd.isna(reason), "p_true"].mean())
         for run, weighted in RUNS.items():
@@ -169,7 +168,7 @@ def simulate_cycles(
             p = models[run].predict_proba(design_matrix(city))
             grade = G.score_to_grade(probability_to_score(p), G.scheme(plan.scheme))
             pr = inclusion_probabilities(plan, grade, p, np.full(len(city), "all"), reason.copy())
-            drawn = np.flatnonzero(u < pr.pi)
+            drawn, _ = systematic(city["uscc"], pr.pi, np.full(len(city), "all"), seed, f"cycle-{m}-draw")
             found = outcome[drawn]
             added[run].append(ingested(city["uscc"].to_numpy()[drawn], pr.pi[drawn], found, day, f"{run}-{m}"))
             models[run] = refit(labelled_rows(frame_t0, pd.concat(added[run], ignore_index=True), dates.t0), weighted)

@@ -3,12 +3,20 @@
 1. Every enterprise gets its inclusion probability π first: 0 with a reason if it is not eligible,
    else from the plan — fixed per-grade ratios, or a budget spread to maximise the expected problems
    found (`creditgrade.models.planning.allocation`) within each stratum, with the floor and the per-grade bounds.
-2. The draw is Poisson sampling with public randomness: enterprise i is drawn when
-   uᵢ < πᵢ, uᵢ = the first 8 bytes of SHA-256("creditgrade-draw-v1|seed|inputs|USCC") read as a
-   fraction of 2⁶⁴. Anyone holding the plan, the input files and the seed recomputes every uᵢ, so the
-   list is determined, and each enterprise is drawn with exactly its published πᵢ (which the feedback
-   loop's inverse-probability weights need). The list's size varies around the budget (its
-   standard deviation, √Σπ(1−π), is printed with the plan).
+   Every stratum's πs add up to a whole number of inspections (the budget is split over the strata by
+   largest remainders, rounded up so the legal 3% is met; fixed ratios are raised just enough), so:
+2. The draw has exactly the planned size. It is randomised systematic sampling with probability
+   proportional to π (Goodman & Kish 1950; Hartley & Rao 1962), with public randomness: within a
+   stratum the enterprises are put in the order of kᵢ = SHA-256("creditgrade-draw-v2|seed|inputs|USCC"),
+   their πs laid end to end on a line of length n = Σπ, and the points u, u + 1, …, u + n − 1 are taken,
+   u = SHA-256("creditgrade-draw-v2|seed|inputs|stratum") read as a fraction of 2⁶⁴; the enterprise whose
+   stretch holds a point is drawn. Each enterprise is drawn with exactly its πᵢ (its stretch is πᵢ long,
+   and the points are one apart), which the feedback loop's 1/π weights need; each draw holds exactly n.
+   Second order: two enterprises whose stretches lie within one unit of each other in the random order
+   are never drawn together, so some joint inclusion probabilities πᵢⱼ are 0 — the Horvitz–Thompson
+   estimates (1/π weights) stay unbiased, but their variance is estimated by the with-replacement
+   approximation (Hartley–Rao), not by πᵢⱼ. Anyone holding the plan, the input files and the seed
+   recomputes the order, the start and the list.
 3. The commitment, SHA-256 of the plan's hash and the inputs' hashes, is published before the seed is
    known (e.g. drawn in public); a list that does not re-derive from them is detected.
 """
@@ -24,7 +32,7 @@ import pandas as pd
 from creditgrade.models.planning.allocation import AllocationError, allocate
 from creditgrade.models.planning.plan import LEGAL_MINIMUM, Plan, PlanError
 
-DRAW_VERSION = "creditgrade-draw-v1"
+DRAW_VERSION = "creditgrade-draw-v2"
 BEST_GRADE_REASON = "best grade: inspected on complaint or referral only / 最优等级：无事不扰，仅凭投诉举报检查"
 
 
@@ -38,6 +46,82 @@ def uniforms(uscc, seed: str, inputs_hash: str) -> np.ndarray:
     prefix = f"{DRAW_VERSION}|{seed}|{inputs_hash}|".encode()
     raw = b"".join(hashlib.sha256(prefix + u.encode()).digest()[:8] for u in uscc)
     return np.frombuffer(raw, dtype=">u8").astype(np.float64) / 2.0**64
+
+
+def _fraction(digest: bytes) -> float:
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def systematic(uscc, pi: np.ndarray, stratum, seed: str, inputs_hash: str) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers drawn, the point that drew each): randomised systematic πps within each stratum.
+
+    Every stratum's π must add up to a whole number n (as `inclusion_probabilities` makes them); exactly n
+    are drawn from it.
+
+    >>> pi = np.array([0.5, 0.5, 1.0, 0.25, 0.75])
+    >>> rows, _ = systematic(["a", "b", "c", "d", "e"], pi, ["s"] * 5, "seed", "inputs")
+    >>> len(rows), 2 in rows
+    (3, True)
+    """
+    uscc = np.asarray(uscc, dtype=str)
+    stratum = np.asarray(stratum, dtype=str)
+    pi = np.asarray(pi, dtype=float)
+    key = uniforms(uscc, seed, inputs_hash)
+    drawn, points = [], []
+    for s in np.unique(stratum):
+        members = np.flatnonzero((stratum == s) & (pi > 0))
+        n = float(pi[members].sum())
+        if abs(n - round(n)) > 1e-6:
+            raise ValueError(f"stratum {s!r}: inclusion probabilities add up to {n:.6f}, not a whole number")
+        if not members.size or round(n) == 0:
+            continue
+        members = members[np.lexsort((uscc[members], key[members]))]  # the public random order
+        end = np.cumsum(pi[members])
+        end[-1] = round(n)  # the last stretch ends exactly at n (no rounding drift)
+        start = np.concatenate([[0.0], end[:-1]])
+        u = _fraction(hashlib.sha256(f"{DRAW_VERSION}|{seed}|{inputs_hash}|stratum|{s}".encode()).digest())
+        hit = np.ceil(start - u) < np.ceil(end - u)  # a point u + k lies in [start, end)
+        first = np.ceil(start[hit] - u) + u
+        drawn.append(members[hit])
+        points.append(first)
+    if not drawn:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    rows, pts = np.concatenate(drawn), np.concatenate(points)
+    order = np.argsort(rows, kind="stable")
+    return rows[order], pts[order]
+
+
+def whole_per_stratum(pi: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+    """π raised just enough (never above 1) that each stratum's sum is a whole number: ratios are a floor,
+    and each stratum's expected size is rounded up to a whole inspection.
+
+    >>> np.round(whole_per_stratum(np.array([0.5, 0.25, 1.0, 0.1]), np.array(["a", "a", "a", "b"])), 4).tolist()
+    [0.6667, 0.3333, 1.0, 1.0]
+    """
+    out = pi.astype(float).copy()
+    for s in np.unique(stratum):
+        m = np.flatnonzero((stratum == s) & (out > 0))
+        target = float(np.ceil(out[m].sum() - 1e-9))
+        for _ in range(100):  # scale those below 1 up by one factor (the grades keep their proportions)
+            short = target - out[m].sum()
+            room = m[out[m] < 1]
+            if short <= 1e-12 or not room.size:
+                break
+            out[room] = np.minimum(1.0, out[room] * (1 + short / out[room].sum()))
+    return out
+
+
+def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
+    """Whole numbers adding up to `total` in proportion to `shares` (Hamilton's method).
+
+    >>> largest_remainder(10, np.array([0.5, 0.3, 0.2001])).tolist()
+    [5, 3, 2]
+    """
+    exact = total * shares / shares.sum()
+    whole = np.floor(exact).astype(int)
+    rest = np.argsort(-(exact - whole), kind="stable")[: total - whole.sum()]
+    whole[rest] += 1
+    return whole
 
 
 @dataclass(frozen=True)
@@ -55,7 +139,8 @@ class Probabilities:
 
     @property
     def size_sd(self) -> float:
-        return float(np.sqrt((self.pi * (1 - self.pi)).sum()))
+        """The spread of the draw's size: 0, every draw has exactly the planned size."""
+        return 0.0
 
 
 def inclusion_probabilities(
@@ -101,16 +186,25 @@ def inclusion_probabilities(
                     f"{config.floor:g}：不得免抽；请降低 floor，或对最优等级设置 best_grade: complaints_only",
                 )
         pi[eligible] = np.array([config.ratios[grades[k]] for k in g[eligible]])
+        pi = whole_per_stratum(pi, stratum)
     else:
-        total = config.budget * on_register.sum() if config.budget is not None else float(config.budget_count or 0)
+        share_total = config.budget * on_register.sum() if config.budget is not None else None
+        total = int(np.ceil(share_total - 1e-9)) if share_total is not None else int(config.budget_count or 0)
         low = np.array([config.bounds(x)[0] for x in grades])
         high = np.array([config.bounds(x)[1] for x in grades])
         if config.best_grade == "complaints_only":
             low[0], high[0] = 0.0, 0.0
         strata = np.unique(stratum[on_register])
+        sizes = np.array([on_register[stratum == s].sum() for s in strata], dtype=float)
+        quota = dict(zip(map(str, strata), largest_remainder(total, sizes)))
+        exact = dict(zip(map(str, strata), total * sizes / sizes.sum()))
+        for s in map(str, strata):  # rounding must not take a stratum below what its floor and minimums need
+            at = (stratum == s) & eligible
+            need = int(np.ceil(sum(max(low[k], floor) * (at & (g == k)).sum() for k in range(len(grades))) - 1e-9))
+            if quota[s] < need <= exact[s] + 1:
+                quota[s] = need
         for s in map(str, strata):
             members = np.flatnonzero(stratum == s)
-            share = on_register[members].sum() / on_register.sum()
             if not eligible[members].any():
                 raise PlanError(
                     f"stratum {s!r} has no eligible enterprise to draw its share of the budget",
@@ -120,7 +214,7 @@ def inclusion_probabilities(
                 a = allocate(
                     p[members],
                     g[members],
-                    total * share,
+                    float(quota[s]),
                     floor=floor,
                     low=low,
                     high=high,

@@ -9,7 +9,8 @@ the inputs' hash that the commitment binds and the draw uses.
 
 Output folder (written whole or not at all; the same inputs give byte-identical files):
 - `list.parquet`, `list.csv`: the drawn enterprises, by USCC, with grade, inclusion probability, the
-  draw value u (drawn because u < π), top reasons (zh/en), the two inspectors and the plan id;
+  draw value (the systematic draw's point that fell in the enterprise's stretch), top reasons (zh/en), the
+  two inspectors and the plan id;
 - `probabilities.parquet`: every enterprise of the graded table with its inclusion probability, or
   the reason it cannot be drawn;
 - `plan.json`: the plan, the hashes, the commitment, the seed and the expected problems;
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from creditgrade.features.store import atomic_folder, read_user_table
 from creditgrade.models.planning import inspectors as I
-from creditgrade.models.planning.draw import Probabilities, commitment, inclusion_probabilities, uniforms
+from creditgrade.models.planning.draw import Probabilities, commitment, inclusion_probabilities, systematic
 from creditgrade.models.planning.plan import Plan, PlanError, plan_from_yaml
 from creditgrade.models.plots import expected_problems_plot
 
@@ -271,12 +272,12 @@ def _exclude_recent(frame: pd.DataFrame, checks: Path, months: int) -> None:
 
 
 def draw(pv: Preview, seed: str) -> pa.Table:
-    """The drawn list: Poisson sampling with the public seed, then a random pair of inspectors each."""
+    """The drawn list: randomised systematic πps with the public seed (exactly the planned size), then a
+    random pair of inspectors each."""
     if not str(seed).strip():
         raise PlanError("the seed must not be empty", "随机种子不能为空")
-    u = uniforms(pv.frame["uscc"], str(seed), pv.inputs_hash)
     pi = pv.probabilities.pi
-    take = np.flatnonzero(u < pi)
+    take, point = systematic(pv.frame["uscc"], pi, pv.frame["stratum"], str(seed), pv.inputs_hash)
     rows = pv.frame.iloc[take]
     graded = pq.read_table(
         pv.graded, columns=["uscc", "name", "district_zh", "district_en", "industry_zh", "industry_en", "reasons"]
@@ -305,7 +306,7 @@ def draw(pv: Preview, seed: str) -> pa.Table:
             "grade": pa.array(rows["grade"].to_numpy(dtype=str)),
             "problem_probability": pa.array(np.round(rows["probability"].to_numpy(float), 6)),
             "inclusion_probability": pa.array(pi[take]),
-            "draw_value": pa.array(u[take]),
+            "draw_value": pa.array(point),
             "reasons_zh": pa.array(
                 ["；".join(r["zh"] for r in (x or [])[:REASONS_SHOWN]) for x in reasons], pa.string()
             ),
@@ -326,7 +327,9 @@ def write_plan(pv: Preview, seed: str, out: Path, *, overwrite: bool = False) ->
         str(seed),
         listed.num_rows,
         pv.config.to_dict(),
-        "Poisson sampling, u = SHA-256(creditgrade-draw-v1|seed|inputs_hash|USCC) < π; see docs/spot-check-planner.md",
+        "randomised systematic πps within each stratum: enterprises ordered by SHA-256(creditgrade-draw-v2|seed|"
+        "inputs_hash|USCC), points u + k, u = SHA-256(creditgrade-draw-v2|seed|inputs_hash|stratum|S); exactly the "
+        "planned size; see docs/spot-check-planner.md",
     )
     meta = drawn.to_dict()
     probabilities = pa.table(

@@ -82,7 +82,7 @@ def test_the_list_has_every_column_and_its_probabilities(published, graded_city)
     assert everyone.inclusion_probability.sum() == pytest.approx(0.03 * active.sum(), rel=1e-9)
     assert (everyone.inclusion_probability[active] >= 0.005 - 1e-12).all()
     assert everyone.excluded_reason.dropna().str.contains("not operating").all()
-    assert abs(len(listed) - meta.summary.expected_inspections) < 5 * meta.summary.size_sd and meta.drawn == len(listed)
+    assert len(listed) == round(meta.summary.expected_inspections) == meta.drawn  # exactly the planned size
     assert listed.reasons_zh.str.len().gt(0).all() and listed.reasons_en.str.len().gt(0).all()
     assert meta.summary.expected_problems > meta.summary.uniform_problems
     # two different inspectors, both covering the enterprise's district; no person identifiers anywhere
