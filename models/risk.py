@@ -28,7 +28,7 @@ class RiskModelConfig:
     learning_rate: float = 0.03
     num_leaves: int = 15
     max_depth: int = 6
-    min_child_samples: int = 100
+    min_child_samples: int = 20  # 100 kept rare records (the serious list, lost cases) from ever forming a leaf
     n_estimators: int = 3000
     subsample: float = 0.8
     colsample_bytree: float = 0.8

@@ -75,11 +75,11 @@ def test_the_list_has_every_column_and_its_probabilities(published, graded_city)
         "inspector_2",
     ]
     assert listed.uscc.is_monotonic_increasing and listed.uscc.is_unique
-    assert (listed.draw_value < listed.inclusion_probability).all()
+    assert (listed.draw_value >= 0).all() and (listed.draw_value < round(listed.inclusion_probability.sum()) + 1).all()
     everyone = pd.read_parquet(out / "a" / "probabilities.parquet").set_index("uscc")
     assert np.allclose(everyone.loc[listed.uscc, "inclusion_probability"], listed.inclusion_probability)
     active = everyone.excluded_reason.isna()
-    assert everyone.inclusion_probability.sum() == pytest.approx(0.03 * active.sum(), rel=1e-9)
+    assert round(everyone.inclusion_probability.sum()) >= np.ceil(0.03 * active.sum())  # the legal 3%, whole
     assert (everyone.inclusion_probability[active] >= 0.005 - 1e-12).all()
     assert everyone.excluded_reason.dropna().str.contains("not operating").all()
     assert len(listed) == round(meta.summary.expected_inspections) == meta.drawn  # exactly the planned size
