@@ -108,6 +108,8 @@ def graded_table(
     }
     for name in SCHEME_ORDER:
         columns[f"grade_{name}"] = final[name]
+    for name in SCHEME_ORDER:  # the grade before any override rule moved it, kept in plain sight
+        columns[f"grade_{name}_by_score"] = r.grades[name]
     for c in OVERRIDE_COLUMNS:
         columns[c] = frame[c].to_numpy()
     for d in r.points.columns:
@@ -213,12 +215,15 @@ def grade_city(
 
 @dataclass(frozen=True)
 class Explained:
-    """One graded enterprise explained again: its grade, score, reasons and the waterfall PNG."""
+    """One graded enterprise explained again: its grade (and the grade its score alone gives), score, the
+    override that moved it if any, reasons and the waterfall PNG."""
 
     uscc: str
     name: str
     grade: str
+    grade_by_score: str
     score: float
+    override: dict | None
     reasons: list[dict]
     png: str
 
@@ -228,7 +233,11 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path) -> Ex
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
         row = con.execute("SELECT * FROM indicators WHERE uscc = ?", [uscc]).fetchone()
         names = [d[0] for d in con.description]
-        graded = con.execute("SELECT name, grade_shenzhen, score FROM graded WHERE uscc = ?", [uscc]).fetchone()
+        graded = con.execute(
+            "SELECT name, grade_shenzhen, grade_shenzhen_by_score, score, override_rule, override_zh, override_en, "
+            "override_source FROM graded WHERE uscc = ?",
+            [uscc],
+        ).fetchone()
     if row is None or graded is None:
         raise NotFound(
             f"no graded enterprise has USCC {uscc} in {folder}",
@@ -238,15 +247,14 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path) -> Ex
     x = np.array([[np.nan if values[f] is None else values[f] for f in scoring.model.features]], dtype=np.float64)
     r = scoring.score(x)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
-    waterfall_plot(
-        r.phi[0],
-        x[0],
-        r.expected,
-        scoring.model.features,
-        png,
-        f"{uscc}: grade {graded[1]}, score {graded[2]:.0f} ({scoring.label})",
-    )
-    return Explained(uscc, graded[0], graded[1], graded[2], r.reasons.to_pylist()[0], str(png))
+    override = None
+    if graded[4]:
+        override = {"rule": graded[4], "zh": graded[5], "en": graded[6], "source": graded[7]}
+    title = f"{uscc}: grade {graded[1]}, score {graded[3]:.0f} ({scoring.label})"
+    if override:
+        title += f"; by score {graded[2]}, moved by {graded[4]}"
+    waterfall_plot(r.phi[0], x[0], r.expected, scoring.model.features, png, title)
+    return Explained(uscc, graded[0], graded[1], graded[2], graded[3], override, r.reasons.to_pylist()[0], str(png))
 
 
 def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:

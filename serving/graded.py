@@ -121,6 +121,7 @@ def present(row: dict) -> dict:
         "probability": row["probability"],
         "score": row["score"],
         "grades": {name: row[f"grade_{name}"] for name in SCHEME_ORDER},
+        "grades_by_score": {name: row[f"grade_{name}_by_score"] for name in SCHEME_ORDER},
         "override": override,
         "dimensions": [
             {"id": d.id, "zh": d.zh, "en": d.en, "points": row[f"points_{d.id.lower()}"]} for d in DIMENSIONS

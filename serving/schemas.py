@@ -112,6 +112,7 @@ class EnterpriseGrade(Response):
     probability: float = Field(..., description="Probability that an inspection finds a problem")
     score: float = Field(..., description="Credit score 0–1000 (higher: lower risk)")
     grades: dict[str, str] = Field(..., description="The grade in every scheme, overrides applied")
+    grades_by_score: dict[str, str] = Field(..., description="The grade the score alone gives, before any override")
     override: Optional[Override]
     dimensions: list[DimensionPoints]
     base_points: float

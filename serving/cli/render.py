@@ -161,6 +161,11 @@ def graded(summary, out: Path) -> None:
 def explained(r, label: str) -> None:
     """An `Explained` enterprise: grade, score and reasons."""
     console.print(f"{r.uscc} {escape(r.name)}: grade {r.grade}, score {r.score:.0f} ({label})")
+    if r.override:
+        console.print(
+            f"  by score alone: grade {r.grade_by_score}; moved by an override rule (强制降级/直接评定): "
+            f"{escape(r.override['en'])} / {escape(r.override['zh'])}; source record {escape(r.override['source'])}"
+        )
     reasons(r.reasons)
     console.print(f"waterfall → {escape(r.png)}")
 

@@ -42,6 +42,8 @@ def test_every_enterprise_is_graded_once_with_all_columns(graded_city):
         "grade_pingshan",
         "grade_national",
         "override_effect",
+        "grade_shenzhen_by_score",
+        "grade_national_by_score",
         "override_rule",
         "override_zh",
         "override_en",
@@ -165,5 +167,17 @@ def test_plots_and_the_explain_command(graded_city, tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "w.png").stat().st_size > 10_000 and "grade" in result.output
+    table = pq.read_table(
+        graded_city.latest / GRADED, columns=["uscc", "override_rule", "grade_shenzhen", "grade_shenzhen_by_score"]
+    ).to_pandas()
+    moved = table[table.override_rule.notna()].iloc[0]
+    result = runner.invoke(
+        app, ["explain", moved.uscc, "--graded", str(graded_city.graded), "--out", str(tmp_path / "m.png")]
+    )
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and f"by score alone: grade {moved.grade_shenzhen_by_score}" in text
+    assert "source record" in text and moved.grade_shenzhen in text
+    plain = table[table.override_rule.isna()]
+    assert (plain.grade_shenzhen == plain.grade_shenzhen_by_score).all()
     result = runner.invoke(app, ["explain", "91440300MA5DC1YU4Q", "--graded", str(graded_city.graded)])
     assert result.exit_code == 2 and "no graded enterprise" in result.output
