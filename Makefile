@@ -19,16 +19,23 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test test-fast lint typecheck install lock docs notebooks clean-data
+.PHONY: fonts demo test test-fast lint typecheck install lock docs notebooks clean-data
 
 install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	fc-list :lang=zh 2>/dev/null | grep -q . || $(MAKE) --no-print-directory fonts
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# A font with Chinese glyphs for the Chinese plots (Debian's WenQuanYi Micro Hei, 4 MB); apt-get needs root.
+fonts:
+	apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null; } || \
+	  { echo "could not install fonts-wqy-microhei: install a Chinese font (fc-list :lang=zh) as root"; exit 1; }
 
 demo: $(STAMP)
 	$(BIN)/creditgrade demo --enterprises $(DEMO_ENTERPRISES) --out $(DEMO_DIR)

@@ -2,13 +2,14 @@
 
 - `closed_state` — ordered to stop business, licence revoked, struck off or ordered closed: the worst
   grade directly (E in the six tiers);
-- `serious_list` — on the serious illegal-and-dishonest list: the worst grade;
 - `major_accident` — a major safety accident within 2 years: two grades down, no worse than D;
 - `bank_mortgage_enforced` — a bank enforced a chattel mortgage (unpaid loan) within 2 years: two down;
 - `special_list` — on the serious quality-dishonesty, e-commerce dishonesty or prepaid-flight list: two down.
-Each hit names the rule, the table and the id of the record behind it. The hits are facts as of a date,
-like the indicators: the feature pipeline finds them once and carries them in the feature table, one
-summary per enterprise (`OVERRIDE_COLUMNS`); grading applies the effect, it does not look again.
+Being on the serious illegal-and-dishonest list (严重违法失信名单) is not a rule here: the Shenzhen rules
+(DOMAIN §1) do not name it, so it counts through its indicators (`d3_serious_current`, `d3_serious_5y`)
+like any other record. Each hit names the rule, the table and the id of the record behind it. The hits
+are facts as of a date, like the indicators: the feature pipeline finds them once and carries them in
+the feature table, one summary per enterprise (`OVERRIDE_COLUMNS`); grading applies the effect, it does not look again.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ RULES: dict[str, Rule] = {
             "Ordered to stop business, revoked, struck off or ordered closed",
             "责令停业、吊销营业执照、除名或责令关闭",
         ),
-        Rule("serious_list", "worst", "On the serious illegal-and-dishonest list", "列入严重违法失信名单"),
         Rule("major_accident", "down2", "Major safety accident within 2 years", "近2年发生重大安全事故"),
         Rule(
             "bank_mortgage_enforced",
@@ -76,17 +76,9 @@ def _hits(table: ibis.Table, where, rule: str, source: str, record: str, date: s
 def override_hits(raw: dict[str, ibis.Table], asof: AsOf) -> ibis.Table:
     """(uscc, rule, source_table, source_record, source_date) for every rule an enterprise meets at the as-of date."""
     src = sources(raw, asof)
-    ent, sv, se, cm = src["graded"], src["serious_violations"], src["severe_events"], src["chattel_mortgages"]
+    ent, se, cm = src["graded"], src["severe_events"], src["chattel_mortgages"]
     hits = ibis.union(
         _hits(ent, ent.register_status.isin(CLOSED_STATES), "closed_state", "enterprises", "uscc", "closed_date"),
-        _hits(
-            sv,
-            asof.running(sv.entry_date, sv.exit_date),
-            "serious_list",
-            "serious_violations",
-            "record_id",
-            "entry_date",
-        ),
         _hits(
             se,
             (se.kind == "major_safety_accident") & asof.within(se.event_date, 730),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -79,15 +81,87 @@ def dimension_importance_plot(mean_abs_points: dict[str, float], path: Path) -> 
     return _save(fig, path)
 
 
-def waterfall_plot(phi_row, x_row, expected: float, features, path: Path, title: str, max_display: int = 12) -> Path:
-    """One enterprise: from the city's expected log-odds to its own, indicator by indicator."""
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "SimHei")
+_CJK_FILES = ("wqy-microhei", "notosanscjk", "notosanssc", "sourcehansans", "simhei")
+
+
+def chinese_font() -> str:
+    """The name of an installed font with Chinese glyphs (`make install` installs WenQuanYi Micro Hei).
+
+    Fonts installed after matplotlib cached its font list are found on disk and added.
+    """
+    from matplotlib import font_manager as fm
+
+    names = {f.name for f in fm.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in names:
+            return name
+    for path in fm.findSystemFonts():
+        if any(k in Path(path).name.lower() for k in _CJK_FILES):
+            fm.fontManager.addfont(path)
+            return fm.FontProperties(fname=path).get_name()
+    raise RuntimeError(
+        "no font with Chinese glyphs is installed (apt-get install fonts-wqy-microhei; `make install` does it)"
+    )
+
+
+WATERFALL_TEXT = {
+    "en": {"base": "City base score", "score": "This enterprise", "other": "{n} other indicators", "x": "score points"},
+    "zh": {"base": "全市基准分", "score": "本企业得分", "other": "其他{n}项指标", "x": "分值"},
+}
+
+
+def waterfall_plot(
+    points, base_points: float, labels, path: Path, title: str, lang: str = "en", max_display: int = 12
+) -> Path:
+    """One enterprise in score points, the unit its reasons speak in: from the city's base score to the
+    enterprise's own (unclipped) score, indicator by indicator; `labels` are the indicators' reasons in
+    the user's language (`lang` "en" or "zh"). SHAP's waterfall, relabelled, saved whole (nothing clipped)."""
     import shap
 
-    shap.plots.waterfall(_explanation(phi_row, x_row, expected, features), max_display=max_display, show=False)
-    fig = plt.gcf()
-    fig.set_size_inches(9, 0.4 * max_display + 1.5)
-    plt.title(title)
-    return _save(fig, path)
+    text = WATERFALL_TEXT[lang]
+    # Names are Chinese in either language: the Chinese font is the fallback in English, the first font in Chinese.
+    family = [chinese_font(), "DejaVu Sans"] if lang == "zh" else ["DejaVu Sans", chinese_font()]
+    with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
+        fig = plt.figure(figsize=(11, 0.45 * max_display + 2.0))  # SHAP draws on the current figure
+        explanation = shap.Explanation(
+            values=np.asarray(points, dtype=float), base_values=float(base_points), feature_names=list(labels)
+        )
+        from shap.plots import colors
+        from shap.plots._style import style_context
+
+        with style_context(  # red lowers the score, blue raises it: a credit score's colours
+            primary_color_positive=colors.blue_rgb,
+            primary_color_negative=colors.red_rgb,
+            secondary_color_positive=colors.light_blue_rgb,
+            secondary_color_negative=colors.light_red_rgb,
+        ):
+            shap.plots.waterfall(explanation, max_display=max_display, show=False)
+        for ax in fig.get_axes():  # SHAP's own words (E[f(X)], f(x), "n other features") in the user's language
+            for axis in (ax.xaxis, ax.yaxis):
+                labels = [t.get_text() for t in axis.get_ticklabels()]
+                relabelled = _relabel(labels, text)
+                if relabelled != labels:
+                    axis.set_ticks(axis.get_ticklocs(), relabelled)
+        fig.get_axes()[0].set_xlabel(text["x"])
+        fig.suptitle(title, fontsize=11, y=1.06)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    return Path(path)
+
+
+def _relabel(labels: list[str], text: dict[str, str]) -> list[str]:
+    """SHAP's tick labels in the user's words: the two-part "E[f(X)] = v" and "f(x) = v" labels become one."""
+    if len(labels) == 2 and ("E[f(X)]" in labels[0] or "f(x)" in labels[0]):
+        value = labels[1].replace("$", "").replace("=", "").strip()
+        if "E[f(X)]" in labels[0]:
+            return [f"\n{text['base']} = {value}", ""]
+        return [f"{text['score']} = {value}", ""]
+    out = []
+    for label in labels:
+        m = re.fullmatch(r"(\d+) other features", label)
+        out.append(text["other"].format(n=m.group(1)) if m else label)
+    return out
 
 
 def expected_problems_plot(per_grade: list[dict], path: Path, title: str = "Expected problems found") -> Path:

@@ -37,6 +37,7 @@ class Scored:
     reasons: pa.ChunkedArray  # top reasons per row (indicator, value, points, zh, en)
     phi: np.ndarray  # contributions in the trees' log-odds, rows × indicators
     expected: float
+    per_logodds: float  # score points per unit of the trees' log-odds (negative: risk lowers the score)
 
 
 class ScoringModel:
@@ -74,6 +75,7 @@ class ScoringModel:
             reasons=X.top_reasons(phi, x, self.model.features, per, k=k),
             phi=phi,
             expected=expected,
+            per_logodds=per,
         )
 
     def overridden(self, grades: dict[str, np.ndarray], effects: Sequence[str | None]) -> dict[str, np.ndarray]:

@@ -32,13 +32,14 @@ from creditgrade.features.pipeline import META_AS_OF, read_features
 from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
-from creditgrade.models.plots import beeswarm_plot, dimension_importance_plot, waterfall_plot
+from creditgrade.models.plots import WATERFALL_TEXT, beeswarm_plot, dimension_importance_plot, waterfall_plot
 from creditgrade.models.scoring import SCHEME_ORDER, ScoringModel
 
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
 DATABASE = "creditgrade.duckdb"
 SUMMARY = "summary.json"
+OPERATING = "active"  # register_status of an enterprise still operating (存续); every other status is closed
 ID_COLUMNS = ["uscc", "name", "region_code", "industry_section", "legal_form", "register_status"]
 
 
@@ -50,13 +51,21 @@ class GradingError(CreditgradeError):
 
 @dataclass(frozen=True)
 class GradingSummary:
-    """A month graded: when, with which model, how many enterprises, the grade counts per scheme, how many
-    an override moved, and (given last month's table) the migration."""
+    """A month graded: when, with which model, how many enterprises, and who is in the published shares.
+
+    Every enterprise on the register at the date has a row in the graded table (a lookup of a revoked one
+    answers "E, revoked"), but the grade shares (`grades`, per scheme) count **operating** enterprises only:
+    enterprises no longer operating (revoked, struck off, ordered to stop business or closed) hold the worst
+    grade by the closed-state rule whatever their record, so they are counted apart (`not_operating`, by
+    status) instead of swelling E. `overrides` counts the operating enterprises an override rule moved;
+    given last month's table, `migration` compares the two."""
 
     as_of: str
     model_version: str
     catalog_version: str
     enterprises: int
+    operating: int
+    not_operating: dict[str, int]
     overrides: int
     grades: dict[str, dict[str, int]]
     migration: dict | None = None
@@ -188,13 +197,23 @@ def grade_city(
         table = table.replace_schema_metadata(
             {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
         )
+        status = table["register_status"].to_numpy(zero_copy_only=False)
+        operating = status == OPERATING
+        overridden = table["override_rule"].is_valid().to_numpy(zero_copy_only=False)
         summary = GradingSummary(
             as_of=str(day),
             model_version=scoring.label,
             catalog_version=catalog.version(),
             enterprises=table.num_rows,
-            overrides=int(table["override_rule"].is_valid().to_numpy(zero_copy_only=False).sum()),
-            grades={name: _counts(table[f"grade_{name}"], scoring.schemes[name]) for name in SCHEME_ORDER},
+            operating=int(operating.sum()),
+            not_operating={
+                str(k): int(v) for k, v in pd.Series(status[~operating]).value_counts().sort_index().items()
+            },
+            overrides=int((overridden & operating).sum()),
+            grades={
+                name: _counts(table[f"grade_{name}"].filter(pa.array(operating)), scoring.schemes[name])
+                for name in SCHEME_ORDER
+            },
             migration=migration(previous_table, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
             if previous_table is not None
             else None,
@@ -228,8 +247,11 @@ class Explained:
     png: str
 
 
-def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path) -> Explained:
-    """One graded enterprise explained again with `scoring`: its reasons and a waterfall PNG for a report."""
+def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path, lang: str = "en") -> Explained:
+    """One graded enterprise explained again with `scoring`: its reasons and, for a report, a waterfall PNG in
+    score points and in `lang` ("en" or "zh"), titled with the grade and any override that moved it."""
+    if lang not in WATERFALL_TEXT:
+        raise GradingError(f"language {lang!r}: use en or zh", f"语言 {lang!r}：请用 en 或 zh", code="language")
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
         row = con.execute("SELECT * FROM indicators WHERE uscc = ?", [uscc]).fetchone()
         names = [d[0] for d in con.description]
@@ -244,17 +266,30 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path) -> Ex
             f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
         )
     values = dict(zip(names, row))
-    x = np.array([[np.nan if values[f] is None else values[f] for f in scoring.model.features]], dtype=np.float64)
+    features = scoring.model.features
+    x = np.array([[np.nan if values[f] is None else values[f] for f in features]], dtype=np.float64)
     r = scoring.score(x)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     override = None
     if graded[4]:
         override = {"rule": graded[4], "zh": graded[5], "en": graded[6], "source": graded[7]}
-    title = f"{uscc}: grade {graded[1]}, score {graded[3]:.0f} ({scoring.label})"
-    if override:
-        title += f"; by score {graded[2]}, moved by {graded[4]}"
-    waterfall_plot(r.phi[0], x[0], r.expected, scoring.model.features, png, title)
+    labels = [catalog.BY_ID[f].reason(None if np.isnan(v) else float(v), lang) for f, v in zip(features, x[0])]
+    waterfall_plot(r.phi[0] * r.per_logodds, r.base_points, labels, png, _title(uscc, graded, scoring, lang), lang)
     return Explained(uscc, graded[0], graded[1], graded[2], graded[3], override, r.reasons.to_pylist()[0], str(png))
+
+
+def _title(uscc: str, graded: tuple, scoring: ScoringModel, lang: str) -> str:
+    """The waterfall's title: grade, displayed score and model; with an override, the grade by score and the rule."""
+    name, grade, by_score, score, rule, zh, en, source = graded
+    if lang == "zh":
+        title = f"{uscc} {name}：等级 {grade}，得分 {score:.0f}（{scoring.label}）"
+        if rule:
+            title += f"\n按得分为 {by_score}，因规则调整：{zh}（来源 {source}）"
+        return title
+    title = f"{uscc}: grade {grade}, score {score:.0f} ({scoring.label})"
+    if rule:
+        title += f"\nby score {by_score}; moved by a rule: {en} (source {source})"
+    return title
 
 
 def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
@@ -289,3 +324,74 @@ def riskiest_without_override(folder: Path) -> dict | None:
         row = cursor.fetchone()
         names = [d[0] for d in cursor.description]
     return dict(zip(names, row)) if row is not None else None
+
+
+@dataclass(frozen=True)
+class RecordWhatIf:
+    """An enterprise regraded with records removed or repaired: the grade, score and override rules before and
+    after, every indicator the change moved, and the reasons after."""
+
+    uscc: str
+    as_of: str
+    changes: list[str]
+    before: dict
+    after: dict
+    indicators: list[dict]  # id, zh, en, before, after and both reasons in both languages
+    reasons: list[dict]
+
+
+def whatif_by_record(data: Path, folder: Path, uscc: str, changes: list, scoring: ScoringModel) -> RecordWhatIf:
+    """`uscc` as graded in `folder`, regraded from the ingested records in `data` with `changes`
+    (`creditgrade.features.whatif.RecordChange`) made: indicators and override rules recomputed by the
+    feature pipeline, then scored, graded and explained with `scoring`."""
+    from creditgrade.features.pipeline import connect, load_raw
+    from creditgrade.features.whatif import what_if
+
+    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
+        found = con.execute("SELECT as_of FROM graded WHERE uscc = ?", [uscc]).fetchone()
+    if found is None:
+        raise NotFound(
+            f"no graded enterprise has USCC {uscc} in {folder}",
+            f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
+        )
+    day = found[0]
+    before, after = what_if(load_raw(connect(), data), day, uscc, changes)
+    features = scoring.model.features
+    x = np.array([[np.nan if row[f] is None else row[f] for f in features] for row in (before, after)])
+    r = scoring.score(x)
+    final = scoring.overridden(r.grades, [before["override_effect"], after["override_effect"]])
+
+    def state(i: int, row: dict) -> dict:
+        return {
+            "score": float(r.score[i]),
+            "probability": float(r.probability[i]),
+            "grades_by_score": {s: str(r.grades[s][i]) for s in SCHEME_ORDER},
+            "grades": {s: str(final[s][i]) for s in SCHEME_ORDER},
+            **{c: row[c] for c in OVERRIDE_COLUMNS},
+        }
+
+    moved = []
+    for f in catalog.RISK_IDS:
+        a, b = before.get(f), after.get(f)
+        if a != b and not (a is None and b is None):
+            ind = catalog.BY_ID[f]
+            moved.append(
+                {
+                    "id": f,
+                    "zh": ind.zh,
+                    "en": ind.en,
+                    "before": a,
+                    "after": b,
+                    **{f"before_{lang}": ind.reason(a, lang) for lang in ("zh", "en")},
+                    **{f"after_{lang}": ind.reason(b, lang) for lang in ("zh", "en")},
+                }
+            )
+    return RecordWhatIf(
+        uscc=uscc,
+        as_of=str(day),
+        changes=[c.describe() for c in changes],
+        before=state(0, before),
+        after=state(1, after),
+        indicators=moved,
+        reasons=r.reasons.to_pylist()[1],
+    )

@@ -35,6 +35,7 @@ FALSE_REG_PROBLEM = 0.92
 # but must stay stationary, as a real city's rates are.
 RECORD_GAIN = 0.6
 RECORD_CAP = 2.0
+REVOKE_RATE = 0.6  # a year, for enterprises long unreachable or on the serious list
 # This year's shock to the latent risk: AR(1), never on record until it shows in events.
 SHOCK_AR = 0.55
 SHOCK_SD = 0.28
@@ -259,7 +260,9 @@ class CitySimulator:
         hazard = 0.045 * np.exp(-0.35 * p.size) * np.where((ys - p.established) < 730, 1.3, 1.0)
         dereg = alive & ~listed & ~p.false_reg & (rng.random(n) < hazard)
         long_unreach = self.logs["unreachable"].started_before(n, ys, ys - 730) < NO_DAY
-        revoke = alive & (long_unreach | self.logs["serious"].active(n, ys)) & (rng.random(n) < 0.3)
+        # Enterprises unreachable for two years or on the serious list (three years on the abnormal list
+        # without remedy) have mostly stopped operating: most are revoked within a year or two.
+        revoke = alive & (long_unreach | self.logs["serious"].active(n, ys)) & (rng.random(n) < REVOKE_RATE)
         struck = alive & ~dereg & ~revoke & (rng.random(n) < 0.001 * np.exp(risk))
         for mask, code in ((dereg, "deregistered"), (revoke & ~dereg, "revoked"), (struck, "struck_off")):
             idx = np.flatnonzero(mask & (self.closed == NO_DAY))

@@ -274,8 +274,12 @@ def draw_population(
     share_rep = ok & (rng.random(len(sub_idx)) < 0.6)
     legal_rep[sub_idx[share_rep]] = legal_rep[candidates[share_rep]]
 
-    # False-registration rings: one agent, one cluster address, a few borrowed
-    # identities and a shared phone; registered within weeks of each other.
+    # False-registration rings: an agent, a cluster address, a few borrowed identities and a shared
+    # phone. Rings differ in how visible they are (`visible`, uniform 0–1): a careless ring files within
+    # weeks at one cluster address through one agent and one phone; a careful one spreads its filings
+    # over up to 20 months, mostly borrows ordinary addresses and uses other agents and its members'
+    # own phones. A ring is at most 0.1% of the register (8 to 200 enterprises): one agent's filings,
+    # so a small city is not dominated by one ring.
     n_false = int(round(false_share * n))
     new_idx = np.flatnonzero(new & ~is_sub)
     rng.shuffle(new_idx)
@@ -283,22 +287,25 @@ def draw_population(
     false_reg[false_idx] = True
     n_persons = int(legal_rep.max()) + 1
     n_addresses = int(address.max()) + 1
+    max_ring = int(np.clip(n // 1000, 8, 200))
     pos = 0
     ring = 0
     while pos < len(false_idx):
-        k = int(min(len(false_idx) - pos, max(3, rng.pareto(1.2) * 6)))
+        k = int(min(len(false_idx) - pos, max(3, rng.pareto(1.2) * 6), max_ring))
         members = false_idx[pos : pos + k]
         pos += k
-        t0 = rng.integers(start, end - 120)
-        established[members] = t0 + rng.integers(0, rng.choice([30, 60, 90]), k)
+        visible = rng.random()
+        spread = int(rng.choice([30, 60, 90]) + (1.0 - visible) * 540)
+        t0 = rng.integers(start, max(start + 1, end - spread))
+        established[members] = np.minimum(t0 + rng.integers(0, spread, k), end)
         ring_agent = rng.integers(0, n_agents)
-        agent[members] = np.where(rng.random(k) < 0.85, ring_agent, agent[members])
+        agent[members] = np.where(rng.random(k) < 0.45 + 0.4 * visible, ring_agent, agent[members])
         cluster = n_addresses + ring
-        address[members] = np.where(rng.random(k) < 0.8, cluster, address[members])
+        address[members] = np.where(rng.random(k) < 0.2 + 0.6 * visible, cluster, address[members])
         persons = n_persons + rng.integers(0, max(1, k // 4), k)
         legal_rep[members] = persons
         n_persons_added = int(persons.max()) + 1 - n_persons
-        phone[members] = np.where(rng.random(k) < 0.7, -2 - ring_agent, persons)
+        phone[members] = np.where(rng.random(k) < 0.2 + 0.5 * visible, -2 - ring_agent, persons)
         capital[members] = np.where(
             rng.random(k) < 0.5, rng.choice([10.0, 50.0, 100.0], k), rng.choice([500.0, 1000.0, 5000.0], k)
         )

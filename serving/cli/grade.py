@@ -48,8 +48,9 @@ def explain(
     ),
     out: Optional[Path] = typer.Option(None, help="Waterfall PNG; default <graded folder>/plots/<USCC>.png."),
     alias: str = typer.Option("champion"),
+    lang: str = typer.Option("en", help="Language of the waterfall PNG: en or zh."),
 ) -> None:
-    """Why an enterprise has its grade: top reasons and a SHAP waterfall PNG for a report (企业画像)."""
+    """Why an enterprise has its grade: top reasons and a SHAP waterfall PNG in score points for a report (企业画像)."""
     from creditgrade.serving.batch import explain_one
     from creditgrade.serving.graded import latest_folder
     from creditgrade.training import tracking
@@ -58,7 +59,36 @@ def explain(
     tracking.configure()
     scoring = tracking.load(alias)
     code = uscc.strip().upper()
-    render.explained(explain_one(folder, code, scoring, out or folder / "plots" / f"{code}.png"), scoring.label)
+    render.explained(
+        explain_one(folder, code, scoring, out or folder / "plots" / f"{code}.{lang}.png", lang), scoring.label
+    )
+
+
+@app.command()
+def whatif(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    data: Path = typer.Option(..., help="The ingested city folder the grades were computed from."),
+    remove: list[str] = typer.Option([], help="A record to remove, TABLE:RECORD_ID (repeatable)."),
+    repair: list[str] = typer.Option([], help="A record to repair (信用修复), TABLE:RECORD_ID (repeatable)."),
+    graded: Optional[Path] = typer.Option(
+        None, help="Graded folder, or a folder of them (the newest is used); default <data>/graded."
+    ),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """What if a record were removed or repaired: indicators and override rules recomputed from the records,
+    then the grade before and after (按记录模拟：删除或信用修复)."""
+    from creditgrade.features.whatif import RecordChange
+    from creditgrade.serving.batch import whatif_by_record
+    from creditgrade.serving.graded import latest_folder
+    from creditgrade.training import tracking
+
+    changes = [RecordChange.parse("remove", r) for r in remove] + [RecordChange.parse("repair", r) for r in repair]
+    folder = latest_folder(graded or data_dir() / "graded")
+    tracking.configure()
+    scoring = tracking.load(alias)
+    with console.status(f"recomputing {uscc}'s indicators from the records"):
+        result = whatif_by_record(data, folder, uscc.strip().upper(), changes, scoring)
+    render.whatif(result, scoring.label)
 
 
 @falsereg_app.command("list")

@@ -138,10 +138,12 @@ def falsereg_list(rows: list[dict], lang: str = "en") -> None:
 
 
 def graded(summary, out: Path) -> None:
-    """A `GradingSummary`: grade shares per scheme, overrides, migration."""
+    """A `GradingSummary`: grade shares of operating enterprises per scheme, the closed ones apart,
+    overrides, migration."""
     t = Table(
         title=f"Graded {summary.enterprises:,} enterprises as of {summary.as_of} with "
-        f"{summary.model_version} (分级结果) → {escape(str(out))}"
+        f"{summary.model_version} (分级结果) → {escape(str(out))}; shares of the {summary.operating:,} "
+        "operating (存续企业占比)"
     )
     t.add_column("scheme 方案")
     t.add_column("grades 等级分布")
@@ -149,7 +151,13 @@ def graded(summary, out: Path) -> None:
         total = sum(counts.values())
         t.add_row(name, "  ".join(f"{g} {c / total:.1%}" for g, c in counts.items()))
     console.print(t)
-    console.print(f"override rules applied to {summary.overrides:,} enterprises (强制降级/直接评定)")
+    if summary.not_operating:
+        closed = ", ".join(f"{status} {n:,}" for status, n in summary.not_operating.items())
+        console.print(
+            f"not operating, worst grade by the closed-state rule and counted apart (非存续企业，单列): "
+            f"{sum(summary.not_operating.values()):,} ({closed})"
+        )
+    console.print(f"override rules moved {summary.overrides:,} operating enterprises (强制降级/直接评定)")
     if summary.migration is not None:
         m = summary.migration
         console.print(
@@ -168,6 +176,25 @@ def explained(r, label: str) -> None:
         )
     reasons(r.reasons)
     console.print(f"waterfall → {escape(r.png)}")
+
+
+def whatif(r, label: str) -> None:
+    """A `RecordWhatIf`: the grade before and after, the override rules, the indicators that moved."""
+    console.print(f"{r.uscc} as of {r.as_of} ({label}): {', '.join(map(escape, r.changes))}")
+    for when, s in (("before 之前", r.before), ("after 之后", r.after)):
+        rule = f"; override {escape(s['override_en'])} / {escape(s['override_zh'])}" if s["override_rule"] else ""
+        console.print(
+            f"  {when}: grade {s['grades']['shenzhen']} (by score {s['grades_by_score']['shenzhen']}), "
+            f"score {s['score']:.0f}{rule}"
+        )
+    if not r.indicators:
+        console.print("  no indicator moved (指标未变)")
+    for m in r.indicators:
+        console.print(
+            f"  {escape(m['zh'])} / {escape(m['en'])}: {escape(m['before_en'])} → {escape(m['after_en'])} "
+            f"({escape(m['before_zh'])} → {escape(m['after_zh'])})"
+        )
+    reasons(r.reasons)
 
 
 def reasons(rows: list[dict]) -> None:

@@ -20,7 +20,6 @@ def test_each_rule_is_found_with_its_source_record(tmp_path):
     assert got == sorted(
         [
             (E1, "bank_mortgage_enforced", "chattel_mortgages", "M1"),
-            (E3, "serious_list", "serious_violations", "SV1"),
             (E3, "special_list", "severe_events", "SE1"),
             (E7, "closed_state", "enterprises", E7),
         ]
@@ -38,13 +37,25 @@ def test_the_feature_table_carries_each_enterprise_s_overrides_as_of_its_date(tm
     late = frame[frame.as_of == dt.date(2024, 12, 31)].set_index("uscc")
     assert late.loc[E1, "override_effect"] == "down2" and late.loc[E1, "override_rule"] == "bank_mortgage_enforced"
     assert late.loc[E1, "override_source"].startswith("chattel_mortgages:M1@")
-    assert late.loc[E3, "override_effect"] == "worst"  # the worst effect decides; the rules are listed worst first
-    assert late.loc[E3, "override_rule"] == "serious_list; special_list"
-    assert late.loc[E3, "override_zh"] == "；".join(RULES[r].zh for r in ("serious_list", "special_list"))
-    assert late.loc[E7, "override_rule"] == "closed_state"
+    # E3 is on the serious list and on a special list: only the special list is a rule (two grades down).
+    assert late.loc[E3, "override_effect"] == "down2"
+    assert late.loc[E3, "override_rule"] == "special_list"
+    assert late.loc[E3, "override_zh"] == RULES["special_list"].zh
+    assert late.loc[E7, "override_rule"] == "closed_state" and late.loc[E7, "override_effect"] == "worst"
     assert late.override_effect.notna().sum() == 3
     early = frame[frame.as_of == dt.date(2024, 1, 31)].set_index("uscc")
     assert early.override_rule.fillna("").str.contains("bank_mortgage_enforced|closed_state").sum() == 0
+
+
+def test_only_the_rules_domain_cites_override_a_grade():
+    """DOMAIN §1: E for closed states; two grades down for a major accident, an enforced bank mortgage and
+    the three special lists. The serious illegal-and-dishonest list is not among them: it is an indicator."""
+    assert {r: RULES[r].effect for r in RULES} == {
+        "closed_state": "worst",
+        "major_accident": "down2",
+        "bank_mortgage_enforced": "down2",
+        "special_list": "down2",
+    }
 
 
 @pytest.mark.parametrize(

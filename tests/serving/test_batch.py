@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from creditgrade.features import contract as C
 from creditgrade.features.pipeline import read_features
+from creditgrade.features.whatif import RecordChange
 from creditgrade.models import grades as G
 from creditgrade.serving import batch
 from creditgrade.serving.batch import DATABASE, GRADED, GradingError, grade_city
@@ -84,6 +85,18 @@ def test_grades_follow_scores_except_where_an_override_rule_applies(graded_city)
     assert (table.grade_shenzhen[plain] != "E").all()
     ranks = G.grade_rank(table.grade_shenzhen, schemes["shenzhen"])
     assert (ranks[~plain] >= G.grade_rank(by_score[~plain], schemes["shenzhen"])).all()  # never better
+
+
+def test_the_published_shares_count_operating_enterprises_and_the_closed_ones_apart(graded_city):
+    table = pq.read_table(graded_city.latest / GRADED).to_pandas()
+    s = graded_city.summary
+    operating = table.register_status == "active"
+    assert s.operating == operating.sum() and s.enterprises == len(table)
+    assert s.not_operating == table.register_status[~operating].value_counts().to_dict() and s.not_operating
+    for name, counts in s.grades.items():
+        assert counts == table[f"grade_{name}"][operating].value_counts().reindex(counts, fill_value=0).to_dict()
+    assert s.grades["shenzhen"].get("E", 0) == (table.grade_shenzhen[operating] == "E").sum()
+    assert s.overrides == (table.override_rule.notna() & operating).sum()
 
 
 def test_no_person_identifier_reaches_the_graded_table(graded_city):
@@ -181,3 +194,44 @@ def test_plots_and_the_explain_command(graded_city, tmp_path, monkeypatch):
     assert (plain.grade_shenzhen == plain.grade_shenzhen_by_score).all()
     result = runner.invoke(app, ["explain", "91440300MA5DC1YU4Q", "--graded", str(graded_city.graded)])
     assert result.exit_code == 2 and "no graded enterprise" in result.output
+
+
+def test_whatif_by_record_recomputes_indicators_and_lifts_the_rule_its_record_caused(graded_city, monkeypatch):
+    table = pq.read_table(graded_city.latest / GRADED).to_pandas()
+    moved = table[
+        (table.register_status == "active")
+        & table.override_rule.isin(["special_list", "bank_mortgage_enforced", "major_accident"])
+        & ~table.override_source.str.contains(";", na=True)
+    ].iloc[0]
+    source = moved.override_source.split("@")[0]
+    r = batch.whatif_by_record(
+        graded_city.clean, graded_city.latest, moved.uscc, [RecordChange.parse("remove", source)], graded_city.loaded
+    )
+    assert r.before["score"] == pytest.approx(moved.score, abs=0.05)  # recomputed from the records: as graded
+    assert r.before["grades"]["shenzhen"] == moved.grade_shenzhen and r.before["override_rule"] == moved.override_rule
+    assert r.after["override_rule"] is None
+    assert r.after["grades"]["shenzhen"] == r.after["grades_by_score"]["shenzhen"]
+
+    penalties = pq.read_table(graded_city.clean / "penalties.parquet").to_pandas()
+    day = np.datetime64(graded_city.days[-1])
+    repaired = set(pq.read_table(graded_city.clean / "credit_repairs.parquet").column("repaired_record_id").to_pylist())
+    recent = penalties[(penalties.decision_date.astype("datetime64[ns]") <= day) & ~penalties.penalty_id.isin(repaired)]
+    recent = recent.sort_values("decision_date")
+    recent = recent[recent.uscc.isin(table.uscc[table.register_status == "active"])].iloc[-1]
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
+    args = ["whatif", recent.uscc, "--data", str(graded_city.clean), "--graded", str(graded_city.graded)]
+    result = runner.invoke(app, [*args, "--repair", f"penalties:{recent.penalty_id}"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "before" in text and "after" in text and "penalties" in text.lower()
+    r = batch.whatif_by_record(
+        graded_city.clean,
+        graded_city.latest,
+        recent.uscc,
+        [RecordChange.parse("repair", f"penalties:{recent.penalty_id}")],
+        graded_city.loaded,
+    )
+    assert {m["id"] for m in r.indicators} >= {"d3_penalties_36m", "d3_repairs_36m"}
+    assert r.after["score"] >= r.before["score"]  # a repair never costs points
+    result = runner.invoke(app, [*args, "--remove", "penalties:NO-SUCH-RECORD"])
+    assert result.exit_code == 2 and "no record NO-SUCH-RECORD" in result.output
