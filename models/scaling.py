@@ -128,28 +128,37 @@ class Scale:
         order = np.argsort(logodds, kind="stable")
         cum = np.cumsum(w[order]) / w.sum()
         at = logodds[order][np.minimum(np.searchsorted(cum, 1 - np.cumsum(shares)[:-1]), len(p) - 1)]
-        if np.ptp(at) <= 0:
-            return cls(ref_odds=ref_odds)  # every enterprise alike: nothing to spread
-        slope = float(np.sum((at - at.mean()) * (cuts - cuts.mean())) / np.sum((at - at.mean()) ** 2))
-        intercept = float(cuts.mean() - slope * at.mean())
-        if slope <= 0:
-            return cls(ref_odds=ref_odds)
-        from scipy.optimize import minimize
-
-        def loss(theta: np.ndarray) -> float:
-            got = band_shares(theta[0] + np.exp(theta[1]) * logodds, w, cuts)
-            return float(np.sum((got - shares) ** 2 / shares))
-
-        best = minimize(
-            loss,
-            np.array([intercept, math.log(slope)]),
-            method="Nelder-Mead",
-            options={"xatol": 1e-3, "fatol": 1e-9, "maxiter": 400},
-        )
-        intercept, slope = float(best.x[0]), float(np.exp(best.x[1]))
-        # Keep the city inside the published range: the 0.5th to 99.5th percentile of log-odds maps within
-        # 5–995 (pivoting about the median), so no more than a sliver can sit at an end.
         lo, mid, hi = logodds[order][np.minimum(np.searchsorted(cum, [0.005, 0.5, 0.995]), len(p) - 1)]
+        slope = 0.0
+        if np.ptp(at) > 0:
+            slope = float(np.sum((at - at.mean()) * (cuts - cuts.mean())) / np.sum((at - at.mean()) ** 2))
+            intercept = float(cuts.mean() - slope * at.mean())
+        if slope > 0:
+            from scipy.optimize import minimize
+
+            def loss(theta: np.ndarray) -> float:
+                got = band_shares(theta[0] + np.exp(theta[1]) * logodds, w, cuts)
+                return float(np.sum((got - shares) ** 2 / shares))
+
+            best = minimize(
+                loss,
+                np.array([intercept, math.log(slope)]),
+                method="Nelder-Mead",
+                options={"xatol": 1e-3, "fatol": 1e-9, "maxiter": 400},
+            )
+            intercept, slope = float(best.x[0]), float(np.exp(best.x[1]))
+        else:
+            # Most enterprises share one probability (the quantiles coincide) or the order runs backwards:
+            # the default points per log-odds, the typical enterprise in the middle of the commonest band.
+            slope = Scale(ref_odds=ref_odds).pdo / math.log(2)
+            edges = np.concatenate([[SCORE_MAX], cuts, [SCORE_MIN]])
+            k = int(np.argmax(shares))
+            intercept = float((edges[k] + edges[k + 1]) / 2 - slope * mid)
+        # Keep the city inside the published range: the 0.5th to 99.5th percentile of log-odds (the extremes
+        # when as many as that share one value) maps within 5–995, pivoting about the median, so no more than
+        # a sliver can sit at an end.
+        hi = hi if hi > mid else logodds.max()
+        lo = lo if lo < mid else logodds.min()
         centre = float(np.clip(intercept + slope * mid, SCORE_MIN + 50, SCORE_MAX - 50))
         if hi > mid:
             slope = min(slope, (SCORE_MAX - 5 - centre) / (hi - mid))
