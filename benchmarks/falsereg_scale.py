@@ -23,8 +23,7 @@ import datetime as dt, json, os
 os.environ['CREDITGRADE_MLRUNS'] = '{out}/mlruns-falsereg'
 from creditgrade.training.falsereg import train_falsereg
 s = train_falsereg('{panel}', '{data}', dt.date.fromisoformat('{as_of}'), truth_dir='{truth}')
-s.pop('model')
-json.dump(s, open('{out}/falsereg_metrics.json', 'w'), indent=2)
+json.dump(s.to_dict(), open('{out}/falsereg_metrics.json', 'w'), indent=2)
 """
 SCORE = """
 import datetime as dt, json, os, time
