@@ -1,13 +1,22 @@
 """The model report: Markdown and HTML from a training summary, with the plots beside it.
 
 Both are built from the same sections (`_sections`): the periods, the test figures, the problem rate per
-grade of every scheme on the test period with whether it rises, and the calibration table per grade.
+grade of every scheme on the test period with whether it rises, the calibration table per grade, and the
+override rules that move a grade after the score (each graded enterprise's rule, source record and date
+are in the graded table, `creditgrade explain` and its waterfall).
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+
+from creditgrade.features.overrides import RULES
+
+EFFECT_TEXT = {
+    "worst": ("the worst grade (E; D in four or eight tiers)", "直接评为最差等级"),
+    "down2": ("two grades down, no worse than the last scored grade", "降两级，最低至最差评分等级"),
+}
 
 METRIC_NAMES = {
     "test_auc": ("AUC on the untouched test period (weighted)", "未参与训练与调参的测试期AUC（加权）"),
@@ -79,6 +88,13 @@ def _sections(summary: dict) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
                 ],
             )
         )
+    out.append(
+        (
+            "Override rules applied after the score, Shenzhen's rules (DOMAIN §1) (评分后适用的强制规则)",
+            ("rule", "规则", "effect", "效果"),
+            [(r.en, r.zh, *EFFECT_TEXT[r.effect]) for r in RULES.values()],
+        )
+    )
     return out
 
 
