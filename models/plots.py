@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    """Saved whole: the bounding box grows to every label (long indicator names are never clipped)."""
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
