@@ -26,6 +26,7 @@ from creditgrade.features.pipeline import feature_table
 from creditgrade.features.pit import REPAIRABLE
 
 ACTIONS = ("remove", "repair")
+NOT_RECORDS = ("enterprises", "credit_repairs")  # the register itself, and repairs (repair the record instead)
 
 
 class WhatIfError(CreditgradeError):
@@ -65,8 +66,8 @@ class RecordChange:
                 f"action {self.action!r}: use remove or repair", f"操作 {self.action!r}：应为 remove 或 repair"
             )
         t = BY_NAME.get(self.table)
-        if t is None or self.table in ("enterprises", "credit_repairs") or len(t.key) != 1:
-            names = ", ".join(sorted(n for n, x in BY_NAME.items() if len(x.key) == 1 and n != "enterprises"))
+        if t is None or self.table in NOT_RECORDS or len(t.key) != 1:
+            names = ", ".join(sorted(n for n, x in BY_NAME.items() if len(x.key) == 1 and n not in NOT_RECORDS))
             raise WhatIfError(
                 f"table {self.table!r} has no records one can remove by id; tables: {names}",
                 f"表 {self.table!r} 不能按编号删除记录；可选：{names}",
