@@ -129,19 +129,6 @@ def fit_cuts(
     )
 
 
-def fit_cutpoints(
-    scheme: GradeScheme,
-    scores,
-    labels,
-    weights,
-    shares: tuple[float, ...] | None = None,
-    min_share: float = MIN_SHARE,
-    max_rounds: int = 200,
-) -> GradeScheme:
-    """`fit_cuts`'s scheme alone."""
-    return fit_cuts(scheme, scores, labels, weights, shares, min_share, max_rounds).scheme
-
-
 def _inside(cuts: np.ndarray) -> np.ndarray:
     """Cut-points inside the published range and strictly decreasing: scores that tie (or lie beyond an end)
     are parted by the smallest step, so every grade is reachable by a published score."""

@@ -261,10 +261,7 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path, lang:
             [uscc],
         ).fetchone()
     if row is None or graded is None:
-        raise NotFound(
-            f"no graded enterprise has USCC {uscc} in {folder}",
-            f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
-        )
+        raise _not_graded(uscc, folder)
     values = dict(zip(names, row))
     features = scoring.model.features
     x = np.array([[np.nan if values[f] is None else values[f] for f in features]], dtype=np.float64)
@@ -276,6 +273,13 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path, lang:
     labels = [catalog.BY_ID[f].reason(None if np.isnan(v) else float(v), lang) for f, v in zip(features, x[0])]
     waterfall_plot(r.phi[0] * r.per_logodds, r.base_points, labels, png, _title(uscc, graded, scoring, lang), lang)
     return Explained(uscc, graded[0], graded[1], graded[2], graded[3], override, r.reasons.to_pylist()[0], str(png))
+
+
+def _not_graded(uscc: str, folder: Path) -> NotFound:
+    return NotFound(
+        f"no graded enterprise has USCC {uscc} in {folder}",
+        f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
+    )
 
 
 def _title(uscc: str, graded: tuple, scoring: ScoringModel, lang: str) -> str:
@@ -350,10 +354,7 @@ def whatif_by_record(data: Path, folder: Path, uscc: str, changes: list, scoring
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
         found = con.execute("SELECT as_of FROM graded WHERE uscc = ?", [uscc]).fetchone()
     if found is None:
-        raise NotFound(
-            f"no graded enterprise has USCC {uscc} in {folder}",
-            f"{folder} 中没有统一社会信用代码为 {uscc} 的已分级企业",
-        )
+        raise _not_graded(uscc, folder)
     day = found[0]
     before, after = what_if(load_raw(connect(), data), day, uscc, changes)
     features = scoring.model.features

@@ -10,6 +10,20 @@ from creditgrade.serving.cli import app
 runner = CliRunner()
 
 
+def _city_with_features(tmp_path, enterprises: int, seed: int):
+    """A simulated city ingested, with the year-ends 2022–2024 a training run needs: (raw, clean, feature file)."""
+    raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
+    dates = [arg for d in ("2022-12-31", "2023-12-31", "2024-12-31") for arg in ("--as-of", d)]
+    for args in (
+        ["simulate", "--enterprises", str(enterprises), "--seed", str(seed), "--out", str(raw)],
+        ["ingest", str(raw), "--out", str(clean)],
+        ["features", "--data", str(clean), *dates, "--out", str(table)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    return raw, clean, table
+
+
 @pytest.mark.slow
 def test_simulate_ingest_and_stats(tmp_path):
     raw, clean = tmp_path / "raw", tmp_path / "clean"
@@ -56,26 +70,7 @@ def test_bad_input_ends_with_one_clear_message(tmp_path):
 @pytest.mark.slow
 def test_train_registers_and_models_can_be_promoted_and_rolled_back(tmp_path, monkeypatch):
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
-    raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
-    assert runner.invoke(app, ["simulate", "--enterprises", "12000", "--seed", "4", "--out", str(raw)]).exit_code == 0
-    assert runner.invoke(app, ["ingest", str(raw), "--out", str(clean)]).exit_code == 0
-    result = runner.invoke(
-        app,
-        [
-            "features",
-            "--data",
-            str(clean),
-            "--as-of",
-            "2022-12-31",
-            "--as-of",
-            "2023-12-31",
-            "--as-of",
-            "2024-12-31",
-            "--out",
-            str(table),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    raw, clean, table = _city_with_features(tmp_path, enterprises=12000, seed=4)
     for _ in range(2):
         result = runner.invoke(
             app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2024-12-31", "--truth", str(raw)]
@@ -100,25 +95,7 @@ def test_the_model_report_is_logged_with_its_plots(tmp_path, monkeypatch):
     from creditgrade.training import tracking
 
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(tmp_path / "mlruns"))
-    raw, clean, table = tmp_path / "raw", tmp_path / "clean", tmp_path / "f.parquet"
-    runner.invoke(app, ["simulate", "--enterprises", "8000", "--seed", "6", "--out", str(raw)])
-    runner.invoke(app, ["ingest", str(raw), "--out", str(clean)])
-    runner.invoke(
-        app,
-        [
-            "features",
-            "--data",
-            str(clean),
-            "--as-of",
-            "2022-12-31",
-            "--as-of",
-            "2023-12-31",
-            "--as-of",
-            "2024-12-31",
-            "--out",
-            str(table),
-        ],
-    )
+    _, clean, table = _city_with_features(tmp_path, enterprises=8000, seed=6)
     result = runner.invoke(app, ["train", "--features", str(table), "--data", str(clean), "--as-of", "2024-12-31"])
     assert result.exit_code == 0, result.output
     tracking.configure()
