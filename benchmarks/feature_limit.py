@@ -11,6 +11,13 @@ T that was not inspected in the validation year — about 1.5 M noise-free targe
 130,000 inspections the real model learns from — and scores the validation inspections with it. Its
 AUC estimates the best any model of these indicators can do (the "indicator limit"), with and without
 the catalog's monotone constraints. Prints the three AUCs on the same weighted validation rows.
+
+It also asks whether new enterprises (under a year old at T) *could* be graded apart from B from their
+record: every operating enterprise at T is graded by rank at Pingshan's shares (A+ 0.6, A 6.4, B 69.6,
+C 23.0, D 0.4%) three ways — by the simulator's true probability (an oracle that sees hidden character),
+by the monotone indicator limit (the best the record allows), and, with `--with-model`, by the risk model
+as `creditgrade train` fits it (T as the test date, not registered) — and the new enterprises' grade
+shares are printed for each.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from creditgrade.features import catalog
+from creditgrade.models.cutpoints import TARGET_SHARES
 from creditgrade.models.evaluation import weighted_auc
-from creditgrade.training.dataset import labelled_rows
-from creditgrade.training.train import load_checks
+from creditgrade.training.dataset import design_matrix, labelled_rows
+from creditgrade.training.train import load_checks, train
 
 
 def main() -> None:
@@ -39,10 +47,13 @@ def main() -> None:
     p.add_argument("--as-of", default="2024-12-31")
     p.add_argument("--metrics", default="data/bench/train_metrics.json", help="the trained model's figures")
     p.add_argument("--rounds", type=int, default=1500)
+    p.add_argument("--with-model", action="store_true", help="also grade the new enterprises with the risk model")
     a = p.parse_args()
     day = dt.date.fromisoformat(a.as_of)
     cols = list(catalog.RISK_IDS)
-    frame = pq.read_table(a.panel, columns=["uscc", "as_of", *cols], filters=[("as_of", "=", day)]).to_pandas()
+    frame = pq.read_table(
+        a.panel, columns=["uscc", "as_of", "register_status", *cols], filters=[("as_of", "=", day)]
+    ).to_pandas()
     truth = pq.read_table(Path(a.truth) / "truth" / "problem_probability.parquet").to_pandas()
     truth = truth[truth.year == day.year + 1][["uscc", "p_problem"]]
     valid = labelled_rows(frame, load_checks(Path(a.data)), day).merge(truth, on="uscc", how="left")
@@ -74,9 +85,36 @@ def main() -> None:
         )
         results[f"indicator_limit_{name}"] = weighted_auc(y, booster.predict(valid[cols]), w)
         results[f"indicator_limit_{name}_trees"] = booster.best_iteration
+        if name == "monotone":
+            limit = booster
     if Path(a.metrics).exists():
         results["model_auc"] = json.loads(Path(a.metrics).read_text())["valid_auc"]
+    results["new_enterprises"] = new_enterprise_grades(frame, truth, limit, a if a.with_model else None)
     print(json.dumps(results, indent=2))
+
+
+def rank_grades(p: np.ndarray) -> np.ndarray:
+    """Grades by rank of risk at Pingshan's shares: the safest 0.6% A+, the next 6.4% A, ..., the riskiest 0.4% D."""
+    shares = np.asarray(TARGET_SHARES["shenzhen"])  # Pingshan's 2024 run, best grade first
+    safest_first = (np.argsort(np.argsort(p, kind="stable"), kind="stable") + 0.5) / len(p)
+    return np.array(["A+", "A", "B", "C", "D"])[np.searchsorted(np.cumsum(shares)[:-1], safest_first)]
+
+
+def new_enterprise_grades(frame, truth, limit, train_args) -> dict:
+    """The new enterprises' grade shares (%) when the whole operating city is graded by each scorer."""
+    city = frame[frame.register_status == "active"].merge(truth, on="uscc", how="inner")
+    new = (city.d1_age_years < 1).to_numpy()
+    scorers = {"truth_oracle": city.p_problem.to_numpy(), "monotone_limit": limit.predict(city[list(catalog.RISK_IDS)])}
+    if train_args is not None:
+        fitted = train(
+            Path(train_args.panel), Path(train_args.data), dt.date.fromisoformat(train_args.as_of), register=False
+        )
+        scorers["risk_model"] = fitted.model.predict_proba(design_matrix(city))
+    out: dict = {"operating": len(city), "new": int(new.sum())}
+    for name, p in scorers.items():
+        grades, counts = np.unique(rank_grades(p)[new], return_counts=True)
+        out[name] = {g: round(100 * c / new.sum(), 1) for g, c in zip(grades, counts)}
+    return out
 
 
 if __name__ == "__main__":
