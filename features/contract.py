@@ -47,6 +47,18 @@ class Column:
             raise ValueError(f"date column {self.name!r} must say what its date means")
 
 
+# The agencies that send the raw tables (Shenzhen's credit platform collects from 73; these are the kinds).
+AGENCIES: dict[str, Code] = {
+    "market_regulator": Code("Market regulator (registration, lists, inspections, 12315)", "市场监督管理局"),
+    "licensing": Code("Licensing departments", "各行政许可部门"),
+    "enforcement": Code("Law-enforcement departments (双公示)", "各行政执法部门"),
+    "courts": Code("People's courts", "人民法院"),
+    "tax": Code("Tax bureau", "税务局"),
+    "credit_platform": Code("Public credit platform (commitments, awards)", "公共信用信息平台"),
+    "safety": Code("Emergency management and list-keeping departments", "应急管理及名单认定部门"),
+}
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -55,6 +67,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     event_date: str | None = None  # the date a record becomes known (point-in-time)
+    agency: str = "market_regulator"  # the source agency that sends it (a key of AGENCIES)
     row_checks: tuple[tuple[str, str, str], ...] = field(default=())  # (SQL condition that must hold, reason en, zh)
 
     def __post_init__(self) -> None:
@@ -66,6 +79,8 @@ class Table:
                 raise ValueError(f"table {self.name!r}: key column {k!r} is not declared")
         if self.event_date is not None and self.event_date not in names:
             raise ValueError(f"table {self.name!r}: event date {self.event_date!r} is not declared")
+        if self.agency not in AGENCIES:
+            raise ValueError(f"table {self.name!r}: agency {self.agency!r} is not one of {sorted(AGENCIES)}")
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -522,6 +537,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("licence_id",),
         event_date="issue_date",
+        agency="licensing",
         row_checks=(("expiry_date > issue_date", "expires before it was issued", "有效期早于发证日期"),),
     ),
     Table(
@@ -598,6 +614,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("penalty_id",),
         event_date="decision_date",
+        agency="enforcement",
     ),
     Table(
         "spot_checks",
@@ -696,6 +713,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("case_id", "uscc"),
         event_date="filing_date",
+        agency="courts",
         row_checks=(
             ("judgment_date IS NULL OR judgment_date >= filing_date", "judged before filed", "判决日期早于立案日期"),
         ),
@@ -722,6 +740,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("record_id",),
         event_date="listed_date",
+        agency="courts",
         row_checks=(
             ("removed_date IS NULL OR removed_date >= listed_date", "removed before listed", "移出日期早于列入日期"),
         ),
@@ -744,6 +763,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("uscc", "tax_year"),
         event_date="published_date",
+        agency="tax",
     ),
     Table(
         "equity_pledges",
@@ -817,6 +837,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("record_id",),
         event_date="award_date",
+        agency="credit_platform",
     ),
     Table(
         "credit_commitments",
@@ -847,6 +868,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("commitment_id",),
         event_date="commitment_date",
+        agency="credit_platform",
         row_checks=(
             ("(verified_date IS NULL) = (kept IS NULL)", "kept and verified_date disagree", "是否履约与核查日期不一致"),
         ),
@@ -897,6 +919,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("event_id",),
         event_date="event_date",
+        agency="safety",
     ),
 )
 

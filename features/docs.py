@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from creditgrade.features.contract import TABLES, Column, Table
+from creditgrade.features.contract import AGENCIES, TABLES, Column, Table
 
 GENERATED = ("data-contract.md", "indicators.md")
 
@@ -38,7 +38,8 @@ def _table(t: Table) -> str:
         f"## `{t.name}` — {t.en} / {t.zh}",
         "",
         f"Key: {', '.join(f'`{k}`' for k in t.key)}."
-        + (f" Point-in-time date: `{t.event_date}`." if t.event_date else ""),
+        + (f" Point-in-time date: `{t.event_date}`." if t.event_date else "")
+        + f" Sent by: {AGENCIES[t.agency].en} / {AGENCIES[t.agency].zh}.",
         "",
         "| column | type | required | meaning | 含义 | rules | codes |",
         "|---|---|---|---|---|---|---|",

@@ -18,6 +18,7 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_TRACKING_URI | tracking_uri | sqlite:///<mlruns>/mlflow.db |
 | CREDITGRADE_GRADED | graded | home/data/graded |
 | CREDITGRADE_FALSEREG | falsereg | home/data/falsereg |
+| CREDITGRADE_MONTHLY | monthly | home/data/monthly (months/ and history/) |
 | CREDITGRADE_CHECKS | checks | none |
 | CREDITGRADE_INSPECTORS | inspectors | none |
 | CREDITGRADE_API_KEYS | api_keys | none (id:role:sha256,...) |
@@ -47,6 +48,7 @@ class Settings:
     data: Path
     graded: Path
     falsereg: Path
+    monthly: Path
     checks: Path | None
     inspectors: Path | None
     api_keys: str | None
@@ -64,6 +66,7 @@ class Settings:
             "CREDITGRADE_MLRUNS": str(self.mlruns),
             "CREDITGRADE_GRADED": str(self.graded),
             "CREDITGRADE_FALSEREG": str(self.falsereg),
+            "CREDITGRADE_MONTHLY": str(self.monthly),
             "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
             "CREDITGRADE_AUDIT_LOG": str(self.audit_log),
             "CREDITGRADE_WORKERS": str(self.workers),
@@ -128,6 +131,7 @@ def settings() -> Settings:
         data=data,
         graded=_path("CREDITGRADE_GRADED", data / "graded"),
         falsereg=_path("CREDITGRADE_FALSEREG", data / "falsereg"),
+        monthly=_path("CREDITGRADE_MONTHLY", data / "monthly"),
         checks=_optional_path("CREDITGRADE_CHECKS"),
         inspectors=_optional_path("CREDITGRADE_INSPECTORS"),
         api_keys=os.environ.get("CREDITGRADE_API_KEYS") or None,

@@ -343,8 +343,11 @@ def calibration_overlay_plot(curves: dict[str, list[dict]], path: Path) -> Path:
 
 def migration_plot(matrix, path: Path, title: str) -> Path:
     """A grade-migration matrix (pandas crosstab: rows from, columns to) as a heatmap with counts."""
-    import numpy as np
+    with bilingual():
+        return _migration_plot(matrix, path, title)
 
+
+def _migration_plot(matrix, path: Path, title: str) -> Path:
     counts = matrix.to_numpy()
     fig, ax = plt.subplots(figsize=(1 + 0.7 * counts.shape[1], 1 + 0.6 * counts.shape[0]))
     ax.imshow(np.log1p(counts), cmap="Blues")
@@ -389,4 +392,67 @@ def cluster_plot(members: list[str], links: list[tuple[str, str]], path: Path, t
         )
     ax.set_title(title)
     ax.axis("off")
+    return _save(fig, path)
+
+
+def bilingual():
+    """Text in English and Chinese on one plot: Latin glyphs from DejaVu, Chinese from the CJK font."""
+    return plt.rc_context({"font.family": ["DejaVu Sans", chinese_font()], "axes.unicode_minus": False})
+
+
+def grade_shares_plot(shares: dict[str, dict[str, float]], published: dict[str, float], path: Path, title: str) -> Path:
+    """Grade shares (%) month by month (`shares`: month → grade → share), the published shares dashed."""
+    with bilingual():
+        return _grade_shares_plot(shares, published, path, title)
+
+
+def _grade_shares_plot(shares, published, path: Path, title: str) -> Path:
+    months = list(shares)
+    grades = list(published)
+    fig, ax = plt.subplots(figsize=(max(5, 1 + 0.6 * len(months)), 3.6))
+    for i, g in enumerate(grades):
+        color = plt.cm.RdYlGn_r(i / max(len(grades) - 1, 1))
+        ax.plot(months, [100 * shares[m].get(g, 0.0) for m in months], marker="o", color=color, label=g)
+        ax.axhline(100 * published[g], color=color, linestyle="--", linewidth=0.8)
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylabel("share of operating enterprises, % (dashed: published)")
+    ax.set_title(title)
+    ax.legend(ncol=len(grades), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    ax.tick_params(axis="x", labelrotation=45)
+    return _save(fig, path)
+
+
+def score_shift_plot(before, after, labels: tuple[str, str], path: Path, title: str) -> Path:
+    """Two score distributions (0–1000) overlaid as step histograms."""
+    with bilingual():
+        return _score_shift_plot(before, after, labels, path, title)
+
+
+def _score_shift_plot(before, after, labels, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bins = np.linspace(0, 1000, 81).tolist()
+    for values, label in zip((before, after), labels):
+        ax.hist(np.asarray(values), bins=bins, histtype="step", density=True, label=label)
+    ax.set_xlabel("score (higher = lower risk)")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def drift_plot(drift, path: Path, title: str, watch: float, act: float, top: int = 15) -> Path:
+    """The largest stability indices (a frame with column and index), with the watch and act lines."""
+    with bilingual():
+        return _drift_plot(drift, path, title, watch, act, top)
+
+
+def _drift_plot(drift, path: Path, title: str, watch: float, act: float, top: int) -> Path:
+    rows = drift.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.28 * max(len(rows), 1)))
+    colors = ["#c0392b" if v >= act else "#e67e22" if v >= watch else "#7f8c8d" for v in rows["index"]]
+    ax.barh(rows["column"], rows["index"], color=colors)
+    ax.axvline(watch, color="#e67e22", linestyle="--", linewidth=0.8)
+    ax.axvline(act, color="#c0392b", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("stability index (CSI)")
+    ax.set_title(title)
     return _save(fig, path)

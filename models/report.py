@@ -33,11 +33,14 @@ METRIC_NAMES = {
 }
 
 
+Section = tuple[str, tuple[str, ...], list[tuple]]  # (heading, column names, rows)
+
+
 def _pct(v) -> str:
     return "—" if v is None else f"{v:.1%}"
 
 
-def _sections(summary: dict) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+def _sections(summary: dict) -> list[Section]:
     """(heading, column names, rows) of every table in the report."""
     m, p = summary["metrics"], summary.get("periods") or {}
     metrics = [
@@ -45,9 +48,7 @@ def _sections(summary: dict) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
         for k, (en, zh) in METRIC_NAMES.items()
         if k in m
     ]
-    out: list[tuple[str, tuple[str, ...], list[tuple]]] = [
-        ("Test figures (测试期指标)", ("metric", "指标", "value"), metrics)
-    ]
+    out: list[Section] = [("Test figures (测试期指标)", ("metric", "指标", "value"), metrics)]
     if p:
         out.append(
             (
@@ -98,23 +99,23 @@ def _sections(summary: dict) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
     return out
 
 
-def to_markdown(summary: dict, images: dict[str, str]) -> str:
-    lines = [f"# Risk model report — test date {summary['as_of']}"]
-    for heading, head, rows in _sections(summary):
+def markdown_page(title: str, sections: list[Section], images: dict[str, str]) -> str:
+    lines = [f"# {title}"]
+    for heading, head, rows in sections:
         lines += ["", f"## {heading}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     lines += [""] + [f"![{title}]({path})" for title, path in images.items()]
     return "\n".join(lines) + "\n"
 
 
-def to_html(summary: dict, images: dict[str, str]) -> str:
+def html_page(title: str, sections: list[Section], images: dict[str, str], lang: str = "en") -> str:
     def table(head, rows):
         h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
         b = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
         return f"<table><thead><tr>{h}</tr></thead><tbody>{b}</tbody></table>"
 
-    parts = [f"<h1>Risk model report — test date {html.escape(summary['as_of'])}</h1>"]
-    for heading, head, rows in _sections(summary):
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    for heading, head, rows in sections:
         parts += [f"<h2>{html.escape(heading)}</h2>", table(head, rows)]
     parts += [
         f'<figure><img src="{html.escape(p)}" alt="{html.escape(t)}"><figcaption>{html.escape(t)}</figcaption></figure>'
@@ -122,10 +123,19 @@ def to_html(summary: dict, images: dict[str, str]) -> str:
     ]
     style = (
         "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 8px}"
+        "td,th{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}"
     )
-    page = f'<!doctype html><html lang="en"><meta charset="utf-8"><style>{style}</style>'
+    meta = f'<meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style>'
+    page = f'<!doctype html><html lang="{lang}">{meta}'
     return f"{page}<body>{''.join(parts)}</body></html>\n"
+
+
+def to_markdown(summary: dict, images: dict[str, str]) -> str:
+    return markdown_page(f"Risk model report — test date {summary['as_of']}", _sections(summary), images)
+
+
+def to_html(summary: dict, images: dict[str, str]) -> str:
+    return html_page(f"Risk model report — test date {summary['as_of']}", _sections(summary), images)
 
 
 def write_report(summary: dict, folder: Path, images: dict[str, str]) -> tuple[Path, Path]:

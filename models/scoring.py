@@ -46,6 +46,7 @@ class ScoringModel:
     def __init__(self, name: str, version: int, run_id: str, model: RiskModel, schemes: dict[str, G.GradeScheme]):
         self.name, self.version, self.run_id, self.model, self.schemes = name, version, run_id, model, schemes
         self._explainer: CityExplainer | None = None
+        self.reference: dict | None = None  # the training city's binned indicators and score, for drift
 
     @property
     def label(self) -> str:

@@ -55,7 +55,9 @@ def configure() -> str:
 
 
 def client() -> MlflowClient:
-    return MlflowClient()
+    """A client of the project's store (configured first, so that no caller can reach MLflow's default)."""
+    uri = configure()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def versions(name: str = MODEL_NAME) -> list[dict]:
@@ -172,7 +174,14 @@ def load(alias: str = CHAMPION) -> ScoringModel:
             code="registry",
         )
     model.config = model.config.with_threads(settings().threads)
-    return ScoringModel(MODEL_NAME, version, run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()})
+    scoring = ScoringModel(
+        MODEL_NAME, version, run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()}
+    )
+    try:  # models registered before the monthly cycle have no reference distribution
+        scoring.reference = artifact_json(run_id, "report/reference_distribution.json")
+    except (OSError, mlflow.exceptions.MlflowException):
+        scoring.reference = None
+    return scoring
 
 
 def register_files(files: dict[str, bytes], name: str) -> int:

@@ -33,6 +33,7 @@ from creditgrade.features.pipeline import read_features
 from creditgrade.models import grades as G
 from creditgrade.models.cutpoints import TARGET_SHARES, fit_cuts, grade_table
 from creditgrade.models.evaluation import calibration_curve, calibration_table, evaluate, psi, weighted_auc
+from creditgrade.models.monitoring import Bins, reference_bins
 from creditgrade.models.plots import calibration_plot, grade_rates_plot
 from creditgrade.models.report import write_report
 from creditgrade.models.risk import RiskModel, RiskModelConfig
@@ -69,6 +70,8 @@ class TrainResult:
     calibration: list[dict]
     model: RiskModel = field(repr=False)
     registered_version: int | None = None
+    # The operating city at the tuning date, binned: what monthly drift is measured against (models/monitoring).
+    reference: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         out = {
@@ -178,6 +181,7 @@ def train(
         model.predict_proba(design_matrix(city)), np.ones(len(city)), G.SHENZHEN_FIXED.cuts, TARGET_SHARES[HEADLINE]
     )
     model.scale(scale)
+    reference = training_reference(model, city)
     p_tune = model.predict_proba(xt)
     schemes, notes = {}, {}
     for name in FITTED_SCHEMES:
@@ -223,10 +227,22 @@ def train(
         scale=scale.to_dict(),
         calibration=calibration_curve(y, p_test, w),
         model=model,
+        reference=reference,
     )
     if register:
         result = replace(result, registered_version=_log(result, x, as_of))
     return result
+
+
+def training_reference(model: RiskModel, city: pd.DataFrame) -> dict:
+    """Bins and shares of every indicator and of the score over the operating city at the tuning date."""
+    x = design_matrix(city)
+    return {
+        "as_of": str(pd.Timestamp(city["as_of"].iloc[0]).date()) if len(city) else None,
+        "enterprises": len(city),
+        "indicators": {k: b.to_dict() for k, b in reference_bins(x, model.features).items()},
+        "score": Bins.of(model.scale_.score(model.predict_proba(x))).to_dict(),
+    }
 
 
 def _against_truth(truth_dir, rows: pd.DataFrame, day: dt.date, y, w, report: dict, auc: float) -> dict[str, float]:
@@ -279,6 +295,7 @@ def _log(result: TrainResult, x: pd.DataFrame, as_of: dt.date) -> int:
                 "calibration",
             )
         }
+        (folder / "reference_distribution.json").write_text(json.dumps(result.reference))
         (folder / "evaluation.json").write_text(json.dumps(evaluation, ensure_ascii=False, indent=2))
         calibration_plot(summary["calibration"], folder / "calibration.png", "Calibration (test period, weighted)")
         grade_rates_plot(

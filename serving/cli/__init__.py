@@ -4,6 +4,7 @@
     data.py    simulate, ingest, stats, features, docs
     model.py   train, train-table, models list|promote|rollback, falsereg train, simulate-cycles
     grade.py   grade, explain, falsereg list
+    month.py   month, history, warnings (the monthly cycle)
     plan.py    plan, plan commit, plan verify, inspections ingest
     keys.py    keys add, audit verify
     serve.py   serve
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 
 # Registers every command, in the order `--help` lists them.
-from creditgrade.serving.cli import data, demo, grade, keys, model, plan, serve  # noqa: F401, I001
+from creditgrade.serving.cli import data, demo, grade, keys, model, month, plan, serve  # noqa: F401, I001
 from creditgrade.serving.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,14 +1,16 @@
 """`creditgrade demo` (what `make demo` runs): the main job end to end on embedded defaults.
 
-simulate → ingest → statistics → features → train and register → grade → a spot-check plan committed,
-drawn and verified → the false-registration model and list → the service asked over HTTP. Each step
-calls the same packages as its own command and shows its result with the same renderer.
+simulate → ingest → statistics → features → train and register → two month-end runs (grades, migration,
+early warnings, drift, the month report, grade history) → a spot-check plan committed, drawn and
+verified → the false-registration model and list → the service asked over HTTP. Each step calls the
+same packages as its own command and shows its result with the same renderer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -41,10 +43,13 @@ def demo(
     false registrations → serve."""
     from creditgrade.features.city.calibration import city_statistics
     from creditgrade.features.city.simulate import CityConfig, describe, simulate_city
+    from creditgrade.features.feeds import months_back
     from creditgrade.features.ingest import ingest
     from creditgrade.features.pipeline import build_features
     from creditgrade.features.profile import dimension_profiles
-    from creditgrade.serving.batch import grade_city, riskiest_without_override
+    from creditgrade.serving.batch import GradingSummary, riskiest_without_override
+    from creditgrade.serving.history import History, enterprise_history
+    from creditgrade.serving.month import run_month
     from creditgrade.training import tracking
     from creditgrade.training.train import train
 
@@ -76,20 +81,28 @@ def demo(
     render.training(trained)
     version = tracking.promote(trained.registered_version)
     console.print(f"registered {tracking.MODEL_NAME} version {version} as champion (注册为冠军模型)")
-    console.rule(f"6. Grade the city as of {extraction} with the champion (全市分级)")
+    previous_month = months_back(extraction, 1)
+    console.rule(f"6. The monthly cycle: month-ends {previous_month} and {extraction} with the champion (月度分级)")
     scoring = tracking.load()
-    with progress_bar(f"grade with {scoring.label}") as update:
-        summary = grade_city(table_path, out / "graded", scoring, as_of=extraction, overwrite=True, progress=update)
-    render.graded(summary, out / "graded")
-    example = riskiest_without_override(out / "graded")
+    monthly = out / "monthly"
+    shutil.rmtree(monthly, ignore_errors=True)
+    for day in (previous_month, extraction):
+        with progress_bar(f"month {day} with {scoring.label}") as update:
+            run = run_month(clean, day, monthly, scoring, progress=update)
+        render.month(run)
+    graded = monthly / "months" / str(extraction) / "graded"
+    render.graded(GradingSummary(**json.loads((graded / "summary.json").read_text(encoding="utf-8"))), graded)
+    console.print(f"month report → {monthly / 'months' / str(extraction) / 'report' / 'month_report.html'}")
+    example = riskiest_without_override(graded)
     if example is not None:
         render.example(example)
+        render.history(example["uscc"], enterprise_history(History(monthly / "history"), example["uscc"]))
     console.rule("7. A spot-check plan: commit, draw, verify (双随机抽查计划)")
-    demo_plan(out, raw / "inspectors.csv")
+    demo_plan(out, graded, raw / "inspectors.csv")
     console.rule(f"8. False registrations: model and targeted-check list as of {extraction} (虚假登记)")
     demo_falsereg(table_path, clean, raw, extraction, out)
     console.rule("9. The scoring service: one request over HTTP (评分服务)")
-    demo_service(out, example["uscc"] if example is not None else None)
+    demo_service(out, graded, example["uscc"] if example is not None else None)
 
 
 def demo_falsereg(features: Path, clean: Path, raw: Path, day: dt.date, out: Path) -> None:
@@ -106,13 +119,13 @@ def demo_falsereg(features: Path, clean: Path, raw: Path, day: dt.date, out: Pat
     console.print(f"{table.num_rows} enterprises in whole clusters → {out / 'falsereg' / str(day)}")
 
 
-def demo_plan(out: Path, inspectors: Path) -> None:
+def demo_plan(out: Path, graded: Path, inspectors: Path) -> None:
     """Commit to a plan, draw it with a seed, verify the published list."""
     from creditgrade.serving.planner.plan import load_plan, preview, verify, write_plan
 
     config_path = out / "plan.yaml"
     config_path.write_text(yaml.safe_dump(DEMO_PLAN.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    pv = preview(out / "graded", load_plan(config_path), inspectors=inspectors)
+    pv = preview(graded, load_plan(config_path), inspectors=inspectors)
     render.plan_preview(pv.summary())
     console.print(f"commitment published before the seed (承诺值): {pv.commitment}")
     drawn = write_plan(pv, DEMO_SEED, out / "plan", overwrite=True)
@@ -123,12 +136,12 @@ def demo_plan(out: Path, inspectors: Path) -> None:
         f"{'matches (核验一致)' if not problems else [en for en, _ in problems]}"
     )
     print(
-        f"  .venv/bin/creditgrade plan verify {out / 'plan' / 'list.csv'} --graded {out / 'graded'} "
+        f"  .venv/bin/creditgrade plan verify {out / 'plan' / 'list.csv'} --graded {graded} "
         f"--config {config_path} --inspectors {inspectors} --seed '{DEMO_SEED}'"
     )
 
 
-def demo_service(out: Path, uscc: str | None) -> None:
+def demo_service(out: Path, graded: Path, uscc: str | None) -> None:
     """Start the service on the demo's graded table, ask it for one enterprise, stop it; print how to run it."""
     import httpx
 
@@ -140,7 +153,7 @@ def demo_service(out: Path, uscc: str | None) -> None:
     key = add_key(keys, "demo-regulator", "regulator")
     args = [
         "--graded",
-        str(out / "graded"),
+        str(graded),
         "--keys",
         str(keys),
         "--audit-log",

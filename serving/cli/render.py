@@ -338,3 +338,85 @@ def cycles(report, out: Path) -> None:
         f"weighted plans found {report.weighted_ratio_to_uniform_mean:.2f}× a uniform draw's problems "
         f"on average → {escape(str(out / 'cycles.json'))}, {escape(str(out / 'cycles.png'))}"
     )
+
+
+def month(run) -> None:
+    """A `MonthRun`: what the month-end run found, and where it is."""
+    where = "dry run, nothing published (试运行，未发布)" if run.dry_run else escape(str(run.folder))
+    console.print(
+        f"month {run.as_of} graded with {run.model_version}: {run.enterprises:,} enterprises, "
+        f"{run.operating:,} operating (月度分级) → {where}"
+    )
+    total = max(sum(run.grades.values()), 1)
+    console.print(
+        "shares of operating (经营中企业占比): " + "  ".join(f"{g} {c / total:.1%}" for g, c in run.grades.items())
+    )
+    if run.migration:
+        m = run.migration
+        console.print(
+            f"against {run.previous}: {m['moved']:,} moved grade, {m['entered']:,} new, {m['left']:,} left "
+            f"(等级迁移); score PSI {run.psi_month:.4f}"
+        )
+    else:
+        console.print("first published month: nothing to compare with (首个发布月份)")
+    if run.psi_training is not None:
+        console.print(f"score PSI against the training city (对训练期): {run.psi_training:.4f}")
+    acting = [a for a in run.drift_alerts if a["level"] == "act"]
+    console.print(
+        f"drift (指标漂移): {len(run.drift_alerts):,} indicator alerts, {len(acting):,} calling for action"
+        + "".join(
+            f"\n  {a['level']:5s} {a['column']} {a['index']:.3f} against the {a['against']}"
+            for a in run.drift_alerts[:10]
+        )
+    )
+    rules = ", ".join(f"{k} {v:,}" for k, v in run.warnings_by_rule.items())
+    console.print(f"early warnings (风险预警): {run.warnings:,} enterprises ({rules})")
+    for f in run.feeds_flagged:
+        console.print(f"[yellow]feed flagged[/] {f['table']} ({escape(f['agency_en'])}): {escape(f['reason_en'])}")
+
+
+def history(uscc: str, frame) -> None:
+    """An enterprise's published months (the models that graded them under the table)."""
+    t = Table(title=f"{uscc}: grade history (信用等级历史)")
+    t.add_column("month 月份", no_wrap=True, min_width=10)
+    for c in (
+        "grade 等级",
+        "by score 评分等级",
+        "score 分数",
+        "probability 概率",
+        "override 强制规则",
+        "correction 更正",
+    ):
+        t.add_column(c)
+    for r in frame.itertuples():
+        t.add_row(
+            str(r.month)[:10],
+            r.grade_shenzhen,
+            r.grade_shenzhen_by_score,
+            f"{r.score:.1f}",
+            f"{r.probability:.1%}",
+            escape(r.override_rule or "—"),
+            escape(r.correction or "—"),
+        )
+    console.print(t)
+    console.print("graded by (评级模型): " + ", ".join(dict.fromkeys(frame.model_version)))
+
+
+def warnings(day, frame, limit: int, out) -> None:
+    """A month's early warnings: the first `limit` rows."""
+    t = Table(title=f"Early warnings {day}: {len(frame):,} enterprises (风险预警)")
+    for c in ("USCC", "name 名称", "district 区", "grade 等级", "probability 概率", "rules 规则", "what changed 变化"):
+        t.add_column(c)
+    for r in frame.head(limit).to_dict("records"):
+        t.add_row(
+            r["uscc"],
+            escape(r["name"] or ""),
+            escape(r["district_en"] or ""),
+            f"{r['grade_shenzhen_before']} → {r['grade_shenzhen_after']}",
+            f"{r['probability_before']:.1%} → {r['probability_after']:.1%}",
+            ", ".join(r["rules"]),
+            escape("; ".join(c["en"] for c in r["changes"]) or "—"),
+        )
+    console.print(t)
+    if out is not None:
+        console.print(f"written → {escape(str(out))}")

@@ -1,0 +1,88 @@
+"""The monthly cycle: the month-end run, an enterprise's grade history, the month's early warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditgrade.serving.cli import render
+from creditgrade.serving.cli.app import app, progress_bar
+
+
+def _root(root: Optional[Path]) -> Path:
+    from creditgrade.features.settings import settings
+
+    return root or settings().monthly
+
+
+@app.command()
+def month(
+    data: Path = typer.Option(..., help="The ingested city folder (clean raw tables)."),
+    as_of: str = typer.Option(..., help="The month-end to grade, YYYY-MM-DD."),
+    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    alias: str = typer.Option("champion", help="Registered model alias to grade with."),
+    dry_run: bool = typer.Option(False, help="Do everything in a scratch folder, print it, publish nothing."),
+    correction: bool = typer.Option(False, help="Republish a month earlier than the last published one."),
+    accept_drift: bool = typer.Option(False, help="Grade even though a feed fell by more than --max-drop."),
+    max_drop: float = typer.Option(
+        0.5, help="A feed that fell by more than this share of its usual month stops the run."
+    ),
+    watch: float = typer.Option(0.10, help="Stability index from which an indicator or the score is watched."),
+    act: float = typer.Option(0.25, help="Stability index from which it calls for action."),
+) -> None:
+    """The month-end run: feeds checked, indicators, grades, comparisons with last month, early warnings,
+    drift, the month report, history appended (月度分级)."""
+    from creditgrade.features.pipeline import parse_dates
+    from creditgrade.serving.month import run_month
+    from creditgrade.training import tracking
+
+    day = parse_dates([as_of])[0]
+    scoring = tracking.load(alias)
+    with progress_bar(f"month {day} with {scoring.label}") as update:
+        run = run_month(
+            data,
+            day,
+            _root(root),
+            scoring,
+            dry_run=dry_run,
+            correction=correction,
+            accept_drift=accept_drift,
+            max_drop=max_drop,
+            watch=watch,
+            act=act,
+            progress=update,
+        )
+    render.month(run)
+
+
+@app.command()
+def history(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+) -> None:
+    """An enterprise's published grades month by month (信用等级历史)."""
+    from creditgrade.serving.history import History, enterprise_history
+
+    render.history(uscc, enterprise_history(History(_root(root) / "history"), uscc))
+
+
+@app.command()
+def warnings(
+    as_of: Optional[str] = typer.Option(None, help="The month; default the last published."),
+    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    district: Optional[str] = typer.Option(None, help="Only this district (region code, or its zh/en name)."),
+    industry: Optional[str] = typer.Option(None, help="Only this industry (its zh/en name)."),
+    out: Optional[Path] = typer.Option(None, help="Also write the list: .csv or .parquet."),
+    limit: int = typer.Option(20, help="Rows to print."),
+) -> None:
+    """The month's early warnings: whose risk rose sharply and what changed in their record (风险预警)."""
+    from creditgrade.features.pipeline import parse_dates
+    from creditgrade.serving.month import export_warnings, month_warnings
+
+    day = parse_dates([as_of])[0] if as_of else None
+    day, frame = month_warnings(_root(root), day, district=district, industry=industry)
+    if out is not None:
+        export_warnings(frame, out)
+    render.warnings(day, frame, limit, out)
