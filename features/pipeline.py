@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from creditgrade.features import catalog
 from creditgrade.features.contract import TABLES
+from creditgrade.features.corrections import Correction, corrected
 from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.indicators import definitions
 from creditgrade.features.overrides import with_overrides
@@ -193,16 +194,27 @@ def parse_dates(values: Iterable[str]) -> list[dt.date]:
 
 
 def build_features(
-    data: Path, as_of: list[dt.date], out: Path, *, backend: str = "duckdb", progress: Progress | None = None
+    data: Path,
+    as_of: list[dt.date],
+    out: Path,
+    *,
+    backend: str = "duckdb",
+    progress: Progress | None = None,
+    corrections: Sequence[Correction] = (),
 ) -> FeatureBuild:
     """Compute the indicator table for each as-of date and write one Parquet file (a panel when several).
 
     Rows are ordered by as-of date and USCC, so a rerun writes the same rows. The file is written
-    under a temporary name and renamed when complete.
+    under a temporary name and renamed when complete. `corrections` (upheld objections, completed
+    repairs) change the records from their dates on: a date before a correction sees the record as it was.
     """
     progress = progress or (lambda step, done, total: None)
     con = connect(backend)
-    raw = load_raw(con, data)
+    records = load_raw(con, data)
+
+    def feature_table_at(day: dt.date) -> ibis.Table:
+        return feature_table(corrected(records, [c for c in corrections if c.day <= day]), day)
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
@@ -211,12 +223,12 @@ def build_features(
     try:
         if backend == "duckdb" and len(as_of) == 1:
             progress(f"as of {as_of[0]}", 0, 2)
-            con.to_parquet(feature_table(raw, as_of[0]).order_by("uscc"), tmp, compression="zstd", kv_metadata=metadata)
+            con.to_parquet(feature_table_at(as_of[0]).order_by("uscc"), tmp, compression="zstd", kv_metadata=metadata)
         elif backend == "duckdb":
             # One date at a time keeps memory to one city's worth; the parts are then streamed into one file.
             for n, (day, part) in enumerate(zip(as_of, parts)):
                 progress(f"as of {day}", n, len(as_of) + 1)
-                con.to_parquet(feature_table(raw, day).order_by("uscc"), part, compression="zstd")
+                con.to_parquet(feature_table_at(day).order_by("uscc"), part, compression="zstd")
             progress("writing", len(as_of), len(as_of) + 1)
             files = ", ".join(f"'{p}'" for p in parts)
             con.raw_sql("SET preserve_insertion_order = true")
@@ -226,7 +238,7 @@ def build_features(
                 f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{meta}}})"
             )
         else:
-            tables = [feature_table(raw, day) for day in as_of]
+            tables = [feature_table_at(day) for day in as_of]
             panel = ibis.union(*tables).order_by(["as_of", "uscc"]) if len(tables) > 1 else tables[0].order_by("uscc")
             result = panel.to_pyarrow()
             pq.write_table(result.replace_schema_metadata(metadata), tmp, compression="zstd")

@@ -19,6 +19,8 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_GRADED | graded | home/data/graded |
 | CREDITGRADE_FALSEREG | falsereg | home/data/falsereg |
 | CREDITGRADE_MONTHLY | monthly | home/data/monthly (months/ and history/) |
+| CREDITGRADE_DATABASE_URL | database_url | sqlite:///<monthly>/workflow.db; a postgresql:// URL for a team |
+| CREDITGRADE_OBJECTION_DAYS | objection_days | 15 (working days to answer an objection) |
 | CREDITGRADE_CHECKS | checks | none |
 | CREDITGRADE_INSPECTORS | inspectors | none |
 | CREDITGRADE_API_KEYS | api_keys | none (id:role:sha256,...) |
@@ -49,6 +51,8 @@ class Settings:
     graded: Path
     falsereg: Path
     monthly: Path
+    database_url: str
+    objection_days: int
     checks: Path | None
     inspectors: Path | None
     api_keys: str | None
@@ -67,6 +71,8 @@ class Settings:
             "CREDITGRADE_GRADED": str(self.graded),
             "CREDITGRADE_FALSEREG": str(self.falsereg),
             "CREDITGRADE_MONTHLY": str(self.monthly),
+            "CREDITGRADE_DATABASE_URL": self.database_url,
+            "CREDITGRADE_OBJECTION_DAYS": str(self.objection_days),
             "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
             "CREDITGRADE_AUDIT_LOG": str(self.audit_log),
             "CREDITGRADE_WORKERS": str(self.workers),
@@ -123,6 +129,7 @@ def settings() -> Settings:
     xdg = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     home = _optional_path("CREDITGRADE_HOME") or checkout() or xdg / PROJECT
     data = home / "data"
+    monthly = _path("CREDITGRADE_MONTHLY", data / "monthly")
     cores = os.cpu_count() or 1
     return Settings(
         home=home,
@@ -131,7 +138,9 @@ def settings() -> Settings:
         data=data,
         graded=_path("CREDITGRADE_GRADED", data / "graded"),
         falsereg=_path("CREDITGRADE_FALSEREG", data / "falsereg"),
-        monthly=_path("CREDITGRADE_MONTHLY", data / "monthly"),
+        monthly=monthly,
+        database_url=os.environ.get("CREDITGRADE_DATABASE_URL") or f"sqlite:///{monthly / 'workflow.db'}",
+        objection_days=_count("CREDITGRADE_OBJECTION_DAYS", 15),
         checks=_optional_path("CREDITGRADE_CHECKS"),
         inspectors=_optional_path("CREDITGRADE_INSPECTORS"),
         api_keys=os.environ.get("CREDITGRADE_API_KEYS") or None,

@@ -38,7 +38,9 @@ COLUMNS = [
     "model_version",
     "catalog_version",
     "correction",  # the objection or repair that regraded the enterprise mid-month (null for the month-end run)
+    "corrected_on",  # the date of that decision
 ]
+CORRECTIONS = "corrections"  # sub-folder: one file per upheld objection or repair
 
 
 class History:
@@ -61,12 +63,15 @@ class History:
         return self.root / f"{month}.parquet"
 
     @staticmethod
-    def rows(graded: pa.Table, month: dt.date) -> pa.Table:
-        """A month's history rows from its graded table."""
+    def rows(
+        graded: pa.Table, month: dt.date, correction: str | None = None, corrected_on: dt.date | None = None
+    ) -> pa.Table:
+        """A month's history rows from its graded table (or a correction's rows, marked with its id)."""
         n = graded.num_rows
         columns = {c: graded[c] for c in COLUMNS if c in graded.column_names}
         columns["month"] = pa.repeat(pa.scalar(month, pa.date32()), n)
-        columns["correction"] = pa.nulls(n, pa.string())
+        columns["correction"] = pa.repeat(pa.scalar(correction, pa.string()), n)
+        columns["corrected_on"] = pa.repeat(pa.scalar(corrected_on, pa.date32()), n)
         table = pa.table({c: columns[c] for c in COLUMNS})
         return table.sort_by("uscc")
 
@@ -79,19 +84,35 @@ class History:
         os.replace(tmp, target)
         return target
 
+    def write_correction(self, rows: pa.Table, correction: str) -> Path:
+        """Write a correction's rows whole, beside the months (a month file is never rewritten by it)."""
+        folder = self.root / CORRECTIONS
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{correction}.parquet"
+        tmp = target.with_name(f".{target.name}.partial")
+        pq.write_table(rows, tmp, compression="zstd")
+        os.replace(tmp, target)
+        return target
+
+    def files(self) -> list[str]:
+        """Every month file, then every correction file."""
+        corrections = sorted((self.root / CORRECTIONS).glob("*.parquet")) if self.root.exists() else []
+        return [str(self.path(m)) for m in self.months()] + [str(p) for p in corrections]
+
     def month(self, month: dt.date, columns: list[str] | None = None) -> pd.DataFrame:
         return pq.read_table(self.path(month), columns=columns).to_pandas()
 
     def of(self, uscc: str, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
-        """Every published month of one enterprise, oldest first."""
-        files = [str(self.path(m)) for m in self.months()]
+        """Every published month of one enterprise, oldest first, each month's corrections after it."""
+        files = self.files()
         if not files:
             return pd.DataFrame(columns=COLUMNS)
         own = con is None
         con = con or duckdb.connect()
         try:
             return con.execute(
-                "SELECT * FROM read_parquet(?) WHERE uscc = ? ORDER BY month, correction NULLS FIRST",
+                "SELECT * FROM read_parquet(?, union_by_name = true) WHERE uscc = ? "
+                "ORDER BY month, corrected_on NULLS FIRST, correction",
                 [files, uscc],
             ).df()
         finally:

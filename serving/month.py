@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from creditgrade.features import catalog
+from creditgrade.features.corrections import Correction
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.feeds import MAX_DROP, FeedCheck, check_feeds, month_end
 from creditgrade.features.pipeline import build_features, read_features
@@ -98,8 +99,10 @@ def run_month(
     watch: float = M.WATCH,
     act: float = M.ACT,
     progress: Progress | None = None,
+    corrections: Sequence[Correction] = (),
 ) -> MonthRun:
-    """Run the month ending `as_of` on the ingested city `data`; months and history live under `root`."""
+    """Run the month ending `as_of` on the ingested city `data`; months and history live under `root`.
+    `corrections` (upheld objections and repairs) change the records from their dates on."""
     progress = progress or (lambda step, done, total: None)
     root, history = Path(root), History(Path(root) / "history")
     if as_of != month_end(as_of):
@@ -119,7 +122,9 @@ def run_month(
     _refuse_feeds(flagged, accept_drift, max_drop)
     previous = max((m for m in history.months() if m < as_of), default=None)
     with _workspace(root / "months" / str(as_of), dry_run) as tmp:
-        build_features(Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"))
+        build_features(
+            Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
+        )
         grade_city(tmp / FEATURES, tmp / "graded", scoring, as_of=as_of, progress=_prefixed(progress, "grade"))
         progress("compare", 0, 1)
         now = _month_rows(tmp / "graded" / GRADED, tmp / FEATURES, scoring)

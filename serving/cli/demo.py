@@ -48,7 +48,6 @@ def demo(
     from creditgrade.features.pipeline import build_features
     from creditgrade.features.profile import dimension_profiles
     from creditgrade.serving.batch import GradingSummary, riskiest_without_override
-    from creditgrade.serving.history import History, enterprise_history
     from creditgrade.serving.month import run_month
     from creditgrade.training import tracking
     from creditgrade.training.train import train
@@ -82,7 +81,9 @@ def demo(
     version = tracking.promote(trained.registered_version)
     console.print(f"registered {tracking.MODEL_NAME} version {version} as champion (注册为冠军模型)")
     previous_month = months_back(extraction, 1)
-    console.rule(f"6. The monthly cycle: month-ends {previous_month} and {extraction} with the champion (月度分级)")
+    console.rule(
+        f"6. The monthly cycle: month-ends {previous_month} and {extraction}, then an objection upheld (月度分级与异议)"
+    )
     scoring = tracking.load()
     monthly = out / "monthly"
     shutil.rmtree(monthly, ignore_errors=True)
@@ -96,13 +97,38 @@ def demo(
     example = riskiest_without_override(graded)
     if example is not None:
         render.example(example)
-        render.history(example["uscc"], enterprise_history(History(monthly / "history"), example["uscc"]))
+    demo_objection(clean, monthly, graded, scoring)
     console.rule("7. A spot-check plan: commit, draw, verify (双随机抽查计划)")
     demo_plan(out, graded, raw / "inspectors.csv")
     console.rule(f"8. False registrations: model and targeted-check list as of {extraction} (虚假登记)")
     demo_falsereg(table_path, clean, raw, extraction, out)
     console.rule("9. The scoring service: one request over HTTP (评分服务)")
     demo_service(out, graded, example["uscc"] if example is not None else None)
+
+
+def demo_objection(clean: Path, monthly: Path, graded: Path, scoring) -> None:
+    """File an objection against the record behind an override, uphold it, show the regraded history."""
+    import duckdb
+
+    from creditgrade.serving import objections
+    from creditgrade.serving.history import History, enterprise_history
+
+    found = duckdb.sql(
+        f"SELECT uscc, override_source FROM read_parquet('{graded / 'graded.parquet'}') WHERE register_status = "
+        "'active' AND override_effect = 'down2' AND grade_shenzhen <> grade_shenzhen_by_score ORDER BY uscc LIMIT 1"
+    ).fetchall()
+    if not found:
+        return
+    uscc, record = found[0][0], found[0][1].split("@")[0]
+    eng = objections.engine(f"sqlite:///{monthly / 'workflow.db'}")
+    o = objections.file(eng, clean, uscc, record, "Listed in error: the entry is another enterprise's", "demo-staff-1")
+    render.objection(o)
+    decided = objections.decide(
+        eng, o.id, True, "The listing department confirmed the error", "demo-staff-2",
+        data=clean, root=monthly, scoring=scoring,
+    )  # fmt: skip
+    render.decision(decided)
+    render.history(uscc, enterprise_history(History(monthly / "history"), uscc))
 
 
 def demo_falsereg(features: Path, clean: Path, raw: Path, day: dt.date, out: Path) -> None:

@@ -35,11 +35,13 @@ def month(
     """The month-end run: feeds checked, indicators, grades, comparisons with last month, early warnings,
     drift, the month report, history appended (月度分级)."""
     from creditgrade.features.pipeline import parse_dates
+    from creditgrade.serving import objections
     from creditgrade.serving.month import run_month
     from creditgrade.training import tracking
 
     day = parse_dates([as_of])[0]
     scoring = tracking.load(alias)
+    corrections = objections.corrections(objections.engine(), until=day)
     with progress_bar(f"month {day} with {scoring.label}") as update:
         run = run_month(
             data,
@@ -53,6 +55,7 @@ def month(
             watch=watch,
             act=act,
             progress=update,
+            corrections=corrections,
         )
     render.month(run)
 
@@ -86,3 +89,58 @@ def warnings(
     if out is not None:
         export_warnings(frame, out)
     render.warnings(day, frame, limit, out)
+
+
+objection_app = typer.Typer(
+    help="Objections (异议) and credit repairs (信用修复): file, decide, list.", no_args_is_help=True
+)
+app.add_typer(objection_app, name="objection")
+
+
+@objection_app.command("file")
+def objection_file(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    record: str = typer.Option(..., help="The disputed record, TABLE:ID (e.g. penalties:PEN2024000123)."),
+    claim: str = typer.Option(..., help="What is disputed, or why the record should be repaired."),
+    by: str = typer.Option(..., help="Who files it (the regulator's staff id; recorded in the workflow)."),
+    data: Path = typer.Option(..., help="The ingested city folder (the record must exist and be the enterprise's)."),
+    repair: bool = typer.Option(False, help="A credit-repair application instead of an objection."),
+) -> None:
+    """File an objection against a record, or a credit-repair application (提出异议/申请信用修复)."""
+    from creditgrade.serving import objections
+
+    o = objections.file(objections.engine(), data, uscc, record, claim, by, kind="repair" if repair else "objection")
+    render.objection(o)
+
+
+@objection_app.command("decide")
+def objection_decide(
+    objection_id: str = typer.Argument(..., help="The objection's or repair's id."),
+    uphold: bool = typer.Option(..., "--uphold/--reject", help="Uphold (correct the record) or reject."),
+    reason: str = typer.Option(..., help="Why."),
+    by: str = typer.Option(..., help="Who decides (the regulator's staff id)."),
+    data: Path = typer.Option(..., help="The ingested city folder, to regrade from the corrected records."),
+    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    alias: str = typer.Option("champion", help="Registered model alias to regrade with."),
+) -> None:
+    """Decide an objection or repair: an upheld one corrects the record and regrades at once (异议决定)."""
+    from creditgrade.serving import objections
+    from creditgrade.training import tracking
+
+    scoring = tracking.load(alias) if uphold else None
+    d = objections.decide(
+        objections.engine(), objection_id, uphold, reason, by, data=data, root=_root(root), scoring=scoring
+    )
+    render.decision(d)
+
+
+@objection_app.command("list")
+def objection_list(
+    status: Optional[str] = typer.Option(None, help="open, upheld or rejected."),
+    overdue: bool = typer.Option(False, help="Only those past their deadline."),
+    uscc: Optional[str] = typer.Option(None, help="Only this enterprise's."),
+) -> None:
+    """Objections and repair applications, with their deadlines (异议与修复清单)."""
+    from creditgrade.serving import objections
+
+    render.objections(objections.objections(objections.engine(), status=status, overdue=overdue, uscc=uscc))

@@ -395,8 +395,8 @@ def history(uscc: str, frame) -> None:
             r.grade_shenzhen_by_score,
             f"{r.score:.1f}",
             f"{r.probability:.1%}",
-            escape(r.override_rule or "—"),
-            escape(r.correction or "—"),
+            escape(r.override_rule if isinstance(r.override_rule, str) else "—"),
+            escape(f"{r.correction} ({str(r.corrected_on)[:10]})" if isinstance(r.correction, str) else "—"),
         )
     console.print(t)
     console.print("graded by (评级模型): " + ", ".join(dict.fromkeys(frame.model_version)))
@@ -420,3 +420,36 @@ def warnings(day, frame, limit: int, out) -> None:
     console.print(t)
     if out is not None:
         console.print(f"written → {escape(str(out))}")
+
+
+def objection(o) -> None:
+    """One objection or repair application."""
+    kind = "objection (异议)" if o.kind == "objection" else "credit repair (信用修复)"
+    console.print(
+        f"{o.id}: {kind} against {escape(o.record)} of {o.uscc}, filed {o.filed_on} by {escape(o.filed_by)}; "
+        f"answer due by {o.deadline} (答复期限); status {o.status}"
+    )
+
+
+def decision(d) -> None:
+    """A decided objection and the enterprise regraded at once."""
+    o = d.objection
+    console.print(f"{o.id} {o.status} on {o.decided_on} by {escape(o.decided_by or '')}: {escape(o.reason or '')}")
+    if d.after is not None:
+        was = d.before or {}
+        console.print(
+            f"{o.uscc} regraded at once for {d.month} (立即重新评级): grade {was.get('grade', '—')} → "
+            f"{d.after['grade']}, score {was.get('score', float('nan')):.1f} → {d.after['score']:.1f}; "
+            f"the record is {'removed' if o.kind == 'objection' else 'repaired'} from {o.decided_on} on"
+        )
+
+
+def objections(rows) -> None:
+    """Objections and repair applications."""
+    t = Table(title=f"Objections and repairs: {len(rows):,} (异议与信用修复)")
+    for c in ("id", "kind 类型", "USCC", "record 记录", "filed 受理", "due 期限", "status 状态", "decided 决定"):
+        t.add_column(c, no_wrap=c == "id")
+    for o in rows:
+        due = f"[red]{o.deadline} overdue[/]" if o.overdue else o.deadline
+        t.add_row(o.id, o.kind, o.uscc, escape(o.record), o.filed_on, due, o.status, o.decided_on or "—")
+    console.print(t)
