@@ -26,6 +26,8 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_API_KEYS | api_keys | none (id:role:sha256,...) |
 | CREDITGRADE_API_KEYS_FILE | api_keys_file | home/data/api_keys.json |
 | CREDITGRADE_AUDIT_LOG | audit_log | home/data/audit/audit.log |
+| CREDITGRADE_AUDIT_HEAD | audit_head | <audit log>.head (the chain's published head) |
+| CREDITGRADE_AUDIT_KEY | audit_key | none (the head unsigned; set it to sign with HMAC-SHA256) |
 | CREDITGRADE_WORKERS | workers | the cores |
 | CREDITGRADE_DUCKDB_MEMORY | duckdb_memory | 3GB |
 | CREDITGRADE_SERVER_LOG | server_log | none (a started server's output is dropped) |
@@ -58,6 +60,8 @@ class Settings:
     api_keys: str | None
     api_keys_file: Path
     audit_log: Path
+    audit_head: Path | None
+    audit_key: str | None
     workers: int
     threads: int
     duckdb_memory: str
@@ -84,6 +88,8 @@ class Settings:
             "CREDITGRADE_INSPECTORS": self.inspectors,
             "CREDITGRADE_API_KEYS": self.api_keys,
             "CREDITGRADE_SERVER_LOG": self.server_log,
+            "CREDITGRADE_AUDIT_HEAD": self.audit_head,
+            "CREDITGRADE_AUDIT_KEY": self.audit_key,
         }
         env.update({k: str(v) for k, v in optional.items() if v is not None})
         return env
@@ -146,6 +152,8 @@ def settings() -> Settings:
         api_keys=os.environ.get("CREDITGRADE_API_KEYS") or None,
         api_keys_file=_path("CREDITGRADE_API_KEYS_FILE", data / "api_keys.json"),
         audit_log=_path("CREDITGRADE_AUDIT_LOG", data / "audit" / "audit.log"),
+        audit_head=_optional_path("CREDITGRADE_AUDIT_HEAD"),
+        audit_key=os.environ.get("CREDITGRADE_AUDIT_KEY") or None,
         workers=_count("CREDITGRADE_WORKERS", cores),
         threads=_count("OMP_NUM_THREADS", cores),
         duckdb_memory=os.environ.get("CREDITGRADE_DUCKDB_MEMORY") or "3GB",

@@ -3,22 +3,28 @@
 Keys are stored only as SHA-256 hashes, in a JSON file (`creditgrade keys add` writes it) or in the
 environment (`CREDITGRADE_API_KEYS`: `id:role:sha256,...`). Roles nest: a `planner` may do what a
 `regulator` may, an `admin` what a `planner` may. A request without a valid key gets 401, one whose
-role is too low 403; health, readiness, metrics and the OpenAPI docs stay open.
+role is too low 403; health, readiness, metrics and the OpenAPI docs stay open. `creditgrade keys
+revoke` marks a key revoked in the file (kept for the record); the service stops accepting it within a
+second. Keys given in the environment cannot be revoked while the service runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditgrade.features.errors import CreditgradeError
+from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
 
 ROLES = ("regulator", "planner", "admin")
+RELOAD_SECONDS = 1.0  # how often the middleware looks whether the key file changed
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/docs", "/", "/favicon.ico")
 OPEN_PREFIXES = ("/static_content/",)
 # The least role each route needs; routes not listed need `admin`.
@@ -29,6 +35,8 @@ ROUTE_ROLES = {
     "/v1/model": "regulator",
     "/v1/plan": "planner",
     "/v1/falsereg": "planner",
+    "/v1/history": "regulator",
+    "/v1/warnings": "regulator",
     "/v1/reload": "admin",
 }
 
@@ -50,11 +58,13 @@ def hash_key(key: str) -> str:
 
 
 class KeyRing:
-    """Hash → (key id, role)."""
+    """Hash → (key id, role), for the keys not revoked."""
 
     def __init__(self, entries: list[dict]):
         self.by_hash: dict[str, ApiKey] = {}
         for e in entries:
+            if e.get("revoked"):
+                continue
             if e.get("role") not in ROLES:
                 raise ApiKeyError(
                     f"API key {e.get('id')!r}: role must be one of {', '.join(ROLES)}; got {e.get('role')!r}",
@@ -121,7 +131,16 @@ def add_key(path: Path, key_id: str, role: str) -> str:
             f"an API key with id {key_id!r} already exists in {path}", f"{path} 中已有编号为 {key_id!r} 的 API 密钥"
         )
     key = "cg_" + secrets.token_urlsafe(32)
-    entries.append({"id": key_id, "role": role, "sha256": hash_key(key)})
+    entries.append({"id": key_id, "role": role, "sha256": hash_key(key), "created": _now()})
+    _write(path, entries)
+    return key
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _write(path: Path, entries: list[dict]) -> None:
     KeyRing(entries)  # validate before writing
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +148,31 @@ def add_key(path: Path, key_id: str, role: str) -> str:
     tmp.write_text(json.dumps(entries, indent=2))
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-    return key
+
+
+def list_keys(path: Path) -> list[dict]:
+    """Every key in the file: id, role, when created and, if so, revoked (never the hash)."""
+    entries = load_file(path) if Path(path).exists() else []
+    return [{k: e.get(k) for k in ("id", "role", "created", "revoked")} for e in entries]
+
+
+def revoke_key(path: Path, key_id: str) -> dict:
+    """Mark a key revoked (kept in the file for the record); a running service stops accepting it at once."""
+    entries = load_file(path) if Path(path).exists() else []
+    found = [e for e in entries if e.get("id") == key_id]
+    if not found:
+        held = ", ".join(str(e.get("id")) for e in entries) or "none"
+        raise NotFound(
+            f"no API key {key_id!r} in {path}; keys: {held}", f"{path} 中没有 API 密钥 {key_id!r}；现有：{held}"
+        )
+    if found[0].get("revoked"):
+        raise ApiKeyError(
+            f"API key {key_id!r} was already revoked on {found[0]['revoked']}",
+            f"API 密钥 {key_id!r} 已于 {found[0]['revoked']} 吊销",
+        )
+    found[0]["revoked"] = _now()
+    _write(path, entries)
+    return {k: found[0].get(k) for k in ("id", "role", "created", "revoked")}
 
 
 def required_role(path: str) -> str | None:
@@ -145,11 +188,49 @@ def allowed(role: str, needed: str) -> bool:
 
 class ApiKeyMiddleware:
     """Pure ASGI middleware: `X-API-Key: <key>` or `Authorization: Bearer <key>`; puts the caller's
-    key id and role in `scope['state']['api_key']` for the audit log."""
+    key id and role in `scope['state']['api_key']` for the audit log.
 
-    def __init__(self, app, keys: KeyRing | None = None):
+    Keys from the key file are re-read when the file changes (looked at no more than once a second), so a
+    key added or revoked takes effect on a running service within a second, without a restart. Every
+    refused request (401, 403) is written to the audit log too, with the path (cut to 100 characters)."""
+
+    def __init__(self, app, keys: KeyRing | None = None, audit: Callable[[list[dict]], None] | None = None):
         self.app = app
-        self.keys = keys if keys is not None else KeyRing.from_env()
+        self._fixed = keys
+        self._keys = keys
+        self._stamp: int | None = None
+        self._looked = 0.0
+        self._audit = audit
+
+    @property
+    def keys(self) -> KeyRing:
+        if self._fixed is not None:
+            return self._fixed
+        now = time.monotonic()
+        if self._keys is None or now - self._looked >= RELOAD_SECONDS:
+            self._looked = now
+            s = settings()
+            try:
+                stamp = s.api_keys_file.stat().st_mtime_ns if not s.api_keys else 0
+            except FileNotFoundError:
+                stamp = -1
+            if self._keys is None or stamp != self._stamp:
+                self._keys, self._stamp = KeyRing.from_env(), stamp
+        return self._keys
+
+    def _refused(self, scope, status: int, caller: ApiKey | None) -> None:
+        if self._audit is None:
+            return
+        self._audit(
+            [
+                {
+                    "endpoint": str(scope.get("path", ""))[:100],
+                    "key_id": caller.id if caller else None,
+                    "role": caller.role if caller else None,
+                    "refused": status,
+                }
+            ]
+        )
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -164,8 +245,10 @@ class ApiKeyMiddleware:
             key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         caller = self.keys.check(key)
         if caller is None:
+            self._refused(scope, 401, None)
             return await _reply(send, 401, "missing or invalid API key", "缺少或无效的 API 密钥")
         if not allowed(caller.role, needed):
+            self._refused(scope, 403, caller)
             return await _reply(
                 send,
                 403,

@@ -213,6 +213,60 @@ class FalseRegAnswer(Response):
     rows: builtins.list[SuspectedFalseRegistration]
 
 
+class HistoryMonth(Response):
+    """One published month of an enterprise (or a correction of it after an upheld objection or repair)."""
+
+    month: str
+    register_status: str
+    probability: float
+    score: float
+    grade_shenzhen: str
+    grade_shenzhen_fixed: str
+    grade_pingshan: str
+    grade_national: str
+    grade_shenzhen_by_score: str
+    override_rule: Optional[str]
+    override_source: Optional[str]
+    model_version: str
+    catalog_version: str
+    correction: Optional[str] = Field(None, description="The objection or repair that regraded it, if any")
+    corrected_on: Optional[str]
+
+
+class HistoryAnswer(Response):
+    uscc: str
+    months: builtins.list[HistoryMonth]
+
+
+class WarningChange(Response):
+    indicator: str
+    before: Optional[float]
+    after: float
+    zh: str
+    en: str
+
+
+class EarlyWarning(Response):
+    uscc: str
+    name: Optional[str]
+    district_zh: Optional[str]
+    district_en: Optional[str]
+    industry_zh: Optional[str]
+    industry_en: Optional[str]
+    grade_shenzhen_before: str
+    grade_shenzhen_after: str
+    probability_before: float
+    probability_after: float
+    rules: builtins.list[str] = Field(..., description="down2, doubled, worst")
+    changes: builtins.list[WarningChange]
+
+
+class WarningsAnswer(Response):
+    month: str
+    warnings: int = Field(..., description="Enterprises warned this month (after the filters)")
+    rows: builtins.list[EarlyWarning]
+
+
 class ErrorAnswer(Response):
     """Every refusal: what is wrong in English and Chinese, and a machine code."""
 

@@ -13,6 +13,9 @@ grading job's DuckDB database. Validation → model → response; the features a
     POST /v1/plan     {"plan": {...PLAN.yaml...}, "seed": "..."}   planner: expected problems and the
                       commitment (without a seed), or the drawn list with inspectors (with one)
     POST /v1/falsereg {"top": 100}                       planner: the latest false-registration list
+    POST /v1/history  {"uscc": "..."}                    an enterprise's published months and corrections
+    POST /v1/warnings {"as_of": "...", "district": "...", "industry": "...", "limit": 100}
+                      a month's early warnings with what changed
 
 Requests and responses are declared in `creditgrade.serving.schemas`. Every call needs an API key
 (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the audit log. A refusal is one
@@ -34,6 +37,7 @@ from typing import Any, Optional
 import bentoml
 import numpy as np
 import orjson
+import pandas as pd
 from starlette.responses import Response
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
@@ -41,7 +45,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from creditgrade.features.errors import CreditgradeError, NotFound, TooLarge
 from creditgrade.features.settings import settings
 from creditgrade.models.scoring import SCHEME_ORDER
-from creditgrade.serving.audit import AuditLog
+from creditgrade.serving.audit import AuditLog, WorkerAudit
 from creditgrade.serving.auth import ApiKeyMiddleware
 from creditgrade.serving.graded import DIMENSIONS, GradedStore, latest_folder
 from creditgrade.serving.schemas import (
@@ -51,9 +55,11 @@ from creditgrade.serving.schemas import (
     ExplainAnswer,
     FalseRegAnswer,
     GradesAnswer,
+    HistoryAnswer,
     ModelInfo,
     PlanAnswer,
     PlanBody,
+    WarningsAnswer,
     WhatIf,
 )
 
@@ -90,6 +96,15 @@ def answers(endpoint: Callable) -> Callable:
             return refuse(exc, kwargs["ctx"])
 
     return run
+
+
+def _missing(v) -> bool:
+    """A missing scalar (None, NaN, NaT); a list never is."""
+    return not isinstance(v, (list, tuple, dict, np.ndarray)) and bool(pd.isna(v))
+
+
+def _text_date(key: str, v):
+    return str(v)[:10] if key in ("month", "corrected_on") else v
 
 
 def within_limit(count: int, limit: int, en: str, zh: str) -> None:
@@ -346,6 +361,61 @@ class CreditGrade:
         )
         return reply({"list": str(found[-1].parent.name), "enterprises": table.num_rows, "rows": rows})
 
+    @bentoml.api(route="/v1/history")
+    @answers
+    async def history(self, uscc: str, ctx: bentoml.Context) -> HistoryAnswer:
+        """An enterprise's published grades month by month, with the corrections of upheld objections and
+        repairs (read from the monthly history files on each call: nothing held in memory)."""
+        from creditgrade.serving.history import History
+
+        code = check_uscc(uscc, self.store.known)
+        rows = History(self.settings.monthly / "history").of(code, self._history_con())
+        self._audit(ctx, "history", [code], [] if len(rows) else [code])
+        if not len(rows):
+            raise NotFound(f"{code} is in no published month", f"已发布的月份中没有 {code}")
+        months = []
+        for r in rows.to_dict("records"):
+            months.append({k: (None if _missing(v) else _text_date(k, v)) for k, v in r.items() if k != "uscc"})
+        return reply({"uscc": code, "months": months})
+
+    def _history_con(self):
+        if getattr(self, "_duck", None) is None:
+            import duckdb
+
+            self._duck = duckdb.connect(config={"threads": 1})
+        return self._duck
+
+    @bentoml.api(route="/v1/warnings")
+    @answers
+    async def warnings(
+        self,
+        ctx: bentoml.Context,
+        as_of: Optional[str] = None,
+        district: Optional[str] = None,
+        industry: Optional[str] = None,
+        limit: int = 100,
+    ) -> WarningsAnswer:
+        """Regulators and planners: a month's early warnings (default the latest), optionally for one district
+        or industry, riskiest rise first, with what changed in each record."""
+        import datetime as dt
+
+        from creditgrade.serving.month import month_warnings
+
+        within_limit(limit, LOOKUP_LIMIT, "rows", "行")
+        day = dt.date.fromisoformat(as_of) if as_of else None
+        month, frame = month_warnings(self.settings.monthly, day, district=district, industry=industry)
+        rows = frame.head(limit).to_dict("records")
+        for r in rows:
+            r["rules"] = list(r["rules"])
+            r["changes"] = [dict(c) for c in r["changes"]]
+            for k, v in r.items():
+                if _missing(v):
+                    r[k] = None
+        self.audit.append(
+            [{"endpoint": "warnings", **self._caller(ctx), "uscc": None, "month": str(month), "rows": len(rows)}]
+        )
+        return reply({"month": str(month), "warnings": len(frame), "rows": rows})
+
     @bentoml.api(route="/v1/reload")
     def reload(self, ctx: bentoml.Context) -> ModelInfo:
         """Admin: load the current champion and the latest graded table, in every worker."""
@@ -359,4 +429,4 @@ class CreditGrade:
         return reply(self._info())
 
 
-CreditGrade.add_asgi_middleware(ApiKeyMiddleware)
+CreditGrade.add_asgi_middleware(ApiKeyMiddleware, audit=WorkerAudit())

@@ -37,3 +37,33 @@ def audit_verify(path: Optional[Path] = typer.Argument(None, help="The log; defa
 
     path = path or settings().audit_log
     console.print(f"{path}: {verify(path):,} entries, chain intact (审计链完整)")
+
+
+@keys_app.command("list")
+def keys_list(
+    file: Optional[Path] = typer.Option(None, help="Key file; default <data>/api_keys.json."),
+) -> None:
+    """Every key: id, role, created, revoked (hashes are never shown) (密钥清单)."""
+    from rich.table import Table
+
+    from creditgrade.serving.auth import list_keys
+
+    path = file or settings().api_keys_file
+    t = Table(title=f"API keys in {path} (服务密钥)")
+    for c in ("id", "role 角色", "created 创建", "revoked 吊销"):
+        t.add_column(c)
+    for k in list_keys(path):
+        t.add_row(k["id"], k["role"], k.get("created") or "—", k.get("revoked") or "—")
+    console.print(t)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Option(..., "--id", help="The key to revoke."),
+    file: Optional[Path] = typer.Option(None, help="Key file; default <data>/api_keys.json."),
+) -> None:
+    """Revoke a key: a running service refuses it within a second, no restart (吊销密钥)."""
+    from creditgrade.serving.auth import revoke_key
+
+    k = revoke_key(file or settings().api_keys_file, key_id)
+    console.print(f"API key {k['id']} ({k['role']}) revoked at {k['revoked']} (已吊销)")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from creditgrade.serving.cli import render
-from creditgrade.serving.cli.app import app, progress_bar
+from creditgrade.serving.cli.app import Commands, app, progress_bar
 
 
 def _root(root: Optional[Path]) -> Path:
@@ -92,7 +92,7 @@ def warnings(
 
 
 objection_app = typer.Typer(
-    help="Objections (异议) and credit repairs (信用修复): file, decide, list.", no_args_is_help=True
+    cls=Commands, help="Objections (异议) and credit repairs (信用修复): file, decide, list.", no_args_is_help=True
 )
 app.add_typer(objection_app, name="objection")
 
@@ -127,10 +127,10 @@ def objection_decide(
     from creditgrade.serving import objections
     from creditgrade.training import tracking
 
-    scoring = tracking.load(alias) if uphold else None
-    d = objections.decide(
-        objections.engine(), objection_id, uphold, reason, by, data=data, root=_root(root), scoring=scoring
-    )
+    eng = objections.engine()
+    still_open = objections.get(eng, objection_id).status == "open"  # refuse at once, before loading a model
+    scoring = tracking.load(alias) if uphold and still_open else None
+    d = objections.decide(eng, objection_id, uphold, reason, by, data=data, root=_root(root), scoring=scoring)
     render.decision(d)
 
 

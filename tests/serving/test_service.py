@@ -192,7 +192,9 @@ def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
         assert r.status_code == 200 and r.json()["uscc"] == uscc
         assert httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10).status_code == 401
         assert "bentoml" in httpx.get(f"{base}/metrics", timeout=10).text
-    assert verify(tmp_path / "audit.log") == 1
+    assert verify(tmp_path / "audit.log") == 2  # the lookup, and the refused request without a key
+    refused = json.loads((tmp_path / "audit.log").read_text().splitlines()[-1])
+    assert refused["refused"] == 401 and refused["endpoint"] == "/v1/grade" and refused["key_id"] is None
 
 
 def test_a_what_if_on_an_unknown_enterprise_is_audited_and_refused(service):
