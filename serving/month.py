@@ -189,18 +189,8 @@ class _Rows:
     x: pd.DataFrame  # indicator values (the model's columns), indexed by uscc
 
 
-GRADED_COLUMNS = [
-    "uscc",
-    "name",
-    "district_zh",
-    "district_en",
-    "industry_zh",
-    "industry_en",
-    "register_status",
-    "probability",
-    "score",
-    f"grade_{HEADLINE}",
-]
+NAMED = ["uscc", "name", "district_zh", "district_en", "industry_zh", "industry_en"]  # who and where
+GRADED_COLUMNS = [*NAMED, "register_status", "probability", "score", f"grade_{HEADLINE}"]
 
 
 def _month_rows(graded: Path, features: Path, scoring: ScoringModel) -> _Rows:
@@ -314,17 +304,11 @@ CHANGE_TYPE = pa.list_(
 
 def _write_warnings(warned: pd.DataFrame, graded: pd.DataFrame, path: Path) -> None:
     """The early-warning list as Parquet: who, where, what rule, and what changed (zh/en)."""
-    ids = graded[["uscc", "name", "district_zh", "district_en", "industry_zh", "industry_en"]]
-    rows = warned.merge(ids, on="uscc", how="left") if len(warned) else warned
+    rows = warned.merge(graded[NAMED], on="uscc", how="left") if len(warned) else warned
     h = f"grade_{HEADLINE}"
     table = pa.table(
         {
-            "uscc": pa.array(rows.get("uscc", []), pa.string()),
-            "name": pa.array(rows.get("name", []), pa.string()),
-            "district_zh": pa.array(rows.get("district_zh", []), pa.string()),
-            "district_en": pa.array(rows.get("district_en", []), pa.string()),
-            "industry_zh": pa.array(rows.get("industry_zh", []), pa.string()),
-            "industry_en": pa.array(rows.get("industry_en", []), pa.string()),
+            **{c: pa.array(rows.get(c, []), pa.string()) for c in NAMED},
             f"{h}_before": pa.array(rows.get(f"{h}_before", []), pa.string()),
             f"{h}_after": pa.array(rows.get(f"{h}_after", []), pa.string()),
             "probability_before": pa.array(rows.get("probability_before", []), pa.float64()),

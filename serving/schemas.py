@@ -164,14 +164,19 @@ class ModelInfo(Response):
     schemes: dict[str, SchemeInfo]
 
 
-class DrawnEnterprise(Response):
-    plan_id: str
+class NamedEnterprise(Response):
+    """Who and where: the enterprise's code and name, its district and industry in both languages."""
+
     uscc: str
     name: Optional[str]
     district_zh: Optional[str]
     district_en: Optional[str]
     industry_zh: Optional[str]
     industry_en: Optional[str]
+
+
+class DrawnEnterprise(NamedEnterprise):
+    plan_id: str
     stratum: str
     grade: str
     problem_probability: float
@@ -246,13 +251,7 @@ class WarningChange(Response):
     en: str
 
 
-class EarlyWarning(Response):
-    uscc: str
-    name: Optional[str]
-    district_zh: Optional[str]
-    district_en: Optional[str]
-    industry_zh: Optional[str]
-    industry_en: Optional[str]
+class EarlyWarning(NamedEnterprise):
     grade_shenzhen_before: str
     grade_shenzhen_after: str
     probability_before: float

@@ -15,10 +15,12 @@ from creditgrade.serving.cli.app import Commands, app, console, data_dir, progre
 @app.command()
 def train(
     features_file: Path = typer.Option(
-        ..., "--features", help="Feature panel holding the as-of date and a year before."
+        ..., "--features", help="Feature panel holding T and at least two year-ends before it."
     ),
     data: Path = typer.Option(..., help="The ingested city folder (its spot checks give the labels)."),
-    as_of: str = typer.Option(..., help="Validation as-of date T (training uses T − 12 months)."),
+    as_of: str = typer.Option(
+        ..., help="Test date T: the panel's year-end before T tunes, the earlier ones fit the trees."
+    ),
     truth: Optional[Path] = typer.Option(None, help="Simulated city folder with truth/, for the Bayes limit."),
 ) -> None:
     """Train, calibrate, grade and evaluate the risk model out of time; register it in MLflow (模型训练)."""

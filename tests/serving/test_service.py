@@ -3,6 +3,7 @@ and once as a real server over HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
@@ -15,13 +16,17 @@ from creditgrade.serving.audit import AuditError, verify
 from creditgrade.serving.auth import hash_key
 from creditgrade.serving.batch import GRADED
 from creditgrade.serving.launch import running_server
+from creditgrade.serving.month import run_month
+from creditgrade.serving.schemas import HistoryAnswer, WarningsAnswer
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
+MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30))
 
 
 def _env(graded_city, tmp_path) -> dict[str, str]:
     return {
         "CREDITGRADE_GRADED": str(graded_city.graded),
+        "CREDITGRADE_MONTHLY": str(tmp_path / "monthly"),
         "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
         "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
         "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
@@ -32,13 +37,15 @@ def _env(graded_city, tmp_path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def service(graded_city, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("service")
+    for day in MONTHS:  # two published months, for the history and early-warning endpoints
+        run_month(graded_city.clean, day, tmp / "monthly", graded_city.loaded)
     saved = {k: os.environ.get(k) for k in _env(graded_city, tmp)}
     os.environ.update(_env(graded_city, tmp))
     from creditgrade.serving.service import CreditGrade
 
     try:
         with TestClient(CreditGrade.to_asgi()) as client:
-            yield client, tmp / "audit.log"
+            yield client, tmp / "audit.log", tmp / "monthly"
     finally:
         for k, v in saved.items():
             if v is None:
@@ -58,7 +65,7 @@ def post(client, path, body, role="regulator", **kw):
 
 
 def test_lookup_returns_the_graded_row_with_sub_scores_and_reasons(service, table):
-    client, _ = service
+    client, *_ = service
     uscc = table.index[5]
     r = post(client, "/v1/grade", {"uscc": uscc})
     assert r.status_code == 200, r.text
@@ -72,7 +79,7 @@ def test_lookup_returns_the_graded_row_with_sub_scores_and_reasons(service, tabl
 
 
 def test_batch_lookup_lists_what_it_did_not_find(service, table):
-    client, _ = service
+    client, *_ = service
     wanted = list(table.index[:50]) + ["91440300MA5DC1YU4Q"]
     r = post(client, "/v1/grades", {"usccs": wanted})
     assert r.status_code == 200
@@ -82,7 +89,7 @@ def test_batch_lookup_lists_what_it_did_not_find(service, table):
 
 
 def test_what_if_matches_the_batch_and_shows_the_change(service, table):
-    client, _ = service
+    client, *_ = service
     uscc = table.index[table.override_rule.isna()][3]
     r = post(
         client,
@@ -118,13 +125,13 @@ def test_what_if_matches_the_batch_and_shows_the_change(service, table):
     ],
 )
 def test_bad_input_gets_a_clear_4xx(service, path, body, status, says):
-    client, _ = service
+    client, *_ = service
     r = post(client, path, body)
     assert r.status_code == status and says in r.text
 
 
 def test_malformed_json_is_a_400_not_a_500(service):
-    client, _ = service
+    client, *_ = service
     r = client.post(
         "/v1/grade", content=b'{"uscc": ', headers={"X-API-Key": KEYS["regulator"], "Content-Type": "application/json"}
     )
@@ -132,7 +139,7 @@ def test_malformed_json_is_a_400_not_a_500(service):
 
 
 def test_keys_and_roles(service, table):
-    client, _ = service
+    client, *_ = service
     body = {"uscc": table.index[0]}
     assert post(client, "/v1/grade", body, role=None).status_code == 401
     assert client.post("/v1/grade", json=body, headers={"X-API-Key": "guess"}).status_code == 401
@@ -148,7 +155,7 @@ def test_keys_and_roles(service, table):
 
 
 def test_every_lookup_is_audited_without_person_identifiers(service, table, graded_city):
-    client, log = service
+    client, log, _ = service
     before = verify(log) if log.exists() else 0
     wanted = list(table.index[:3])
     assert post(client, "/v1/grades", {"usccs": wanted}).status_code == 200
@@ -198,7 +205,7 @@ def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
 
 
 def test_a_what_if_on_an_unknown_enterprise_is_audited_and_refused(service):
-    client, log = service
+    client, log, _ = service
     before = verify(log) if log.exists() else 0
     r = post(client, "/v1/explain", {"records": [{"uscc": "91440300MA5DC1YU4Q", "indicators": {"d1_age_years": 1}}]})
     assert r.status_code == 404 and "no graded enterprise" in r.text
@@ -210,7 +217,7 @@ def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_ci
     from creditgrade.models.planning.plan import parse_plan
     from creditgrade.serving.planner.plan import preview, verify
 
-    client, log = service
+    client, log, _ = service
     plan = {"plan_id": "svc-1", "budget": 0.03, "floor": 0.005}
     assert post(client, "/v1/plan", {"plan": plan}).status_code == 403  # regulators cannot plan
     r = post(client, "/v1/plan", {"plan": plan}, role="planner")
@@ -239,7 +246,7 @@ def test_planners_preview_and_draw_a_plan_on_the_served_table(service, graded_ci
 def test_planners_get_the_latest_false_registration_list(service, graded_city):
     from creditgrade.serving.falsereg import ranked, write
 
-    client, _ = service
+    client, *_ = service
     root = graded_city.root / "falsereg"  # where _env points the service
     assert post(client, "/v1/falsereg", {"top": 5}, role="planner").status_code == 404
     write(
@@ -264,7 +271,7 @@ def test_every_answer_is_the_declared_schema_and_the_docs_show_it(service, table
     here), and /docs.json documents every endpoint's request and response."""
     from creditgrade.serving import schemas as S
 
-    client, _ = service
+    client, *_ = service
     uscc = table.index[table.override_rule.notna()][0]  # one with an override, so that part is checked too
     plain = table.index[table.override_rule.isna()][0]
     answers = [
@@ -298,3 +305,36 @@ def test_every_answer_is_the_declared_schema_and_the_docs_show_it(service, table
         assert response["title"].startswith(model), (path, response.get("title"))
     plan_body = json.dumps(spec["paths"]["/v1/plan"]["post"]["requestBody"], ensure_ascii=False)
     assert "不免抽" in plan_body and "budget_count" in plan_body  # the plan model's own fields and descriptions
+
+
+def test_history_answers_every_month_of_an_enterprise(service):
+    client, log, monthly = service
+    first, second = MONTHS
+    uscc = pq.read_table(monthly / "history" / f"{second}.parquet", columns=["uscc"])["uscc"][0].as_py()
+    r = post(client, "/v1/history", {"uscc": uscc})
+    assert r.status_code == 200, r.text
+    answer = HistoryAnswer.model_validate(r.json())
+    assert [m.month for m in answer.months] == [str(first), str(second)]
+    assert all(m.correction is None for m in answer.months)
+    assert post(client, "/v1/history", {"uscc": uscc}, role=None).status_code == 401
+    r = post(client, "/v1/history", {"uscc": "91440300MA5DC1YU4Q"})
+    assert r.status_code == 404 and r.json()["error_zh"]
+    assert post(client, "/v1/history", {"uscc": "not-a-code"}).status_code == 400
+    audit = log.read_text()
+    assert '"endpoint": "history"' in audit and uscc in audit
+
+
+def test_warnings_answer_the_month_and_filter(service):
+    client, *_ = service
+    r = post(client, "/v1/warnings", {}, role="planner")
+    assert r.status_code == 200, r.text
+    answer = WarningsAnswer.model_validate(r.json())
+    assert answer.month == str(MONTHS[1]) and answer.warnings >= len(answer.rows)
+    if answer.rows:
+        one = answer.rows[0]
+        assert one.rules and one.grade_shenzhen_after
+        r = post(client, "/v1/warnings", {"district": one.district_en, "limit": 5})
+        only = WarningsAnswer.model_validate(r.json())
+        assert only.rows and {w.district_en for w in only.rows} == {one.district_en} and len(only.rows) <= 5
+    assert post(client, "/v1/warnings", {"as_of": "2024-01-31"}).status_code == 404
+    assert post(client, "/v1/warnings", {"limit": 100_000}).status_code == 413
