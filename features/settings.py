@@ -19,6 +19,7 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_GRADED | graded | home/data/graded |
 | CREDITGRADE_FALSEREG | falsereg | home/data/falsereg |
 | CREDITGRADE_MONTHLY | monthly | home/data/monthly (months/ and history/) |
+| CREDITGRADE_RECORDS | records | home/data/clean (the ingested raw tables, for objections) |
 | CREDITGRADE_DATABASE_URL | database_url | sqlite:///<monthly>/workflow.db; a postgresql:// URL for a team |
 | CREDITGRADE_OBJECTION_DAYS | objection_days | 15 (working days to answer an objection) |
 | CREDITGRADE_CHECKS | checks | none |
@@ -53,6 +54,7 @@ class Settings:
     graded: Path
     falsereg: Path
     monthly: Path
+    records: Path
     database_url: str
     objection_days: int
     checks: Path | None
@@ -75,6 +77,7 @@ class Settings:
             "CREDITGRADE_GRADED": str(self.graded),
             "CREDITGRADE_FALSEREG": str(self.falsereg),
             "CREDITGRADE_MONTHLY": str(self.monthly),
+            "CREDITGRADE_RECORDS": str(self.records),
             "CREDITGRADE_DATABASE_URL": self.database_url,
             "CREDITGRADE_OBJECTION_DAYS": str(self.objection_days),
             "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
@@ -145,6 +148,7 @@ def settings() -> Settings:
         graded=_path("CREDITGRADE_GRADED", data / "graded"),
         falsereg=_path("CREDITGRADE_FALSEREG", data / "falsereg"),
         monthly=monthly,
+        records=_path("CREDITGRADE_RECORDS", data / "clean"),
         database_url=os.environ.get("CREDITGRADE_DATABASE_URL") or f"sqlite:///{monthly / 'workflow.db'}",
         objection_days=_count("CREDITGRADE_OBJECTION_DAYS", 15),
         checks=_optional_path("CREDITGRADE_CHECKS"),

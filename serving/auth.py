@@ -37,6 +37,9 @@ ROUTE_ROLES = {
     "/v1/falsereg": "planner",
     "/v1/history": "regulator",
     "/v1/warnings": "regulator",
+    "/v1/objection/file": "regulator",
+    "/v1/objection/decide": "regulator",
+    "/v1/objections": "regulator",
     "/v1/reload": "admin",
 }
 

@@ -266,6 +266,41 @@ class WarningsAnswer(Response):
     rows: builtins.list[EarlyWarning]
 
 
+class ObjectionRecord(Response):
+    """An objection or credit-repair application as its append-only events tell it."""
+
+    id: str
+    kind: str = Field(..., description="objection or repair")
+    uscc: str
+    record: str = Field(..., description="TABLE:ID of the disputed source record")
+    claim: str
+    filed_by: str
+    filed_on: str
+    deadline: str
+    status: str = Field(..., description="open, upheld or rejected")
+    decided_by: Optional[str]
+    decided_on: Optional[str]
+    reason: Optional[str]
+    overdue: bool
+
+
+class GradeState(Response):
+    grade: str
+    score: float
+    probability: float
+
+
+class DecisionAnswer(Response):
+    objection: ObjectionRecord
+    month: Optional[str] = Field(None, description="The published month regraded at once, when upheld")
+    before: Optional[GradeState]
+    after: Optional[GradeState]
+
+
+class ObjectionsAnswer(Response):
+    objections: builtins.list[ObjectionRecord]
+
+
 class ErrorAnswer(Response):
     """Every refusal: what is wrong in English and Chinese, and a machine code."""
 

@@ -16,6 +16,9 @@ grading job's DuckDB database. Validation → model → response; the features a
     POST /v1/history  {"uscc": "..."}                    an enterprise's published months and corrections
     POST /v1/warnings {"as_of": "...", "district": "...", "industry": "...", "limit": 100}
                       a month's early warnings with what changed
+    POST /v1/objection/file   {"uscc", "record": "TABLE:ID", "claim", "kind": "objection"|"repair"}
+    POST /v1/objection/decide {"id", "uphold": true|false, "reason"}   an upheld one regrades at once
+    POST /v1/objections       {"status", "overdue", "uscc"}              the workflow's list
 
 Requests and responses are declared in `creditgrade.serving.schemas`. Every call needs an API key
 (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the audit log. A refusal is one
@@ -51,12 +54,15 @@ from creditgrade.serving.graded import DIMENSIONS, GradedStore, latest_folder
 from creditgrade.serving.schemas import (
     EXPLAIN_LIMIT,
     LOOKUP_LIMIT,
+    DecisionAnswer,
     EnterpriseGrade,
     ExplainAnswer,
     FalseRegAnswer,
     GradesAnswer,
     HistoryAnswer,
     ModelInfo,
+    ObjectionRecord,
+    ObjectionsAnswer,
     PlanAnswer,
     PlanBody,
     WarningsAnswer,
@@ -415,6 +421,66 @@ class CreditGrade:
             [{"endpoint": "warnings", **self._caller(ctx), "uscc": None, "month": str(month), "rows": len(rows)}]
         )
         return reply({"month": str(month), "warnings": len(frame), "rows": rows})
+
+    def _workflow(self):
+        if getattr(self, "_engine", None) is None:
+            from creditgrade.serving import objections
+
+            self._engine = objections.engine(self.settings.database_url)
+        return self._engine
+
+    @bentoml.api(route="/v1/objection/file")
+    @answers
+    def objection_file(
+        self, uscc: str, record: str, claim: str, ctx: bentoml.Context, kind: str = "objection"
+    ) -> ObjectionRecord:
+        """Regulator: file an objection against one of an enterprise's records (`TABLE:ID`), or a credit-repair
+        application for it (`kind: repair`); the caller's key id is recorded as who filed it."""
+        from creditgrade.serving import objections
+
+        code = check_uscc(uscc, self.store.known)
+        who = self._caller(ctx)["key_id"] or "unknown"
+        o = objections.file(self._workflow(), self.settings.records, code, record, claim, who, kind=kind)
+        self.audit.append([{"endpoint": "objection_file", **self._caller(ctx), "uscc": code, "objection": o.id}])
+        return reply(o.to_dict())
+
+    @bentoml.api(route="/v1/objection/decide")
+    @answers
+    def objection_decide(self, id: str, uphold: bool, reason: str, ctx: bentoml.Context) -> DecisionAnswer:
+        """Regulator: uphold or reject; an upheld one corrects the record from today and regrades the enterprise
+        at once with the served model (the new grade is in the answer and in `/v1/history`)."""
+        from creditgrade.serving import objections
+
+        who = self._caller(ctx)["key_id"] or "unknown"
+        d = objections.decide(
+            self._workflow(), id, uphold, reason, who,
+            data=self.settings.records, root=self.settings.monthly, scoring=self.scoring,
+        )  # fmt: skip
+        o = d.objection
+        self.audit.append(
+            [
+                {
+                    "endpoint": "objection_decide",
+                    **self._caller(ctx),
+                    "uscc": o.uscc,
+                    "objection": o.id,
+                    "decision": o.status,
+                }
+            ]
+        )
+        return reply({"objection": o.to_dict(), "month": d.month, "before": d.before, "after": d.after})
+
+    @bentoml.api(route="/v1/objections")
+    @answers
+    def objections_list(
+        self, ctx: bentoml.Context, status: Optional[str] = None, overdue: bool = False, uscc: Optional[str] = None
+    ) -> ObjectionsAnswer:
+        """Regulator: objections and repair applications (open, upheld, rejected; overdue ones)."""
+        from creditgrade.serving import objections
+
+        rows = objections.objections(self._workflow(), status=status, overdue=overdue, uscc=uscc)
+        self.audit.append([{"endpoint": "objections", **self._caller(ctx), "uscc": uscc, "rows": len(rows)}])
+        return reply({"objections": [o.to_dict() for o in rows]})
 
     @bentoml.api(route="/v1/reload")
     def reload(self, ctx: bentoml.Context) -> ModelInfo:

@@ -17,7 +17,7 @@ from creditgrade.serving.auth import hash_key
 from creditgrade.serving.batch import GRADED
 from creditgrade.serving.launch import running_server
 from creditgrade.serving.month import run_month
-from creditgrade.serving.schemas import HistoryAnswer, WarningsAnswer
+from creditgrade.serving.schemas import DecisionAnswer, HistoryAnswer, ObjectionRecord, ObjectionsAnswer, WarningsAnswer
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
 MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30))
@@ -27,6 +27,8 @@ def _env(graded_city, tmp_path) -> dict[str, str]:
     return {
         "CREDITGRADE_GRADED": str(graded_city.graded),
         "CREDITGRADE_MONTHLY": str(tmp_path / "monthly"),
+        "CREDITGRADE_RECORDS": str(graded_city.clean),
+        "CREDITGRADE_DATABASE_URL": f"sqlite:///{tmp_path / 'workflow.db'}",
         "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
         "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
         "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
@@ -338,3 +340,33 @@ def test_warnings_answer_the_month_and_filter(service):
         assert only.rows and {w.district_en for w in only.rows} == {one.district_en} and len(only.rows) <= 5
     assert post(client, "/v1/warnings", {"as_of": "2024-01-31"}).status_code == 404
     assert post(client, "/v1/warnings", {"limit": 100_000}).status_code == 413
+
+
+def test_an_objection_filed_and_upheld_over_the_service_regrades_at_once(service):
+    client, log, monthly = service
+    graded = pq.read_table(monthly / "months" / str(MONTHS[1]) / "graded" / GRADED).to_pandas()
+    moved = graded[(graded.override_effect == "down2") & (graded.grade_shenzhen != graded.grade_shenzhen_by_score)]
+    row = moved[moved.register_status == "active"].sort_values("uscc").iloc[0]
+    record = row.override_source.split("@")[0]
+    body = {"uscc": row.uscc, "record": record, "claim": "Listed in error"}
+    r = post(client, "/v1/objection/file", body)
+    assert r.status_code == 200, r.text
+    filed = ObjectionRecord.model_validate(r.json())
+    assert filed.status == "open" and filed.filed_by == "regulator-1" and filed.record == record
+    r = post(client, "/v1/objection/decide", {"id": filed.id, "uphold": True, "reason": "Confirmed"})
+    assert r.status_code == 200, r.text
+    decided = DecisionAnswer.model_validate(r.json())
+    assert decided.objection.status == "upheld" and decided.month == str(MONTHS[1])
+    assert decided.before.grade == row.grade_shenzhen and decided.after.grade == row.grade_shenzhen_by_score
+    history = HistoryAnswer.model_validate(post(client, "/v1/history", {"uscc": row.uscc}).json())
+    assert history.months[-1].correction == filed.id and history.months[-1].grade_shenzhen == decided.after.grade
+    again = post(client, "/v1/objection/decide", {"id": filed.id, "uphold": False, "reason": "x"})
+    assert again.status_code == 400 and again.json()["code"] == "already_decided"
+    listed = ObjectionsAnswer.model_validate(post(client, "/v1/objections", {"status": "upheld"}).json())
+    assert [o.id for o in listed.objections] == [filed.id]
+    assert post(client, "/v1/objections", {}, role=None).status_code == 401
+    wrong = post(client, "/v1/objection/file", {**body, "record": "penalties:PEN-NONE"})
+    assert wrong.status_code == 404 and wrong.json()["error_zh"]
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    steps = [(e["endpoint"], e.get("objection")) for e in entries if e["endpoint"].startswith("objection_")]
+    assert steps == [("objection_file", filed.id), ("objection_decide", filed.id)]
