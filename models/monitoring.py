@@ -54,6 +54,10 @@ class Bins:
     def shares_of(self, values) -> np.ndarray:
         return _shares(np.asarray(values, dtype=float), self.cuts)
 
+    def stability(self, values) -> float:
+        """The stability index of `values` against the population these bins were fixed on."""
+        return stability_index(self.shares, self.shares_of(values))
+
     def to_dict(self) -> dict:
         return {"cuts": list(self.cuts), "shares": list(self.shares)}
 

@@ -238,20 +238,18 @@ def _compare(
     if ref:
         train_drift = M.drift({k: M.Bins.from_dict(v) for k, v in ref["indicators"].items()}, x_now, watch, act)
         drift_frames.append(train_drift.assign(against="training"))
-        psi_training = M.stability_index(ref["score"]["shares"], M.Bins.from_dict(ref["score"]).shares_of(scores_now))
+        psi_training = M.Bins.from_dict(ref["score"]).stability(scores_now)
     if before is not None:
         was_operating = before.graded.register_status == OPERATING
         scores_before = before.graded.score[was_operating].to_numpy()
-        psi_month = M.stability_index(*_score_shares(scores_before, scores_now))
+        psi_month = M.Bins.of(scores_before).stability(scores_now)
         moved = migration(before.graded, now.graded, f"grade_{HEADLINE}")
         if len(before.x):
             x_before = before.x.loc[before.graded.uscc[was_operating]]
             month_drift = M.drift(M.reference_bins(x_before, scoring.model.features), x_now, watch, act)
             drift_frames.append(month_drift.assign(against="previous month"))
-            warned = M.early_warnings(before.graded, now.graded, before.x, now.x, scheme, f"grade_{HEADLINE}")
-        else:
-            empty = pd.DataFrame(columns=list(scoring.model.features))
-            warned = M.early_warnings(before.graded, now.graded, empty, empty, scheme, f"grade_{HEADLINE}")
+        # Without last month's indicators (its folder not kept) the warnings stand, without what changed.
+        warned = M.early_warnings(before.graded, now.graded, before.x, now.x, scheme, f"grade_{HEADLINE}")
     drift = pd.concat(drift_frames, ignore_index=True) if drift_frames else pd.DataFrame()
     _write_warnings(warned, now.graded, out / WARNINGS)
     alerts = [] if drift.empty else drift[drift.level.isin(["watch", "act"])].to_dict("records")
@@ -274,11 +272,6 @@ def _compare(
     shares = _shares_over_months(history, now.graded, as_of, scheme)
     _report(summary, drift, warned, feeds, shares, before, now, scheme, out / REPORT, watch, act)
     return summary
-
-
-def _score_shares(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    bins = M.Bins.of(before)
-    return np.asarray(bins.shares), bins.shares_of(after)
 
 
 def _plain(v):
