@@ -2,16 +2,22 @@
 
 Lookups by USCC come from an in-memory Arrow copy of table `graded` (a binary search on the sorted
 USCCs, microseconds); what-ifs start from an enterprise's indicator values, held in memory from table
-`indicators` in the same order.
+`indicators` in the same order. The table served is the newest of the grading job's folders and the
+published months (`served_folder`); enterprises regraded since by an upheld objection or repair are
+answered from their correction (`Regraded`), seen by every worker within a second of the decision.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError, NotFound
@@ -35,6 +41,68 @@ def latest_folder(root: Path) -> Path:
             f"{root} 下没有分级结果：请先运行 `creditgrade grade`",
         )
     return found[-1]
+
+
+def served_folder(graded: Path, monthly: Path) -> Path:
+    """The graded folder to serve: the newest of the grading job's latest (under `graded`) and the latest
+    published month (`monthly/months/<as-of>/graded`); a published month wins a tie."""
+    months = sorted(p.parent for p in Path(monthly).glob(f"months/*/graded/{DATABASE}") if _day(p.parent.parent.name))
+    try:
+        job = latest_folder(graded)
+    except NotFound:
+        if months:
+            return months[-1]
+        raise
+    if months and (_day(job.name) is None or _day(months[-1].parent.name) >= _day(job.name)):
+        return months[-1]
+    return job
+
+
+def _day(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+class Regraded:
+    """Enterprises regraded after their month was published (upheld objections and repairs): the whole graded
+    row of each correction (`History.write_regraded`), for the month being served. The folder is looked at
+    again at most once every `every` seconds and read again only when a file was added, so a decision taken
+    by any worker is answered by every worker within about a second."""
+
+    def __init__(self, folder: Path, as_of: str | None, every: float = 1.0):
+        self.folder, self.as_of, self.every = Path(folder), as_of, every
+        self._lock = threading.Lock()
+        self._looked, self._stamp, self._rows = 0.0, None, {}
+
+    def row(self, uscc: str) -> dict | None:
+        """The enterprise's newest correction of the served month, as the API answers it; None if none."""
+        self._refresh()
+        return self._rows.get(uscc)
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._looked < self.every:
+            return
+        with self._lock:
+            if now - self._looked < self.every:
+                return
+            try:
+                stamp = self.folder.stat().st_mtime_ns
+            except FileNotFoundError:
+                stamp = None
+            if stamp != self._stamp:
+                self._rows, self._stamp = self._read(), stamp
+            self._looked = time.monotonic()
+
+    def _read(self) -> dict[str, dict]:
+        rows: dict[str, dict] = {}
+        files = sorted(self.folder.glob("*.parquet")) if self.folder.exists() else []
+        found = [r for p in files for r in pq.read_table(p).to_pylist() if str(r["as_of"]) == self.as_of]
+        for r in sorted(found, key=lambda r: (r["corrected_on"], r["correction"])):  # the newest wins
+            rows[r["uscc"]] = {**present(r), "correction": {"id": r["correction"], "on": str(r["corrected_on"])}}
+        return rows
 
 
 class GradedStore:
@@ -131,4 +199,6 @@ def present(row: dict) -> dict:
         "model_version": row["model_version"],
         "catalog_version": row["catalog_version"],
         "as_of": str(row["as_of"]),
+        "correction": None,
+        "disputed": [],
     }

@@ -41,6 +41,7 @@ COLUMNS = [
     "corrected_on",  # the date of that decision
 ]
 CORRECTIONS = "corrections"  # sub-folder: one file per upheld objection or repair
+REGRADED = "regraded"  # sub-folder: the whole graded row of each correction, as the service answers it
 
 
 class History:
@@ -91,6 +92,21 @@ class History:
         target = folder / f"{correction}.parquet"
         tmp = target.with_name(f".{target.name}.partial")
         pq.write_table(rows, tmp, compression="zstd")
+        os.replace(tmp, target)
+        return target
+
+    def write_regraded(self, graded: pa.Table, correction: str, corrected_on: dt.date) -> Path:
+        """The correction's whole graded rows (grades, points, reasons), marked with its id and date, for the
+        service to answer until the next month is published (`serving.graded.Regraded`)."""
+        folder = self.root / REGRADED
+        folder.mkdir(parents=True, exist_ok=True)
+        n = graded.num_rows
+        table = graded.append_column("correction", pa.repeat(pa.scalar(correction, pa.string()), n)).append_column(
+            "corrected_on", pa.repeat(pa.scalar(corrected_on, pa.date32()), n)
+        )
+        target = folder / f"{correction}.parquet"
+        tmp = target.with_name(f".{target.name}.partial")
+        pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, target)
         return target
 

@@ -75,6 +75,7 @@ class MonthRun:
     psi_month: float | None
     psi_training: float | None
     drift_alerts: list[dict]  # indicators at 'watch' or 'act', against the previous month or the training city
+    drift: list[dict]  # every indicator's index and level against each (column, against, index, level)
     warnings: int
     warnings_by_rule: dict[str, int]
     feeds_flagged: list[dict]
@@ -265,6 +266,7 @@ def _compare(
         "psi_month": None if psi_month is None else round(psi_month, 6),
         "psi_training": None if psi_training is None else round(psi_training, 6),
         "drift_alerts": [{k: _plain(v) for k, v in a.items()} for a in alerts],
+        "drift": [] if drift.empty else drift[["column", "against", "index", "level"]].to_dict("records"),
         "warnings": len(warned),
         "warnings_by_rule": by_rule,
         "feeds_flagged": [f.to_dict() for f in feeds if f.flagged],

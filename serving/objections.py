@@ -23,6 +23,8 @@ is cited in DOMAIN, so set it to the local rule.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -216,6 +218,50 @@ def objections(
     return out
 
 
+class OpenDisputes:
+    """The records under an open objection or repair application, by enterprise, as the service marks them
+    (disputed: still counted until decided). The workflow is asked again at most once every `every` seconds,
+    and read again only when an event was added since (its newest sequence number)."""
+
+    def __init__(self, eng: sa.Engine, every: float = 1.0):
+        self.eng, self.every = eng, every
+        self._lock = threading.Lock()
+        self._looked, self._seq, self._open = 0.0, None, {}
+
+    def of(self, uscc: str) -> list[dict]:
+        self._refresh()
+        return self._open.get(uscc, [])
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._looked < self.every:
+            return
+        with self._lock:
+            if time.monotonic() - self._looked < self.every:
+                return
+            with self.eng.connect() as con:
+                seq = con.execute(sa.select(sa.func.max(EVENTS.c.seq))).scalar()
+                if seq != self._seq:
+                    decided = sa.select(EVENTS.c.objection_id).where(EVENTS.c.stage == "decided")
+                    rows = con.execute(
+                        sa.select(EVENTS)
+                        .where(EVENTS.c.stage == "filed", EVENTS.c.objection_id.not_in(decided))
+                        .order_by(EVENTS.c.seq)
+                    ).mappings()
+                    found: dict[str, list[dict]] = {}
+                    for r in rows:
+                        found.setdefault(r["uscc"], []).append(
+                            {
+                                "id": r["objection_id"],
+                                "kind": r["kind"],
+                                "record": f"{r['record_table']}:{r['record_id']}",
+                                "filed_on": str(r["day"]),
+                                "deadline": str(r["deadline"]),
+                            }
+                        )
+                    self._open, self._seq = found, seq
+            self._looked = time.monotonic()
+
+
 def corrections(eng: sa.Engine, until: dt.date | None = None, uscc: str | None = None) -> list[Correction]:
     """The record changes in force at `until` (all when None): upheld objections and repairs."""
     out = []
@@ -284,7 +330,9 @@ def decide(
     decided = get(eng, o.id, today=day)
     if planned is None:
         return Decision(decided, None, None, None)
-    month, before, rows, history = planned
+    month, before, graded, history = planned
+    rows = History.rows(graded, month, correction=o.id, corrected_on=day)
+    history.write_regraded(graded, o.id, day)  # the whole row, for the service to answer at once
     history.write_correction(rows, o.id)
     after = rows.to_pylist()[0]
     return Decision(
@@ -296,7 +344,7 @@ def decide(
 
 
 def _regraded(eng: sa.Engine, o: Objection, day: dt.date, data: Path, history: History, scoring: ScoringModel):
-    """(month, the published grade, the correction rows, history): the enterprise's latest published month
+    """(month, the published grade, the graded row, history): the enterprise's latest published month
     recomputed from its records with every upheld change and this one made, graded with `scoring`."""
     month = history.latest()
     if month is None:
@@ -308,9 +356,9 @@ def _regraded(eng: sa.Engine, o: Objection, day: dt.date, data: Path, history: H
     row = feature_row(raw, month, o.uscc)
     frame = pd.DataFrame([{c: row[c] for c in (*ID_COLUMNS, *OVERRIDE_COLUMNS)}])
     x = np.array([[np.nan if row[f] is None else row[f] for f in scoring.model.features]], dtype=np.float64)
-    rows = History.rows(graded_table(frame, x, scoring, month), month, correction=o.id, corrected_on=day)
+    graded = graded_table(frame, x, scoring, month)
     before = None
     if len(published):
         last = published.iloc[-1]
         before = {"grade": last.grade_shenzhen, "score": float(last.score), "probability": float(last.probability)}
-    return month, before, rows, history
+    return month, before, graded, history

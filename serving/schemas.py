@@ -101,6 +101,21 @@ class Override(Response):
     source: str = Field(..., description="The source records, as table:record@date")
 
 
+class CorrectionMark(Response):
+    id: str = Field(..., description="The objection or repair application")
+    on: str = Field(..., description="The date it was upheld")
+
+
+class Dispute(Response):
+    """A record under an open objection or repair application: marked, still counted until decided."""
+
+    id: str
+    kind: str = Field(..., description="objection | repair")
+    record: str = Field(..., description="TABLE:ID")
+    filed_on: str
+    deadline: str
+
+
 class EnterpriseGrade(Response):
     """One enterprise as graded this month."""
 
@@ -120,6 +135,12 @@ class EnterpriseGrade(Response):
     model_version: str
     catalog_version: str
     as_of: str
+    correction: Optional[CorrectionMark] = Field(
+        None, description="The upheld objection or repair that regraded the enterprise after the month was published"
+    )
+    disputed: list[Dispute] = Field(
+        default_factory=list, description="Records under an open objection or repair application (still counted)"
+    )
 
 
 class GradesAnswer(Response):

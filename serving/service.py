@@ -48,9 +48,11 @@ from stdnum.cn import uscc as stdnum_uscc
 from creditgrade.features.errors import CreditgradeError, NotFound, TooLarge
 from creditgrade.features.settings import settings
 from creditgrade.models.scoring import SCHEME_ORDER
+from creditgrade.serving import metrics
 from creditgrade.serving.audit import AuditLog, WorkerAudit
 from creditgrade.serving.auth import ApiKeyMiddleware
-from creditgrade.serving.graded import DIMENSIONS, GradedStore, latest_folder
+from creditgrade.serving.graded import DIMENSIONS, GradedStore, Regraded, served_folder
+from creditgrade.serving.history import REGRADED
 from creditgrade.serving.schemas import (
     EXPLAIN_LIMIT,
     LOOKUP_LIMIT,
@@ -168,6 +170,7 @@ class CreditGrade:
         self.root = self.settings.graded
         self.audit = AuditLog(self.settings.audit_log)
         self._lock = threading.Lock()
+        self._months_looked = time.monotonic()
         self._load()
         gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
 
@@ -176,21 +179,38 @@ class CreditGrade:
     def _load(self) -> None:
         scoring = self._tracking.load(self._tracking.CHAMPION)
         scoring.model.config = scoring.model.config.with_threads(1)  # one per worker
-        folder = latest_folder(self.root)
+        folder = served_folder(self.root, self.settings.monthly)
         self.scoring, self.store, self.folder, self.loaded_at = scoring, GradedStore(folder), folder, time.time()
+        self.regraded = Regraded(self.settings.monthly / "history" / REGRADED, self.store.as_of)
+        self.months_seen = self._months_stamp()
+        summary = metrics.month_summary(self.settings.monthly)
+        if summary is not None:
+            metrics.show(summary)  # the month's drift and warnings as gauges on /metrics
+
+    def _months_stamp(self):
+        try:
+            return (self.settings.monthly / "months").stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     def _marker(self):
         return self.root / ".reload"
 
     def _fresh(self) -> None:
-        """Reload when an admin asked any worker to (the marker file is newer than this worker's state)."""
+        """Reload when an admin asked any worker to (the marker file is newer than this worker's state), or when
+        a month was published since (looked at most once a second)."""
         try:
             stamp = self._marker().stat().st_mtime
         except FileNotFoundError:
-            return
-        if stamp > self.loaded_at:
+            stamp = 0.0
+        now = time.monotonic()
+        published = False
+        if now - self._months_looked >= 1.0:
+            self._months_looked = now
+            published = self._months_stamp() != self.months_seen
+        if stamp > self.loaded_at or published:
             with self._lock:
-                if stamp > self.loaded_at:
+                if stamp > self.loaded_at or self._months_stamp() != self.months_seen:
                     self._load()
 
     def _caller(self, ctx: bentoml.Context) -> dict:
@@ -213,6 +233,23 @@ class CreditGrade:
             ]
         )
 
+    def _answers(self, positions: np.ndarray) -> list[dict]:
+        """The graded rows as answered: an enterprise regraded since the month was published by its correction,
+        and every row with the records under an open objection or repair marked."""
+        disputes = self._disputes()
+        out = []
+        for row in self.store.rows(positions):
+            row = self.regraded.row(row["uscc"]) or row
+            out.append({**row, "disputed": disputes.of(row["uscc"])})
+        return out
+
+    def _disputes(self):
+        if getattr(self, "_open", None) is None:
+            from creditgrade.serving import objections
+
+            self._open = objections.OpenDisputes(self._workflow())
+        return self._open
+
     # -- endpoints ---------------------------------------------------------------------------
 
     @bentoml.api(route="/v1/grade")
@@ -226,7 +263,7 @@ class CreditGrade:
         self._audit(ctx, "grade", [code], missing)
         if missing:
             raise not_graded(code)
-        return reply(self.store.rows(found)[0])
+        return reply(self._answers(found)[0])
 
     @bentoml.api(route="/v1/grades")
     @answers
@@ -237,7 +274,7 @@ class CreditGrade:
         codes = [check_uscc(u, self.store.known) for u in usccs]
         found, missing = self.store.find(codes)
         self._audit(ctx, "grades", codes, missing)
-        return reply({"enterprises": self.store.rows(found), "not_found": missing})
+        return reply({"enterprises": self._answers(found), "not_found": missing})
 
     @bentoml.api(route="/v1/explain")
     @answers

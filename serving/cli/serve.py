@@ -39,7 +39,7 @@ def serve(
     Runs from any working directory and from an installed wheel: the service is imported as
     `creditgrade.serving.service`, and every place it reads comes to its workers as settings."""
     from creditgrade.features.errors import NotFound
-    from creditgrade.serving.graded import latest_folder
+    from creditgrade.serving.graded import served_folder
     from creditgrade.training import tracking
 
     given = {
@@ -53,7 +53,7 @@ def serve(
     s = dataclasses.replace(
         settings(), workers=workers, **{k: Path(v).resolve() for k, v in given.items() if v is not None}
     )
-    folder = latest_folder(s.graded)
+    folder = served_folder(s.graded, s.monthly)
     tracking.configure()
     if tracking.alias_version(tracking.CHAMPION) is None:
         raise NotFound(

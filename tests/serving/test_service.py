@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 
 import httpx
 import pyarrow.parquet as pq
@@ -17,10 +18,17 @@ from creditgrade.serving.auth import hash_key
 from creditgrade.serving.batch import GRADED
 from creditgrade.serving.launch import running_server
 from creditgrade.serving.month import run_month
-from creditgrade.serving.schemas import DecisionAnswer, HistoryAnswer, ObjectionRecord, ObjectionsAnswer, WarningsAnswer
+from creditgrade.serving.schemas import (
+    DecisionAnswer,
+    EnterpriseGrade,
+    HistoryAnswer,
+    ObjectionRecord,
+    ObjectionsAnswer,
+    WarningsAnswer,
+)
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
-MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30))
+MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31))
 
 
 def _env(graded_city, tmp_path) -> dict[str, str]:
@@ -39,8 +47,9 @@ def _env(graded_city, tmp_path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def service(graded_city, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("service")
-    for day in MONTHS:  # two published months, for the history and early-warning endpoints
-        run_month(graded_city.clean, day, tmp / "monthly", graded_city.loaded)
+    for day in MONTHS:  # published months, for the history and early-warning endpoints; the last is served
+        # (the test city's December credit commitments are genuinely partial: see docs/monthly-cycle.md)
+        run_month(graded_city.clean, day, tmp / "monthly", graded_city.loaded, accept_drift=day == MONTHS[-1])
     saved = {k: os.environ.get(k) for k in _env(graded_city, tmp)}
     os.environ.update(_env(graded_city, tmp))
     from creditgrade.serving.service import CreditGrade
@@ -186,21 +195,43 @@ def test_every_lookup_is_audited_without_person_identifiers(service, table, grad
 
 
 @pytest.mark.slow
-def test_the_real_server_answers_over_http(graded_city, tmp_path, table):
+def test_the_real_server_answers_over_http(graded_city, service, tmp_path, table):
+    _, _, monthly = service
     with running_server(
         "--graded",
         str(graded_city.graded),
         "--workers",
-        "1",
+        "2",
         "--audit-log",
         str(tmp_path / "audit.log"),
-        env=_env(graded_city, tmp_path),
+        env={**_env(graded_city, tmp_path), "CREDITGRADE_MONTHLY": str(monthly)},
     ) as base:
         uscc = table.index[0]
         r = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, headers={"X-API-Key": KEYS["regulator"]}, timeout=10)
-        assert r.status_code == 200 and r.json()["uscc"] == uscc
+        assert r.status_code == 200 and r.json()["uscc"] == uscc and r.json()["as_of"] == str(MONTHS[-1])
         assert httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10).status_code == 401
-        assert "bentoml" in httpx.get(f"{base}/metrics", timeout=10).text
+        scraped = httpx.get(f"{base}/metrics", timeout=10).text
+    assert "bentoml" in scraped
+    # the published month's drift, feeds and early warnings as gauges, from its month.json
+    month = json.loads((monthly / "months" / str(MONTHS[-1]) / "month.json").read_text())
+    gauges = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith("creditgrade_")
+    }
+    assert gauges['creditgrade_score_psi{against="previous_month"}'] == pytest.approx(month["psi_month"])
+    assert gauges['creditgrade_score_psi{against="training"}'] == pytest.approx(month["psi_training"])
+    csi = {k: v for k, v in gauges.items() if k.startswith("creditgrade_indicator_csi{")}
+    assert len(csi) == len(month["drift"]) > 63
+    one = month["drift"][0]
+    against = one["against"].replace(" ", "_")
+    assert csi[f'creditgrade_indicator_csi{{against="{against}",indicator="{one["column"]}"}}'] == pytest.approx(
+        one["index"]
+    )
+    acting = sum(d["level"] == "act" and d["against"] == "training" for d in month["drift"])
+    assert gauges['creditgrade_drift_alerts{against="training",level="act"}'] == acting
+    assert gauges["creditgrade_feeds_flagged"] == len(month["feeds_flagged"]) >= 1  # December's partial feed
+    assert gauges["creditgrade_early_warnings_enterprises"] == month["warnings"]
     assert verify(tmp_path / "audit.log") == 2  # the lookup, and the refused request without a key
     refused = json.loads((tmp_path / "audit.log").read_text().splitlines()[-1])
     assert refused["refused"] == 401 and refused["endpoint"] == "/v1/grade" and refused["key_id"] is None
@@ -311,12 +342,11 @@ def test_every_answer_is_the_declared_schema_and_the_docs_show_it(service, table
 
 def test_history_answers_every_month_of_an_enterprise(service):
     client, log, monthly = service
-    first, second = MONTHS
-    uscc = pq.read_table(monthly / "history" / f"{second}.parquet", columns=["uscc"])["uscc"][0].as_py()
+    uscc = pq.read_table(monthly / "history" / f"{MONTHS[-1]}.parquet", columns=["uscc"])["uscc"][0].as_py()
     r = post(client, "/v1/history", {"uscc": uscc})
     assert r.status_code == 200, r.text
     answer = HistoryAnswer.model_validate(r.json())
-    assert [m.month for m in answer.months] == [str(first), str(second)]
+    assert [m.month for m in answer.months] == [str(m) for m in MONTHS]
     assert all(m.correction is None for m in answer.months)
     assert post(client, "/v1/history", {"uscc": uscc}, role=None).status_code == 401
     r = post(client, "/v1/history", {"uscc": "91440300MA5DC1YU4Q"})
@@ -331,7 +361,7 @@ def test_warnings_answer_the_month_and_filter(service):
     r = post(client, "/v1/warnings", {}, role="planner")
     assert r.status_code == 200, r.text
     answer = WarningsAnswer.model_validate(r.json())
-    assert answer.month == str(MONTHS[1]) and answer.warnings >= len(answer.rows)
+    assert answer.month == str(MONTHS[-1]) and answer.warnings >= len(answer.rows)
     if answer.rows:
         one = answer.rows[0]
         assert one.rules and one.grade_shenzhen_after
@@ -342,9 +372,22 @@ def test_warnings_answer_the_month_and_filter(service):
     assert post(client, "/v1/warnings", {"limit": 100_000}).status_code == 413
 
 
+def _served_within(client, uscc, ready, seconds):
+    """The enterprise's grade as served, polled until `ready` holds; fails after `seconds`."""
+    start = time.monotonic()
+    while True:
+        r = post(client, "/v1/grade", {"uscc": uscc})
+        assert r.status_code == 200, r.text
+        answer = EnterpriseGrade.model_validate(r.json())
+        if ready(answer):
+            return answer
+        assert time.monotonic() - start < seconds, f"not served within {seconds} s"
+        time.sleep(0.05)
+
+
 def test_an_objection_filed_and_upheld_over_the_service_regrades_at_once(service):
     client, log, monthly = service
-    graded = pq.read_table(monthly / "months" / str(MONTHS[1]) / "graded" / GRADED).to_pandas()
+    graded = pq.read_table(monthly / "months" / str(MONTHS[-1]) / "graded" / GRADED).to_pandas()
     moved = graded[(graded.override_effect == "down2") & (graded.grade_shenzhen != graded.grade_shenzhen_by_score)]
     row = moved[moved.register_status == "active"].sort_values("uscc").iloc[0]
     record = row.override_source.split("@")[0]
@@ -353,11 +396,20 @@ def test_an_objection_filed_and_upheld_over_the_service_regrades_at_once(service
     assert r.status_code == 200, r.text
     filed = ObjectionRecord.model_validate(r.json())
     assert filed.status == "open" and filed.filed_by == "regulator-1" and filed.record == record
+    # while open, the record is marked on the grade (still counted): every worker sees it within a second
+    served = _served_within(client, row.uscc, lambda g: g.disputed, seconds=2.0)
+    assert [(d.id, d.record) for d in served.disputed] == [(filed.id, record)]
+    assert served.grades["shenzhen"] == row.grade_shenzhen and served.correction is None
     r = post(client, "/v1/objection/decide", {"id": filed.id, "uphold": True, "reason": "Confirmed"})
     assert r.status_code == 200, r.text
     decided = DecisionAnswer.model_validate(r.json())
-    assert decided.objection.status == "upheld" and decided.month == str(MONTHS[1])
+    assert decided.objection.status == "upheld" and decided.month == str(MONTHS[-1])
     assert decided.before.grade == row.grade_shenzhen and decided.after.grade == row.grade_shenzhen_by_score
+    # the new grade is served within 2 s of the decision, without a restart, and no longer marked disputed
+    served = _served_within(client, row.uscc, lambda g: g.correction is not None, seconds=2.0)
+    assert served.correction.id == filed.id and served.grades["shenzhen"] == decided.after.grade
+    assert served.score == decided.after.score and served.override is None and not served.disputed
+    assert served.reasons and all(x.zh and x.en for x in served.reasons)
     history = HistoryAnswer.model_validate(post(client, "/v1/history", {"uscc": row.uscc}).json())
     assert history.months[-1].correction == filed.id and history.months[-1].grade_shenzhen == decided.after.grade
     again = post(client, "/v1/objection/decide", {"id": filed.id, "uphold": False, "reason": "x"})
