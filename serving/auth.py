@@ -42,6 +42,7 @@ ROUTE_ROLES = {
     "/v1/objections": "regulator",
     "/v1/reload": "admin",
 }
+ROUTE_PREFIX_ROLES = {"/v1/history/": "regulator"}  # GET /v1/history/{uscc}
 
 
 class ApiKeyError(CreditgradeError):
@@ -182,6 +183,9 @@ def required_role(path: str) -> str | None:
     """None for open paths, else the least role the path needs."""
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return None
+    for prefix, role in ROUTE_PREFIX_ROLES.items():
+        if path.startswith(prefix):
+            return role
     return ROUTE_ROLES.get(path.rstrip("/") or "/", "admin")
 
 

@@ -14,6 +14,7 @@ grading job's DuckDB database. Validation → model → response; the features a
                       commitment (without a seed), or the drawn list with inspectors (with one)
     POST /v1/falsereg {"top": 100}                       planner: the latest false-registration list
     POST /v1/history  {"uscc": "..."}                    an enterprise's published months and corrections
+    GET  /v1/history/{uscc}                              the same
     POST /v1/warnings {"as_of": "...", "district": "...", "industry": "...", "limit": 100}
                       a month's early warnings with what changed
     POST /v1/objection/file   {"uscc", "record": "TABLE:ID", "claim", "kind": "objection"|"repair"}
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 import bentoml
+import fastapi
 import numpy as np
 import orjson
 import pandas as pd
@@ -157,6 +159,10 @@ def check_uscc(uscc: str, known: Callable[[str], bool] = lambda code: False) -> 
     return code
 
 
+history_app = fastapi.FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+
+@bentoml.asgi_app(history_app, path="/v1/history")
 @bentoml.service(
     name="creditgrade", workers=settings().workers, traffic={"timeout": 60}, resources={"cpu": str(os.cpu_count() or 1)}
 )
@@ -408,18 +414,42 @@ class CreditGrade:
     @answers
     async def history(self, uscc: str, ctx: bentoml.Context) -> HistoryAnswer:
         """An enterprise's published grades month by month, with the corrections of upheld objections and
-        repairs (read from the monthly history files on each call: nothing held in memory)."""
+        repairs (read from the monthly history files on each call: nothing held in memory). Also
+        `GET /v1/history/{uscc}`."""
+        return reply(self._history(uscc, self._caller(ctx)))
+
+    @history_app.get("/{uscc}", response_model=HistoryAnswer)
+    async def history_get(self, uscc: str, request: fastapi.Request):
+        """`GET /v1/history/{uscc}`: the same answer as `POST /v1/history`."""
+        key = request.scope.get("state", {}).get("api_key")
+        caller = {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
+        try:
+            return reply(self._history(uscc, caller))
+        except CreditgradeError as exc:
+            return Response(orjson.dumps(exc.to_dict()), status_code=int(exc.status), media_type="application/json")
+
+    def _history(self, uscc: str, caller: dict) -> dict:
         from creditgrade.serving.history import History
 
         code = check_uscc(uscc, self.store.known)
         rows = History(self.settings.monthly / "history").of(code, self._history_con())
-        self._audit(ctx, "history", [code], [] if len(rows) else [code])
+        self.audit.append(
+            [
+                {
+                    "endpoint": "history",
+                    **caller,
+                    "uscc": code,
+                    "found": bool(len(rows)),
+                    "model_version": self.scoring.label,
+                }
+            ]
+        )
         if not len(rows):
             raise NotFound(f"{code} is in no published month", f"已发布的月份中没有 {code}")
         months = []
         for r in rows.to_dict("records"):
             months.append({k: (None if _missing(v) else _text_date(k, v)) for k, v in r.items() if k != "uscc"})
-        return reply({"uscc": code, "months": months})
+        return {"uscc": code, "months": months}
 
     def _history_con(self):
         if getattr(self, "_duck", None) is None:

@@ -348,6 +348,11 @@ def test_history_answers_every_month_of_an_enterprise(service):
     answer = HistoryAnswer.model_validate(r.json())
     assert [m.month for m in answer.months] == [str(m) for m in MONTHS]
     assert all(m.correction is None for m in answer.months)
+    got = client.get(f"/v1/history/{uscc}", headers={"X-API-Key": KEYS["regulator"]})
+    assert got.status_code == 200 and got.json() == r.json()
+    assert client.get(f"/v1/history/{uscc}").status_code == 401
+    missing = client.get("/v1/history/91440300MA5DC1YU4Q", headers={"X-API-Key": KEYS["regulator"]})
+    assert missing.status_code == 404 and missing.json()["error_zh"]
     assert post(client, "/v1/history", {"uscc": uscc}, role=None).status_code == 401
     r = post(client, "/v1/history", {"uscc": "91440300MA5DC1YU4Q"})
     assert r.status_code == 404 and r.json()["error_zh"]
