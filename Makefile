@@ -19,7 +19,7 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: fonts demo test test-fast lint typecheck install lock docs notebooks clean-data
+.PHONY: fonts postgres demo test test-fast lint typecheck install lock docs notebooks clean-data
 
 install: $(STAMP)
 
@@ -37,10 +37,18 @@ fonts:
 	  { apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null; } || \
 	  { echo "could not install fonts-wqy-microhei: install a Chinese font (fc-list :lang=zh) as root"; exit 1; }
 
+# A PostgreSQL server for the tests of the team's database option (Debian's postgresql; apt-get needs root).
+# The tests start a throwaway cluster of their own; without the package they skip and say why.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  apt-get install -y -q postgresql >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; } || \
+	  echo "could not install postgresql: the PostgreSQL tests will be skipped"
+
 demo: $(STAMP)
 	$(BIN)/creditgrade demo --enterprises $(DEMO_ENTERPRISES) --out $(DEMO_DIR)
 
-test: lint
+test: lint postgres
 	$(BIN)/pytest
 
 test-fast: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 
 import duckdb
@@ -37,15 +38,25 @@ def published(graded_city, tmp_path_factory):
     return root, row[0], row[1].split("@")[0], row[2], row[3]
 
 
-@pytest.fixture
-def eng(tmp_path):
-    return O.engine(f"sqlite:///{tmp_path / 'workflow.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def eng(request, tmp_path):
+    """The workflow database: the embedded default, and a real PostgreSQL server (the team's option) through
+    the same code."""
+    if request.param == "sqlite":
+        yield O.engine(f"sqlite:///{tmp_path / 'workflow.db'}")
+        return
+    e = O.engine(request.getfixturevalue("postgres_server")())
+    assert e.dialect.name == "postgresql"
+    yield e
+    e.dispose()
 
 
 def test_an_upheld_objection_removes_the_record_and_regrades_at_once_as_a_full_regrade_would(
-    published, graded_city, eng
+    published, graded_city, eng, tmp_path
 ):
-    root, uscc, record, grade, by_score = published
+    published_root, uscc, record, grade, by_score = published
+    root = tmp_path / "monthly"  # this test's own copy of the published history (it is run on each database)
+    shutil.copytree(published_root / "history", root / "history")
     o = O.file(eng, graded_city.clean, uscc, record, "Listed in error", "staff-1", day=MONTH)
     assert o.status == "open" and o.deadline == "2025-11-21"  # 15 working days after a Friday
     d = O.decide(
@@ -57,7 +68,7 @@ def test_an_upheld_objection_removes_the_record_and_regrades_at_once_as_a_full_r
     rows = History(root / "history").of(uscc)
     assert list(rows.correction.fillna("")) == ["", o.id]
     # The same enterprise in a full-city rerun of the month with the correction in force.
-    rerun = root / "rerun"
+    rerun = tmp_path / "rerun"
     run_month(graded_city.clean, MONTH, rerun, graded_city.loaded, corrections=O.corrections(eng, until=MONTH))
     full = History(rerun / "history").of(uscc).iloc[0]
     corrected = rows.iloc[-1]
