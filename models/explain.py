@@ -29,6 +29,7 @@ import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from creditgrade.features import catalog
 
@@ -157,6 +158,57 @@ def _add_table(phi_t, patterns, slot, table_t, columns):  # pragma: no cover - c
                 col[r] += tab[g[r]]
 
 
+def split_points(trees: list[Tree], n_features: int) -> list[tuple[np.ndarray, bool]]:
+    """Per indicator: every threshold any tree splits it at (sorted), and whether some split treats zero as
+    missing."""
+    found: list[list[np.ndarray]] = [[] for _ in range(n_features)]
+    zero = np.zeros(n_features, dtype=bool)
+    for tree in trees:
+        for j in np.unique(tree.feature):
+            at = tree.feature == j
+            found[j].append(tree.threshold[at])
+            zero[j] |= bool((tree.missing[at] == MISSING_ZERO).any())
+    return [(np.unique(np.concatenate(f)) if f else np.empty(0), bool(z)) for f, z in zip(found, zero)]
+
+
+def model_view(points: list[tuple[np.ndarray, bool]], x: np.ndarray) -> np.ndarray:
+    """Per row, a 128-bit digest (two uint64) of the row as the model sees it: for every indicator, which of
+    its split points the value lies between, and whether it is missing (or zero, where a split treats zero
+    as missing). Two rows with the same view take the same side of every split of every tree, so their
+    exact TreeSHAP contributions and prediction are the same to the bit; different views may still agree
+    (the digest says "same" for different views only by a collision of two independent 64-bit mixes)."""
+    n = x.shape[0]
+    bins = np.empty((n, len(points)), dtype=np.int64)
+    for j, (thresholds, zero_missing) in enumerate(points):
+        v = x[:, j]
+        b = np.searchsorted(thresholds, v, side="left")  # v <= t  ⟺  t is at or after position b
+        b[np.isnan(v)] = -1
+        if zero_missing:
+            b[np.abs(v) <= K_ZERO] = -2
+        bins[:, j] = b
+    out = np.empty((n, 2), dtype=np.uint64)
+    _digest(bins, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _mix(z):  # pragma: no cover - compiled  (splitmix64's finaliser)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(parallel=True, cache=True)
+def _digest(bins, out):  # pragma: no cover - compiled
+    for r in numba.prange(bins.shape[0]):
+        a, b = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)
+        for j in range(bins.shape[1]):
+            v = np.uint64(bins[r, j] + 3)
+            a = _mix(a ^ (v + np.uint64(j) * np.uint64(0x632BE59BD9B4E019)))
+            b = _mix(b ^ (v * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(j)))
+        out[r, 0], out[r, 1] = a, b
+
+
 class CityExplainer:
     """Exact TreeSHAP of a LightGBM binary model for many rows, one decision pattern per tree at a time.
 
@@ -174,6 +226,12 @@ class CityExplainer:
         self._trees: list[Tree] | None = None
         self.patterns_: list[int] = []
 
+    def model_view(self, x: np.ndarray) -> np.ndarray:
+        """Each row's digest as the model sees it (`model_view`): equal digests, equal explanations."""
+        if getattr(self, "_split_points", None) is None:
+            self._split_points = split_points(self.trees, self.n_features)
+        return model_view(self._split_points, np.asarray(x, dtype=np.float64))
+
     @property
     def trees(self) -> list[Tree]:
         """The parsed trees (only needed for many rows: parsing a big model takes a moment)."""
@@ -181,11 +239,14 @@ class CityExplainer:
             self._trees = parse_trees(self.booster)
         return self._trees
 
-    def contributions(self, x, progress: Progress | None = None) -> tuple[np.ndarray, float]:
+    def contributions(
+        self, x, progress: Progress | None = None, few_rows: int | None = None
+    ) -> tuple[np.ndarray, float]:
+        """`few_rows=0` explains even a few rows pattern by pattern, exactly as they would be in a city."""
         x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected a 2-d array with {self.n_features} indicator columns; got shape {x.shape}")
-        trees = self.trees if len(x) >= self.few_rows else []
+        trees = self.trees if len(x) >= (self.few_rows if few_rows is None else few_rows) else []
         if not trees or max(t.feature.size for t in trees) > MAX_SPLITS:
             # few rows, or trees too big for a pattern table: LightGBM's own TreeSHAP row by row
             full = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=self.num_threads))
@@ -227,11 +288,25 @@ class CityExplainer:
 # -- from contributions to what a regulator reads -------------------------------------------------
 
 
+def row_sums(phi: np.ndarray, columns=None) -> np.ndarray:
+    """Each row's sum of its contributions (of `columns`, default all), added column by column: the same
+    order for one row as for a city, whatever the array's layout, so a row's total is the same to the bit
+    however many rows it was explained with (numpy's `sum` would sum one row pairwise)."""
+    total = np.zeros(phi.shape[0])
+    for j in range(phi.shape[1]) if columns is None else columns:
+        total += phi[:, j]
+    return total
+
+
 def dimension_points(phi: np.ndarray, features: tuple[str, ...], per_logodds: float) -> pd.DataFrame:
     """Each dimension's sub-score in score points (positive: the dimension raises the credit score)."""
     dims = np.array([catalog.BY_ID[f].dimension for f in features])
     return pd.DataFrame(
-        {d.id: phi[:, dims == d.id].sum(axis=1) * per_logodds for d in catalog.DIMENSIONS if (dims == d.id).any()}
+        {
+            d.id: row_sums(phi, np.flatnonzero(dims == d.id)) * per_logodds
+            for d in catalog.DIMENSIONS
+            if (dims == d.id).any()
+        }
     )
 
 
@@ -270,6 +345,55 @@ def top_reasons(
     return pa.chunked_array(parts, type=REASON_TYPE)
 
 
+def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[str, ...]) -> pa.StructArray:
+    """Reasons (indicator positions, this month's values, points) rendered from the catalog's templates, zh
+    and en; texts are formatted once per distinct (indicator, value)."""
+    f = len(features)
+    text_index = np.empty(ind.size, dtype=np.int32)
+    texts_zh: list[str] = []
+    texts_en: list[str] = []
+    by_indicator = np.argsort(ind, kind="stable")
+    bounds = np.searchsorted(ind[by_indicator], np.arange(f + 1))
+    for j in range(f):
+        sel = by_indicator[bounds[j] : bounds[j + 1]]
+        if sel.size == 0:
+            continue
+        distinct, inverse = np.unique(value[sel], return_inverse=True)
+        text_index[sel] = len(texts_zh) + inverse.ravel()
+        indicator = catalog.BY_ID[features[j]]
+        for v in distinct:  # -0.0 and 0.0 are one value here: rendered as 0.0, whichever of them came first
+            v = None if np.isnan(v) else float(v) + 0.0
+            texts_zh.append(indicator.reason(v, "zh"))
+            texts_en.append(indicator.reason(v, "en"))
+    ids = pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32)), pa.array(list(features)))
+    return pa.StructArray.from_arrays(
+        [
+            ids.cast(pa.string()),
+            pa.array(value, mask=np.isnan(value)),
+            points if isinstance(points, pa.Array) else pa.array(points),
+            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_zh)).cast(pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_en)).cast(pa.string()),
+        ],
+        fields=list(REASON_TYPE.value_type),
+    )
+
+
+def reasons_again(previous: pa.Array, values: np.ndarray, features: tuple[str, ...]) -> pa.ListArray:
+    """Last month's reasons of rows the model sees unchanged — the same indicators in the same order with the
+    same points, since their contributions are the same — with each value and text rendered again from this
+    month's `values` (an enterprise a month older is still in the same bin, but its reason says its age)."""
+    previous = previous.combine_chunks() if isinstance(previous, pa.ChunkedArray) else previous
+    lengths = pa.compute.list_value_length(previous).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = previous.flatten()
+    position = {name: i for i, name in enumerate(features)}
+    ind = np.array([position[name] for name in flat.field("indicator").to_pylist()], dtype=np.int64)
+    row = np.repeat(np.arange(len(previous)), lengths)
+    value = values[row, ind] if ind.size else np.empty(0)
+    struct = _reason_structs(ind, value, flat.field("points"), features)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), struct)
+
+
 def _top_reasons(
     phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float, k: int = 5
 ) -> pa.ListArray:
@@ -285,32 +409,6 @@ def _top_reasons(
     row = np.broadcast_to(np.arange(n)[:, None], top.shape)[keep]
     ind = top[keep]
     value = values[row, ind]
-    text_index = np.empty(ind.size, dtype=np.int32)
-    texts_zh: list[str] = []
-    texts_en: list[str] = []
-    by_indicator = np.argsort(ind, kind="stable")
-    bounds = np.searchsorted(ind[by_indicator], np.arange(f + 1))
-    for j in range(f):
-        sel = by_indicator[bounds[j] : bounds[j + 1]]
-        if sel.size == 0:
-            continue
-        distinct, inverse = np.unique(value[sel], return_inverse=True)
-        text_index[sel] = len(texts_zh) + inverse.ravel()
-        indicator = catalog.BY_ID[features[j]]
-        for v in distinct:
-            v = None if np.isnan(v) else float(v)
-            texts_zh.append(indicator.reason(v, "zh"))
-            texts_en.append(indicator.reason(v, "en"))
-    ids = pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32)), pa.array(list(features)))
-    struct = pa.StructArray.from_arrays(
-        [
-            ids.cast(pa.string()),
-            pa.array(value, mask=np.isnan(value)),
-            pa.array(contribution[keep] * per_logodds),
-            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_zh)).cast(pa.string()),
-            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_en)).cast(pa.string()),
-        ],
-        fields=list(REASON_TYPE.value_type),
-    )
+    struct = _reason_structs(ind, value, contribution[keep] * per_logodds, features)
     offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), struct)

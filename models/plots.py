@@ -61,7 +61,12 @@ def beeswarm_plot(phi, x, expected: float, features, path: Path, max_display: in
     """SHAP summary (beeswarm) of a sample of enterprises: which indicators move risk, and which way."""
     import shap
 
-    shap.plots.beeswarm(_explanation(phi, x, expected, features), max_display=max_display, show=False)
+    state = np.random.get_state()
+    np.random.seed(0)  # shap's beeswarm jitters with NumPy's global generator: the same plot every run
+    try:
+        shap.plots.beeswarm(_explanation(phi, x, expected, features), max_display=max_display, show=False)
+    finally:
+        np.random.set_state(state)
     fig = plt.gcf()
     fig.set_size_inches(9, 0.35 * max_display + 1.5)
     plt.title("Indicator contributions to risk (log-odds), sample of enterprises")

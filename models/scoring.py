@@ -35,9 +35,20 @@ class Scored:
     points: pd.DataFrame  # the five dimension sub-scores in score points
     base_points: float
     reasons: pa.ChunkedArray  # top reasons per row (indicator, value, points, zh, en)
-    phi: np.ndarray  # contributions in the trees' log-odds, rows × indicators
+    phi: np.ndarray | None  # contributions in the trees' log-odds, rows × indicators (None: some reused)
     expected: float
     per_logodds: float  # score points per unit of the trees' log-odds (negative: risk lowers the score)
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """What last month published for the rows the model sees unchanged (same model, same `model_view`):
+    `same` marks them among this month's rows; the rest hold their last-month answers, in row order."""
+
+    same: np.ndarray  # bool, one per row scored
+    probability: np.ndarray  # for the rows `same`
+    points: pd.DataFrame  # dimension sub-scores as published (rounded to 0.01), for the rows `same`
+    reasons: pa.Array  # reasons as published, for the rows `same`
 
 
 class ScoringModel:
@@ -58,22 +69,52 @@ class ScoringModel:
             self._explainer = CityExplainer(self.model.booster_, self.model.config.num_threads)
         return self._explainer
 
-    def score(self, x: np.ndarray, progress: Progress | None = None, k: int = 5) -> Scored:
+    def score(self, x: np.ndarray, progress: Progress | None = None, k: int = 5, reuse: Reuse | None = None) -> Scored:
         """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows of
-        indicator values (columns in the model's order)."""
-        phi, expected = self.explainer().contributions(x, progress=progress)
+        indicator values (columns in the model's order). With `reuse`, only the rows the model sees changed
+        since last month are explained; the others keep last month's probability, sub-scores and reasons
+        (their values and texts rendered again from this month's values) — the same result as explaining
+        every row, to the bit (tested)."""
+        explainer = self.explainer()
         cal, scale = self.model.calibrator_, self.model.scale_
-        p = cal.predict(expected + phi.sum(axis=1))
-        score = scale.score(p)
         a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
         per = scale.points_per_logodds(a)
+        if reuse is None:
+            phi, expected = explainer.contributions(x, progress=progress)
+            p = cal.predict(expected + X.row_sums(phi))
+            points = X.dimension_points(phi, self.model.features, per)
+            reasons = X.top_reasons(phi, x, self.model.features, per, k=k)
+        else:
+            changed = np.flatnonzero(~reuse.same)
+            # explained the way a whole city is (pattern by pattern), so each row comes out the same
+            phi, expected = explainer.contributions(x[changed] if changed.size else x[:1], progress, few_rows=0)
+            phi = phi[: changed.size]
+            p = np.empty(len(x))
+            p[changed] = cal.predict(expected + X.row_sums(phi))
+            p[reuse.same] = reuse.probability
+            fresh = X.dimension_points(phi, self.model.features, per)
+            points = pd.DataFrame(index=np.arange(len(x)), columns=fresh.columns, dtype=np.float64)
+            points.iloc[changed] = fresh.to_numpy()
+            points.iloc[np.flatnonzero(reuse.same)] = reuse.points[list(fresh.columns)].to_numpy()
+            both = pa.concat_arrays(
+                [
+                    X.top_reasons(phi, x[changed], self.model.features, per, k=k).combine_chunks(),
+                    X.reasons_again(reuse.reasons, x[reuse.same], self.model.features),
+                ]
+            )
+            order = np.empty(len(x), dtype=np.int64)
+            order[changed] = np.arange(changed.size)
+            order[reuse.same] = changed.size + np.arange(int(reuse.same.sum()))
+            reasons = pa.chunked_array([both.take(pa.array(order))])
+            phi = None
+        score = scale.score(p)
         return Scored(
             probability=p,
             score=score,
             grades={name: G.score_to_grade(score, self.schemes[name]) for name in SCHEME_ORDER},
-            points=X.dimension_points(phi, self.model.features, per),
+            points=points,
             base_points=scale.base(expected, a, b),
-            reasons=X.top_reasons(phi, x, self.model.features, per, k=k),
+            reasons=reasons,
             phi=phi,
             expected=expected,
             per_logodds=per,

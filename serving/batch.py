@@ -33,7 +33,7 @@ from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
 from creditgrade.models.plots import WATERFALL_TEXT, beeswarm_plot, dimension_importance_plot, waterfall_plot
-from creditgrade.models.scoring import SCHEME_ORDER, ScoringModel
+from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
 
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
@@ -89,17 +89,23 @@ def graded_table(
     day: dt.date,
     progress: Progress | None = None,
     plots: Path | None = None,
+    previous: pa.Table | None = None,
 ) -> pa.Table:
     """The graded table for enterprises (`frame`: the id and override columns) and their indicator values
     (`x`, columns in the model's order); with `plots`, the city's SHAP summary (beeswarm, a fixed sample of
-    10,000) and dimension importance as PNG there."""
+    10,000) and dimension importance as PNG there. With `previous` (last month's graded table), enterprises
+    the same model sees unchanged keep last month's explanation (`ScoringModel.score`): the same table."""
     model = scoring.model
-    r = scoring.score(x, progress)
+    view = scoring.explainer().model_view(x)
+    reuse = _reuse(frame.uscc, view, previous, scoring) if previous is not None else None
+    r = scoring.score(x, progress, reuse=reuse)
+    points = r.points.round(2)
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
         sample = np.sort(np.random.default_rng(0).choice(len(x), min(len(x), 10_000), replace=False))
-        beeswarm_plot(r.phi[sample], x[sample], r.expected, model.features, plots / "shap_beeswarm.png")
-        dimension_importance_plot(r.points.abs().mean().to_dict(), plots / "dimension_importance.png")
+        phi = r.phi[sample] if r.phi is not None else scoring.explainer().contributions(x[sample], few_rows=0)[0]
+        beeswarm_plot(phi, x[sample], r.expected, model.features, plots / "shap_beeswarm.png")
+        dimension_importance_plot(points.abs().mean().to_dict(), plots / "dimension_importance.png")
     final = scoring.overridden(r.grades, frame["override_effect"].tolist())
     n = len(frame)
     columns: dict[str, pa.Array | pa.ChunkedArray | np.ndarray] = {
@@ -121,10 +127,11 @@ def graded_table(
         columns[f"grade_{name}_by_score"] = r.grades[name]
     for c in OVERRIDE_COLUMNS:
         columns[c] = frame[c].to_numpy()
-    for d in r.points.columns:
-        columns[f"points_{d.lower()}"] = np.round(r.points[d].to_numpy(), 2)
+    for d in points.columns:
+        columns[f"points_{d.lower()}"] = points[d].to_numpy()
     columns["base_points"] = np.full(n, round(r.base_points, 2))
     columns["reasons"] = r.reasons
+    columns[MODEL_VIEW] = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(view.tobytes())])
     columns["model_version"] = pa.repeat(scoring.label, n)
     columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
     columns["as_of"] = pa.repeat(pa.scalar(day, pa.date32()), n)
@@ -134,6 +141,33 @@ def graded_table(
             k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
             for k, v in columns.items()
         }
+    )
+
+
+MODEL_VIEW = "model_view"  # the row as the model sees it (`models.explain.model_view`): 16 bytes
+REUSED = ["uscc", "model_version", MODEL_VIEW, "probability", "reasons"]  # and the points_* columns
+
+
+def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: ScoringModel) -> Reuse | None:
+    """Last month's answers for the enterprises whose row the same model sees unchanged."""
+    if MODEL_VIEW not in previous.column_names:
+        return None  # graded by an earlier release
+    at = pd.Index(previous["uscc"].to_numpy(zero_copy_only=False)).get_indexer(usccs.to_numpy())
+    found = at >= 0
+    before = previous[MODEL_VIEW].combine_chunks()
+    views = np.frombuffer(before.buffers()[1], dtype=np.uint64, count=2 * len(before), offset=16 * before.offset)
+    views = views.reshape(-1, 2)[np.where(found, at, 0)]
+    versions = previous["model_version"].to_numpy(zero_copy_only=False)[np.where(found, at, 0)]
+    same = found & (versions == scoring.label) & (views == view).all(axis=1)
+    rows = pa.array(at[same])
+    point_columns = [c for c in previous.column_names if c.startswith("points_")]
+    return Reuse(
+        same=same,
+        probability=previous["probability"].take(rows).to_numpy(),
+        points=pd.DataFrame(
+            {c.removeprefix("points_").upper(): previous[c].take(rows).to_numpy() for c in point_columns}
+        ),
+        reasons=previous["reasons"].take(rows).combine_chunks(),
     )
 
 
@@ -178,6 +212,7 @@ def grade_city(
             code="catalog_version",
         )
     previous_table = _read_previous(previous) if previous is not None else None
+    explained = _read_explained(previous) if previous is not None else None
     frame = read_features(
         features, as_of=[day], columns=ID_COLUMNS + list(OVERRIDE_COLUMNS) + list(scoring.model.features)
     ).to_pandas()
@@ -192,7 +227,7 @@ def grade_city(
     x = frame[list(scoring.model.features)].to_numpy(dtype=np.float64)
     frame = frame[ID_COLUMNS + list(OVERRIDE_COLUMNS)]  # the indicator values live on in x and in `indicators`
     with atomic_folder(out, overwrite=overwrite) as tmp:
-        table = graded_table(frame, x, scoring, day, progress, plots=tmp / "plots")
+        table = graded_table(frame, x, scoring, day, progress, plots=tmp / "plots", previous=explained)
         del x
         table = table.replace_schema_metadata(
             {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
@@ -300,6 +335,16 @@ def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
     """Enterprises per grade, best grade first."""
     counts = pd.Series(column.to_numpy(zero_copy_only=False)).value_counts()
     return {g: int(counts.get(g, 0)) for g in scheme.grades}
+
+
+def _read_explained(path: Path) -> pa.Table | None:
+    """Last month's explanations, for the enterprises the model sees unchanged (None: graded by an earlier
+    release, without the model's view of each row)."""
+    path = Path(path) / GRADED if Path(path).is_dir() else Path(path)
+    names = pq.read_schema(path).names
+    if MODEL_VIEW not in names:
+        return None
+    return pq.read_table(path, columns=[*REUSED, *(c for c in names if c.startswith("points_"))])
 
 
 def _read_previous(path: Path) -> pd.DataFrame:

@@ -1,18 +1,27 @@
 """The grade history: every published month of every enterprise, appended month by month.
 
 History is large and analytical (2.23 M enterprises × 24 months is 54 M rows) and written by one job a
-month, so it is kept as Parquet, one file per published month (`<root>/YYYY-MM-DD.parquet`), sorted by
-USCC in small row groups: a lookup of one enterprise reads one row group of each month (DuckDB prunes the
-rest by the row groups' min/max statistics), and nothing is held in memory between lookups. A month is
-written under a temporary name and renamed into place, so a reader sees it whole or not at all, and a
-rerun of the month replaces it with the same bytes.
+month, so it is kept as Parquet, one file per published month (`<root>/YYYY-MM-DD.parquet`, sorted by
+USCC) for whoever analyses months. An enterprise's lookup is served from a second layout of the same rows
+(`LOOKUP`): every month's rows in one file sorted by USCC then month, in row groups of 2,048 rows with
+statistics on the USCC only, so a lookup decodes one row group (rarely two); the reader (`Lookup`) keeps
+the file's footer and each row group's first USCC, nothing else. The lookup file is rewritten whole when
+a month is published; until it holds every published month (or without it) a lookup reads the month
+files through DuckDB. Corrections (upheld objections and repairs) are one small file each
+beside the months.
+
+Every file is written under a temporary name and renamed into place, so a reader sees it whole or not at
+all, and a rerun of a month replaces it with the same bytes.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -24,6 +33,9 @@ from creditgrade.features.errors import NotFound
 from creditgrade.models.scoring import SCHEME_ORDER
 
 ROW_GROUP = 8192
+LOOKUP = "by_enterprise.parquet"  # every month, sorted by enterprise then month: the lookups' layout
+LOOKUP_MONTHS = b"creditgrade.months"  # the lookup file's metadata: the months it holds
+LOOKUP_ROW_GROUP = 2048  # rows (about 85 enterprises × 24 months): a lookup decodes one group, rarely two
 MONTH_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 COLUMNS = [
     "uscc",
@@ -110,6 +122,43 @@ class History:
         os.replace(tmp, target)
         return target
 
+    def write_lookup(self, per_step: int = 1 << 18) -> Path:
+        """Rewrite the lookup file whole from every published month: every month's rows sorted by USCC, then
+        month. A range of about `per_step` USCCs at a time (the month files' row-group statistics skip the
+        rest), so memory stays small."""
+        months = self.months()
+        target = self.root / LOOKUP
+        if not months:
+            return target
+        files = [str(self.path(m)) for m in months]
+        codes = pq.read_table(files[-1], columns=["uscc"]).column("uscc")
+        bounds = [None, *(codes[i].as_py() for i in range(per_step, len(codes), per_step)), None]
+        tmp = target.with_name(f".{target.name}.partial")
+        con = duckdb.connect()
+        writer = None
+        try:
+            for lo, hi in zip(bounds, bounds[1:]):
+                where = " AND ".join([*(["uscc >= $lo"] if lo else []), *(["uscc < $hi"] if hi else [])]) or "TRUE"
+                bound = {**({"lo": lo} if lo else {}), **({"hi": hi} if hi else {})}
+                part = con.sql(
+                    f"SELECT {', '.join(COLUMNS)} FROM read_parquet($files, union_by_name = true) WHERE {where} "
+                    "ORDER BY uscc, month",
+                    params={"files": files, **bound},
+                ).to_arrow_table()
+                if writer is None:
+                    schema = part.schema.with_metadata({LOOKUP_MONTHS: ",".join(map(str, months)).encode()})
+                    writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=["uscc"])
+                writer.write_table(part.replace_schema_metadata(schema.metadata), row_group_size=LOOKUP_ROW_GROUP)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            con.close()
+            if writer is not None:
+                writer.close()
+        os.replace(tmp, target)
+        return target
+
     def files(self) -> list[str]:
         """Every month file, then every correction file."""
         corrections = sorted((self.root / CORRECTIONS).glob("*.parquet")) if self.root.exists() else []
@@ -136,9 +185,136 @@ class History:
                 con.close()
 
 
+ORDER = ["month", "corrected_on", "correction"]
+
+
+class Lookup:
+    """One enterprise's months, fast, for the service and the CLI: the lookup file opened once (its footer and
+    each row group's first USCC held, opened again when it is replaced) and the corrections held (read again
+    when one is added), both looked at again at most once every `every` seconds. Until the lookup file holds
+    every published month, lookups read the month files (`History.of`)."""
+
+    def __init__(self, history: History, every: float = 1.0):
+        self.history, self.every = history, every
+        self._lock = threading.Lock()
+        self._looked = -1e9
+        self._file: pq.ParquetFile | None = None
+        self._first: list[str] = []
+        self._stamps: tuple = ()
+        self._corrections: dict[str, list[dict]] = {}
+
+    def months(self, uscc: str, con: duckdb.DuckDBPyConnection | None = None) -> list[dict]:
+        """Every published month of one enterprise, oldest first, each month's corrections after it, as the API
+        answers them (dates as YYYY-MM-DD, missing values as None)."""
+        self._refresh()
+        file, first = self._file, self._first
+        if file is None:
+            return [{k: v for k, v in m.items() if k != "uscc"} for m in _answered(self.history.of(uscc, con))]
+        lo, hi = max(bisect.bisect_left(first, uscc) - 1, 0), bisect.bisect_right(first, uscc)
+        if hi == 0:
+            return []
+        table = file.read_row_groups(range(lo, hi), use_threads=False)
+        keys = _Keys(table.column("uscc"))
+        start, end = bisect.bisect_left(keys, uscc), bisect.bisect_right(keys, uscc)
+        months = [_answer(r) for r in table.slice(start, end - start).to_pylist()]
+        fixed = self._corrections.get(uscc)
+        if fixed:
+            months = sorted(
+                [*months, *fixed], key=lambda m: (m["month"], m["corrected_on"] or "", m["correction"] or "")
+            )
+        return months
+
+    def of(self, uscc: str, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+        """`months` as a frame with the USCC, for the command line."""
+        months = self.months(uscc, con)
+        return pd.DataFrame([{"uscc": uscc, **m} for m in months], columns=COLUMNS)
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._looked < self.every:
+            return
+        with self._lock:
+            if now - self._looked < self.every:
+                return
+            root = self.history.root
+            months = [self.history.path(m) for m in self.history.months()]
+            folder = root / CORRECTIONS
+            stamps = (
+                _stamp(root / LOOKUP),
+                max((_stamp(p) or 0 for p in months), default=0),
+                len(months),
+                _stamp(folder),
+            )
+            if stamps != self._stamps:
+                self._file, self._first = None, []
+                if stamps[0] is not None and _lookup_months(root / LOOKUP) == self.history.months():
+                    self._file = pq.ParquetFile(root / LOOKUP, memory_map=True)
+                    meta, col = self._file.metadata, self._file.schema_arrow.get_field_index("uscc")
+                    self._first = [meta.row_group(i).column(col).statistics.min for i in range(meta.num_row_groups)]
+                files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+                fixed = (
+                    pa.concat_tables([pq.read_table(p) for p in files], promote_options="default") if files else None
+                )
+                self._corrections = {}
+                for row in _answered(fixed.to_pandas()) if fixed is not None else []:
+                    self._corrections.setdefault(row.pop("uscc"), []).append(row)
+                self._stamps = stamps
+            self._looked = time.monotonic()
+
+
+class _Keys:
+    """A sorted Arrow string column as `bisect` sees it (no copy to Python of the whole column)."""
+
+    def __init__(self, column):
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, i: int) -> str:
+        return self.column[i].as_py()
+
+
+def _answer(row: dict) -> dict:
+    """One history row as the API answers it (without the USCC)."""
+    return {k: None if _missing(v) else str(v)[:10] if k in DATES else v for k, v in row.items() if k != "uscc"}
+
+
+def _answered(frame: pd.DataFrame) -> list[dict]:
+    """History rows as the API answers them: dates as YYYY-MM-DD, missing values as None."""
+    out = []
+    for r in frame.to_dict("records"):
+        out.append({k: None if _missing(v) else str(v)[:10] if k in DATES else v for k, v in r.items()})
+    return out
+
+
+DATES = ("month", "corrected_on")
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NaT
+
+
+def _lookup_months(path: Path) -> list[dt.date] | None:
+    """The months the lookup file holds (None: no file)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except FileNotFoundError:
+        return None
+    text = meta.get(LOOKUP_MONTHS, b"").decode()
+    return [dt.date.fromisoformat(m) for m in text.split(",") if m]
+
+
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def enterprise_history(history: History, uscc: str) -> pd.DataFrame:
     """One enterprise's months; NotFound when no published month holds it."""
-    frame = history.of(uscc)
+    frame = Lookup(history).of(uscc)
     if frame.empty:
         months = history.months()
         where = f"{months[0]} to {months[-1]}" if months else "none published"

@@ -126,7 +126,15 @@ def run_month(
         build_features(
             Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
         )
-        grade_city(tmp / FEATURES, tmp / "graded", scoring, as_of=as_of, progress=_prefixed(progress, "grade"))
+        kept = root / "months" / str(previous) / "graded" if previous is not None else None
+        grade_city(
+            tmp / FEATURES,
+            tmp / "graded",
+            scoring,
+            as_of=as_of,
+            previous=kept if kept is not None and (kept / GRADED).exists() else None,  # explanations reused
+            progress=_prefixed(progress, "grade"),
+        )
         progress("compare", 0, 1)
         now = _month_rows(tmp / "graded" / GRADED, tmp / FEATURES, scoring)
         before = _previous_rows(root, history, previous, scoring)
@@ -145,6 +153,9 @@ def run_month(
         progress("compare", 1, 1)
     if not dry_run:
         history.write(rows, as_of)
+        progress("history", 0, 1)
+        history.write_lookup()
+        progress("history", 1, 1)
     return run
 
 

@@ -113,10 +113,6 @@ def _missing(v) -> bool:
     return not isinstance(v, (list, tuple, dict, np.ndarray)) and bool(pd.isna(v))
 
 
-def _text_date(key: str, v):
-    return str(v)[:10] if key in ("month", "corrected_on") else v
-
-
 def within_limit(count: int, limit: int, en: str, zh: str) -> None:
     if count > limit:
         raise TooLarge(f"{count} {en} in one request; the limit is {limit}", f"单次请求 {count} {zh}，上限为 {limit}")
@@ -414,7 +410,7 @@ class CreditGrade:
     @answers
     async def history(self, uscc: str, ctx: bentoml.Context) -> HistoryAnswer:
         """An enterprise's published grades month by month, with the corrections of upheld objections and
-        repairs (read from the monthly history files on each call: nothing held in memory). Also
+        repairs (one row group of the lookup file read per call; its footer held, not the months). Also
         `GET /v1/history/{uscc}`."""
         return reply(self._history(uscc, self._caller(ctx)))
 
@@ -429,27 +425,29 @@ class CreditGrade:
             return Response(orjson.dumps(exc.to_dict()), status_code=int(exc.status), media_type="application/json")
 
     def _history(self, uscc: str, caller: dict) -> dict:
-        from creditgrade.serving.history import History
-
         code = check_uscc(uscc, self.store.known)
-        rows = History(self.settings.monthly / "history").of(code, self._history_con())
+        months = self._lookup().months(code, self._history_con())
         self.audit.append(
             [
                 {
                     "endpoint": "history",
                     **caller,
                     "uscc": code,
-                    "found": bool(len(rows)),
+                    "found": bool(months),
                     "model_version": self.scoring.label,
                 }
             ]
         )
-        if not len(rows):
+        if not months:
             raise NotFound(f"{code} is in no published month", f"已发布的月份中没有 {code}")
-        months = []
-        for r in rows.to_dict("records"):
-            months.append({k: (None if _missing(v) else _text_date(k, v)) for k, v in r.items() if k != "uscc"})
         return {"uscc": code, "months": months}
+
+    def _lookup(self):
+        if getattr(self, "_history_lookup", None) is None:
+            from creditgrade.serving.history import History, Lookup
+
+            self._history_lookup = Lookup(History(self.settings.monthly / "history"))
+        return self._history_lookup
 
     def _history_con(self):
         if getattr(self, "_duck", None) is None:

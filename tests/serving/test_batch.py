@@ -235,3 +235,45 @@ def test_whatif_by_record_recomputes_indicators_and_lifts_the_rule_its_record_ca
     assert r.after["score"] >= r.before["score"]  # a repair never costs points
     result = runner.invoke(app, [*args, "--remove", "penalties:NO-SUCH-RECORD"])
     assert result.exit_code == 2 and "no record NO-SUCH-RECORD" in result.output
+
+
+def test_reused_explanations_give_the_table_a_full_run_gives_byte_for_byte(graded_city, tmp_path):
+    """Last month's explanations reused for the enterprises the model sees unchanged: the same table, to the
+    byte, as explaining every enterprise — on a month where everyone is a month older and a known 5% of
+    enterprises got one more penalty."""
+    import io
+
+    from creditgrade.features.overrides import OVERRIDE_COLUMNS
+
+    scoring, day = graded_city.loaded, graded_city.days[-1]
+    features = scoring.model.features
+    frame = read_features(graded_city.features, as_of=[day], columns=batch.ID_COLUMNS + list(OVERRIDE_COLUMNS))
+    frame = frame.to_pandas().sort_values("uscc", kind="stable").reset_index(drop=True)
+    x = read_features(graded_city.features, as_of=[day], columns=["uscc", *features]).to_pandas()
+    x = x.set_index("uscc").loc[frame.uscc, list(features)].to_numpy(dtype=np.float64)
+    last = batch.graded_table(frame, x, scoring, day)
+    now = x.copy()
+    now[:, features.index("d1_age_years")] += 1 / 12
+    hit = np.random.default_rng(3).random(len(now)) < 0.05
+    penalties = now[:, features.index("d3_penalties_12m")]
+    now[hit, features.index("d3_penalties_12m")] = np.nan_to_num(penalties[hit]) + 1
+
+    full = batch.graded_table(frame, now, scoring, day, plots=tmp_path / "full")
+    reused = batch.graded_table(frame, now, scoring, day, plots=tmp_path / "reused", previous=last)
+
+    def parquet(table):
+        out = io.BytesIO()
+        pq.write_table(table, out, compression="zstd")
+        return out.getvalue()
+
+    assert [c for c in full.column_names if not full[c].equals(reused[c])] == []
+    assert full.equals(reused) and parquet(full) == parquet(reused)
+    for png in ("shap_beeswarm.png", "dimension_importance.png"):
+        assert (tmp_path / "full" / png).read_bytes() == (tmp_path / "reused" / png).read_bytes()
+    view = scoring.explainer().model_view
+    unchanged = (view(now) == view(x)).all(axis=1)
+    assert 0.5 < unchanged.mean() < 0.95 and not unchanged[hit & (view(now) != view(x)).any(axis=1)].any()
+    reasons = full["reasons"].to_pylist()
+    aged = next(i for i in np.flatnonzero(unchanged) if any(r["indicator"] == "d1_age_years" for r in reasons[i]))
+    age = next(r for r in reasons[aged] if r["indicator"] == "d1_age_years")
+    assert age["value"] == now[aged, features.index("d1_age_years")]  # a reused reason tells this month's age
