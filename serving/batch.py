@@ -69,6 +69,7 @@ class GradingSummary:
     overrides: int
     grades: dict[str, dict[str, int]]
     migration: dict | None = None
+    explanations_reused: int = 0  # enterprises the model saw unchanged since `previous`: last month's kept
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -136,14 +137,16 @@ def graded_table(
     columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
     columns["as_of"] = pa.repeat(pa.scalar(day, pa.date32()), n)
     del r
-    return pa.table(
+    table = pa.table(
         {
             k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
             for k, v in columns.items()
         }
     )
+    return table.replace_schema_metadata({REUSED_META: str(0 if reuse is None else int(reuse.same.sum())).encode()})
 
 
+REUSED_META = b"creditgrade.explanations_reused"
 MODEL_VIEW = "model_view"  # the row as the model sees it (`models.explain.model_view`): 16 bytes
 REUSED = ["uscc", "model_version", MODEL_VIEW, "probability", "reasons"]  # and the points_* columns
 
@@ -229,6 +232,7 @@ def grade_city(
     with atomic_folder(out, overwrite=overwrite) as tmp:
         table = graded_table(frame, x, scoring, day, progress, plots=tmp / "plots", previous=explained)
         del x
+        reused = int(table.schema.metadata[REUSED_META])
         table = table.replace_schema_metadata(
             {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
         )
@@ -252,6 +256,7 @@ def grade_city(
             migration=migration(previous_table, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
             if previous_table is not None
             else None,
+            explanations_reused=reused,
         )
         pq.write_table(table, tmp / GRADED, compression="zstd")
         del table  # DuckDB reads it back from the file

@@ -248,7 +248,7 @@ class Lookup:
             if stamps != self._stamps:
                 self._file, self._first = None, []
                 if stamps[0] is not None and _lookup_months(root / LOOKUP) == self.history.months():
-                    self._file = pq.ParquetFile(root / LOOKUP, memory_map=True)
+                    self._file = pq.ParquetFile(root / LOOKUP, memory_map=True, pre_buffer=False)
                     meta, col = self._file.metadata, self._file.schema_arrow.get_field_index("uscc")
                     self._first = [meta.row_group(i).column(col).statistics.min for i in range(meta.num_row_groups)]
                 files = sorted(folder.glob("*.parquet")) if folder.exists() else []

@@ -80,6 +80,7 @@ class MonthRun:
     warnings_by_rule: dict[str, int]
     feeds_flagged: list[dict]
     accepted_drift: bool
+    explanations_reused: int  # enterprises the model saw unchanged since the previous month: explanation kept
     correction: bool
     dry_run: bool
 
@@ -127,7 +128,7 @@ def run_month(
             Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
         )
         kept = root / "months" / str(previous) / "graded" if previous is not None else None
-        grade_city(
+        graded = grade_city(
             tmp / FEATURES,
             tmp / "graded",
             scoring,
@@ -144,6 +145,7 @@ def run_month(
                 **run,
                 "folder": None if dry_run else str(root / "months" / str(as_of)),
                 "accepted_drift": bool(flagged) and accept_drift,
+                "explanations_reused": graded.explanations_reused,
                 "correction": correction,
                 "dry_run": dry_run,
             }

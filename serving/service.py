@@ -39,7 +39,6 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 import bentoml
-import fastapi
 import numpy as np
 import orjson
 import pandas as pd
@@ -155,7 +154,30 @@ def check_uscc(uscc: str, known: Callable[[str], bool] = lambda code: False) -> 
     return code
 
 
-history_app = fastapi.FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+WORKER: dict[str, Any] = {}  # this worker process's service instance
+
+
+async def history_app(scope, receive, send) -> None:
+    """`GET /v1/history/{uscc}`: the same answer as `POST /v1/history`, from the worker's service (a bare ASGI
+    app: the lookup is a millisecond, so no framework in front of it)."""
+    if scope["type"] != "http":
+        return
+    if scope["method"] not in ("GET", "HEAD"):
+        status, body = 405, orjson.dumps({"error": "use GET", "error_zh": "请使用 GET"})
+    else:
+        key = scope.get("state", {}).get("api_key")
+        caller = {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
+        uscc = scope["path"].rstrip("/").rsplit("/", 1)[-1]
+        try:
+            status, body = (
+                200,
+                orjson.dumps(WORKER["service"]._history(uscc, caller), option=orjson.OPT_SERIALIZE_NUMPY),
+            )
+        except CreditgradeError as exc:
+            status, body = int(exc.status), orjson.dumps(exc.to_dict())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 @bentoml.asgi_app(history_app, path="/v1/history")
@@ -174,6 +196,7 @@ class CreditGrade:
         self._lock = threading.Lock()
         self._months_looked = time.monotonic()
         self._load()
+        WORKER["service"] = self  # for the bare ASGI route (`history_app`): one service per worker process
         gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
 
     # -- state -------------------------------------------------------------------------------
@@ -413,16 +436,6 @@ class CreditGrade:
         repairs (one row group of the lookup file read per call; its footer held, not the months). Also
         `GET /v1/history/{uscc}`."""
         return reply(self._history(uscc, self._caller(ctx)))
-
-    @history_app.get("/{uscc}", response_model=HistoryAnswer)
-    async def history_get(self, uscc: str, request: fastapi.Request):
-        """`GET /v1/history/{uscc}`: the same answer as `POST /v1/history`."""
-        key = request.scope.get("state", {}).get("api_key")
-        caller = {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
-        try:
-            return reply(self._history(uscc, caller))
-        except CreditgradeError as exc:
-            return Response(orjson.dumps(exc.to_dict()), status_code=int(exc.status), media_type="application/json")
 
     def _history(self, uscc: str, caller: dict) -> dict:
         code = check_uscc(uscc, self.store.known)

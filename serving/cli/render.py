@@ -361,6 +361,11 @@ def month(run) -> None:
         console.print("first published month: nothing to compare with (首个发布月份)")
     if run.psi_training is not None:
         console.print(f"score PSI against the training city (对训练期): {run.psi_training:.4f}")
+    if run.explanations_reused:
+        console.print(
+            f"explanations (解释): {run.enterprises - run.explanations_reused:,} explained, "
+            f"{run.explanations_reused:,} seen unchanged by the model and kept from {run.previous}"
+        )
     acting = [a for a in run.drift_alerts if a["level"] == "act"]
     console.print(
         f"drift (指标漂移): {len(run.drift_alerts):,} indicator alerts, {len(acting):,} calling for action"
