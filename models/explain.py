@@ -177,17 +177,12 @@ def model_view(points: list[tuple[np.ndarray, bool]], x: np.ndarray) -> np.ndarr
     as missing). Two rows with the same view take the same side of every split of every tree, so their
     exact TreeSHAP contributions and prediction are the same to the bit; different views may still agree
     (the digest says "same" for different views only by a collision of two independent 64-bit mixes)."""
-    n = x.shape[0]
-    bins = np.empty((n, len(points)), dtype=np.int64)
-    for j, (thresholds, zero_missing) in enumerate(points):
-        v = x[:, j]
-        b = np.searchsorted(thresholds, v, side="left")  # v <= t  ⟺  t is at or after position b
-        b[np.isnan(v)] = -1
-        if zero_missing:
-            b[np.abs(v) <= K_ZERO] = -2
-        bins[:, j] = b
+    n, f = x.shape
+    thresholds = np.concatenate([t for t, _ in points]) if points else np.empty(0)
+    bounds = np.concatenate([[0], np.cumsum([len(t) for t, _ in points])]).astype(np.int64)
+    zero = np.array([z for _, z in points], dtype=np.bool_)
     out = np.empty((n, 2), dtype=np.uint64)
-    _digest(bins, out)
+    _digest(np.ascontiguousarray(x, dtype=np.float64), thresholds, bounds, zero, out)
     return out
 
 
@@ -199,13 +194,22 @@ def _mix(z):  # pragma: no cover - compiled  (splitmix64's finaliser)
 
 
 @numba.njit(parallel=True, cache=True)
-def _digest(bins, out):  # pragma: no cover - compiled
-    for r in numba.prange(bins.shape[0]):
+def _digest(x, thresholds, bounds, zero, out):  # pragma: no cover - compiled
+    """out[r] = two 64-bit mixes of row r's bins: per indicator j, the number of its split points below the
+    value (searchsorted, side left: v <= t ⟺ t at or after it), -1 missing, -2 zero where zero is missing."""
+    for r in numba.prange(x.shape[0]):
         a, b = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)
-        for j in range(bins.shape[1]):
-            v = np.uint64(bins[r, j] + 3)
-            a = _mix(a ^ (v + np.uint64(j) * np.uint64(0x632BE59BD9B4E019)))
-            b = _mix(b ^ (v * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(j)))
+        for j in range(x.shape[1]):
+            v = x[r, j]
+            if np.isnan(v):
+                k = -1
+            elif zero[j] and abs(v) <= K_ZERO:
+                k = -2
+            else:
+                k = np.searchsorted(thresholds[bounds[j] : bounds[j + 1]], v)
+            u = np.uint64(k + 3)
+            a = _mix(a ^ (u + np.uint64(j) * np.uint64(0x632BE59BD9B4E019)))
+            b = _mix(b ^ (u * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(j)))
         out[r, 0], out[r, 1] = a, b
 
 
@@ -378,20 +382,67 @@ def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[
     )
 
 
-def reasons_again(previous: pa.Array, values: np.ndarray, features: tuple[str, ...]) -> pa.ListArray:
-    """Last month's reasons of rows the model sees unchanged — the same indicators in the same order with the
-    same points, since their contributions are the same — with each value and text rendered again from this
-    month's `values` (an enterprise a month older is still in the same bin, but its reason says its age)."""
+def merged_reasons(
+    fresh: pa.ListArray,
+    changed: np.ndarray,
+    previous: pa.Array,
+    source: np.ndarray,
+    values: np.ndarray,
+    features: tuple[str, ...],
+) -> pa.ListArray:
+    """Every row's reasons in row order: row `changed[k]` has `fresh[k]` (just explained); every other row i
+    has last month's reasons of row `source[i]` of `previous` — the same indicators in the same order with
+    the same points, since the model sees it unchanged — with each value from this month's `values` and its
+    text rendered again where the value moved (an enterprise a month older is still in the same bin, but
+    its reason says its age; a text is a function of the indicator and value alone, so the others are kept).
+    Assembled as flat arrays gathered once, not list by list."""
     previous = previous.combine_chunks() if isinstance(previous, pa.ChunkedArray) else previous
-    lengths = pa.compute.list_value_length(previous).to_numpy(zero_copy_only=False).astype(np.int64)
-    flat = previous.flatten()
-    position = {name: i for i, name in enumerate(features)}
-    ind = np.array([position[name] for name in flat.field("indicator").to_pylist()], dtype=np.int64)
-    row = np.repeat(np.arange(len(previous)), lengths)
-    value = values[row, ind] if ind.size else np.empty(0)
-    struct = _reason_structs(ind, value, flat.field("points"), features)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), struct)
+    n = len(values)
+    same = np.ones(n, dtype=bool)
+    same[changed] = False
+
+    def parts(lists: pa.ListArray) -> tuple[np.ndarray, pa.StructArray]:
+        offsets = np.asarray(lists.offsets, dtype=np.int64)
+        return offsets - offsets[0], lists.flatten()
+
+    old_off, old = parts(previous)
+    new_off, new = parts(fresh)
+    lengths = np.empty(n, dtype=np.int64)
+    starts = np.empty(n, dtype=np.int64)
+    rows = source[same]
+    lengths[same], starts[same] = old_off[rows + 1] - old_off[rows], old_off[rows]
+    lengths[changed], starts[changed] = np.diff(new_off), new_off[:-1] + len(old)
+    out_off = np.concatenate([[0], np.cumsum(lengths)])
+    gather = np.repeat(starts - out_off[:-1], lengths) + np.arange(out_off[-1])
+
+    def field(name: str):
+        return pa.concat_arrays([old.field(name), new.field(name)]).take(pa.array(gather))
+
+    def numbers(name: str) -> np.ndarray:
+        both = [a.field(name).to_numpy(zero_copy_only=False).astype(np.float64) for a in (old, new)]
+        return np.concatenate(both)[gather]
+
+    names = pa.array(list(features))
+    ind = np.concatenate(
+        [pa.compute.index_in(a.field("indicator"), value_set=names).to_numpy(zero_copy_only=False) for a in (old, new)]
+    ).astype(np.int32)[gather]
+    points = numbers("points")
+    value = values[np.repeat(np.arange(n), lengths), ind]
+    was = numbers("value")
+    from_last = np.repeat(same, lengths)
+    moved = from_last & ~((was == value) | (np.isnan(was) & np.isnan(value)))
+    again = _reason_structs(ind[moved].astype(np.int64), value[moved], points[moved], features)
+    texts = [pa.compute.replace_with_mask(field(lang), pa.array(moved), again.field(lang)) for lang in ("zh", "en")]
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.DictionaryArray.from_arrays(pa.array(ind), names).cast(pa.string()),
+            pa.array(value, mask=np.isnan(value)),
+            pa.array(points),
+            *texts,
+        ],
+        fields=list(REASON_TYPE.value_type),
+    )
+    return pa.ListArray.from_arrays(pa.array(out_off.astype(np.int32)), struct)
 
 
 def _top_reasons(

@@ -46,9 +46,10 @@ class Reuse:
     `same` marks them among this month's rows; the rest hold their last-month answers, in row order."""
 
     same: np.ndarray  # bool, one per row scored
+    source: np.ndarray  # per row: its row in last month's table (used where `same`)
     probability: np.ndarray  # for the rows `same`
     points: pd.DataFrame  # dimension sub-scores as published (rounded to 0.01), for the rows `same`
-    reasons: pa.Array  # reasons as published, for the rows `same`
+    reasons: pa.Array  # last month's reasons, every row of its table (see `source`)
 
 
 class ScoringModel:
@@ -96,16 +97,9 @@ class ScoringModel:
             points = pd.DataFrame(index=np.arange(len(x)), columns=fresh.columns, dtype=np.float64)
             points.iloc[changed] = fresh.to_numpy()
             points.iloc[np.flatnonzero(reuse.same)] = reuse.points[list(fresh.columns)].to_numpy()
-            both = pa.concat_arrays(
-                [
-                    X.top_reasons(phi, x[changed], self.model.features, per, k=k).combine_chunks(),
-                    X.reasons_again(reuse.reasons, x[reuse.same], self.model.features),
-                ]
-            )
-            order = np.empty(len(x), dtype=np.int64)
-            order[changed] = np.arange(changed.size)
-            order[reuse.same] = changed.size + np.arange(int(reuse.same.sum()))
-            reasons = pa.chunked_array([both.take(pa.array(order))])
+            fresh_reasons = X.top_reasons(phi, x[changed], self.model.features, per, k=k).combine_chunks()
+            merged = X.merged_reasons(fresh_reasons, changed, reuse.reasons, reuse.source, x, self.model.features)
+            reasons = pa.chunked_array([merged])
             phi = None
         score = scale.score(p)
         return Scored(

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
 from creditgrade.features import catalog
@@ -155,22 +156,22 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
     """Last month's answers for the enterprises whose row the same model sees unchanged."""
     if MODEL_VIEW not in previous.column_names:
         return None  # graded by an earlier release
-    at = pd.Index(previous["uscc"].to_numpy(zero_copy_only=False)).get_indexer(usccs.to_numpy())
+    where = pa.compute.index_in(pa.array(usccs), value_set=previous["uscc"].combine_chunks())
+    at = where.fill_null(-1).to_numpy().astype(np.int64)
     found = at >= 0
     before = previous[MODEL_VIEW].combine_chunks()
     views = np.frombuffer(before.buffers()[1], dtype=np.uint64, count=2 * len(before), offset=16 * before.offset)
     views = views.reshape(-1, 2)[np.where(found, at, 0)]
-    versions = previous["model_version"].to_numpy(zero_copy_only=False)[np.where(found, at, 0)]
-    same = found & (versions == scoring.label) & (views == view).all(axis=1)
-    rows = pa.array(at[same])
+    current = pa.compute.equal(previous["model_version"], scoring.label).to_numpy(zero_copy_only=False)
+    same = found & current[np.where(found, at, 0)] & (views == view).all(axis=1)
+    rows = at[same]
     point_columns = [c for c in previous.column_names if c.startswith("points_")]
     return Reuse(
         same=same,
-        probability=previous["probability"].take(rows).to_numpy(),
-        points=pd.DataFrame(
-            {c.removeprefix("points_").upper(): previous[c].take(rows).to_numpy() for c in point_columns}
-        ),
-        reasons=previous["reasons"].take(rows).combine_chunks(),
+        source=at,
+        probability=previous["probability"].to_numpy()[rows],
+        points=pd.DataFrame({c.removeprefix("points_").upper(): previous[c].to_numpy()[rows] for c in point_columns}),
+        reasons=previous["reasons"].combine_chunks(),
     )
 
 
