@@ -37,6 +37,7 @@ a variable sees it take effect. Where things live does not depend on the working
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from dataclasses import dataclass
@@ -98,8 +99,10 @@ class Settings:
         return env
 
 
+@functools.cache
 def checkout() -> Path | None:
-    """The project checkout this package is installed from (editable install), or None for a wheel."""
+    """The project checkout this package is installed from (editable install), or None for a wheel. Read once
+    per process: `settings()` is called on every audit write, and parsing pyproject.toml each time cost 2 ms."""
     root = Path(__file__).resolve().parents[1]
     try:
         name = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
