@@ -19,7 +19,9 @@ SERVICE = "creditgrade.serving.service:CreditGrade"
 @app.command()
 def serve(
     graded: Optional[Path] = typer.Option(
-        None, help="Graded folder, or a folder of them (the newest is served); default <data>/graded."
+        None,
+        help="Graded folder, or a folder of them; default <data>/graded. The newest of it and the latest "
+        "published month (CREDITGRADE_MONTHLY) is served.",
     ),
     port: int = typer.Option(3000),
     host: str = typer.Option("127.0.0.1"),
