@@ -24,10 +24,10 @@ import random
 import time
 from pathlib import Path
 
-import aiohttp
 import duckdb
 import numpy as np
 import pyarrow as pa
+from service_load import drive_calls  # benchmarks/ is the script's folder
 from stdnum.cn import uscc as stdnum_uscc
 
 from creditgrade.models.scoring import SCHEME_ORDER
@@ -80,37 +80,6 @@ def synthesise(history: History, n: int, months: int) -> list[str]:
 def percentiles(seconds: list[float]) -> str:
     ms = np.array(seconds) * 1000
     return f"p50 {np.percentile(ms, 50):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  max {ms.max():6.1f} ms"
-
-
-async def drive(
-    calls: list[tuple[str, dict | None]], concurrency: int, max_requests: int, max_seconds: float, headers, method
-) -> dict:
-    latencies: list[float] = []
-    errors: dict[int, int] = {}
-    sent = 0
-    stop = time.perf_counter() + max_seconds
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal sent
-        while sent < max_requests and time.perf_counter() < stop:
-            url, body = calls[sent % len(calls)]
-            sent += 1
-            t = time.perf_counter()
-            try:
-                async with session.request(method, url, json=body, headers=headers) as r:
-                    await r.read()
-                    if r.status != 200:
-                        errors[r.status] = errors.get(r.status, 0) + 1
-            except aiohttp.ClientError:
-                errors[-1] = errors.get(-1, 0) + 1
-            latencies.append(time.perf_counter() - t)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        start = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
-        wall = time.perf_counter() - start
-    return {"latencies": latencies, "errors": errors, "rps": len(latencies) / wall}
 
 
 def main() -> None:
@@ -168,9 +137,9 @@ def main() -> None:
             "POST /v1/grade (baseline)": ("POST", [(f"{base}/v1/grade", {"uscc": c}) for (c,) in graded]),
         }
         for name, (method, calls) in scenarios.items():
-            asyncio.run(drive(calls[:200], 4, 200, 30, headers, method))  # warm-up: every worker opens the file
+            asyncio.run(drive_calls(calls[:200], 4, 200, 30, headers, method))  # warm-up: every worker opens the file
             for clients, n in ((1, 3000), (32, 30000)):
-                r = asyncio.run(drive(calls, clients, n, a.seconds, headers, method))
+                r = asyncio.run(drive_calls(calls, clients, n, a.seconds, headers, method))
                 print(
                     f"  {name:<26} at {clients:>2} client(s): {len(r['latencies']):>6} req  "
                     f"{r['rps']:7.1f} req/s  {percentiles(r['latencies'])}  errors {sum(r['errors'].values())}"

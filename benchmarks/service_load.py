@@ -32,10 +32,16 @@ from creditgrade.serving.launch import running_server
 KEY = "bench-regulator-key"
 
 
-async def drive(
-    url: str, bodies: list[dict], concurrency: int, max_requests: int, max_seconds: float, headers: dict
+async def drive_calls(
+    calls: list[tuple[str, dict | None]],
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    headers,
+    method="POST",
 ) -> dict:
-    """Send up to max_requests POSTs (cycling through bodies) from `concurrency` clients for at most max_seconds."""
+    """Send up to max_requests requests (cycling through (url, JSON body) calls) from `concurrency` clients for at
+    most max_seconds: every latency, the error codes, the rate."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
     sent = 0
@@ -44,11 +50,11 @@ async def drive(
     async def client(session: aiohttp.ClientSession) -> None:
         nonlocal sent
         while sent < max_requests and time.perf_counter() < stop:
-            body = bodies[sent % len(bodies)]
+            url, body = calls[sent % len(calls)]
             sent += 1
             t = time.perf_counter()
             try:
-                async with session.post(url, json=body, headers=headers) as r:
+                async with session.request(method, url, json=body, headers=headers) as r:
                     await r.read()
                     if r.status != 200:
                         errors[r.status] = errors.get(r.status, 0) + 1
@@ -61,12 +67,20 @@ async def drive(
         start = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         wall = time.perf_counter() - start
-    lat = np.array(latencies) * 1000
+    return {"latencies": latencies, "errors": errors, "rps": len(latencies) / wall}
+
+
+async def drive(
+    url: str, bodies: list[dict], concurrency: int, max_requests: int, max_seconds: float, headers: dict
+) -> dict:
+    """Send up to max_requests POSTs (cycling through bodies) from `concurrency` clients for at most max_seconds."""
+    r = await drive_calls([(url, b) for b in bodies], concurrency, max_requests, max_seconds, headers)
+    lat = np.array(r["latencies"]) * 1000
     return {
         "requests": len(lat),
-        "errors": sum(errors.values()),
-        "error_codes": errors,
-        "rps": len(lat) / wall,
+        "errors": sum(r["errors"].values()),
+        "error_codes": r["errors"],
+        "rps": r["rps"],
         "p50_ms": float(np.percentile(lat, 50)),
         "p99_ms": float(np.percentile(lat, 99)),
         "max_ms": float(lat.max()),
