@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -131,11 +132,34 @@ class Indicator:
                 return text
         template = self.reason_en if lang == "en" else self.reason_zh
         if lang == "en":
-            one = (
-                self.unit in ("count", "people", "days") and round(value) == 1 or self.unit == "years" and value < 1.05
-            )
+            one = self._one(value)
             template = PLURAL.sub(lambda m: m.group(1) if one else m.group(2), template)
         return template.format(value=shown(value, self.unit, lang))
+
+    def _one(self, value: float) -> bool:
+        """Whether the English text takes the singular ('1 complaint', '1.0 year')."""
+        return self.unit in ("count", "people", "days") and round(value) == 1 or self.unit == "years" and value < 1.05
+
+    def reasons(self, values: Iterable[float], lang: str = "en") -> list[str]:
+        """`reason` of each value, rendered once per distinct way a value reads: a text depends on the value
+        only through whether it is missing or the 'none' value, its singular or plural, and the value as
+        shown (a city's millions of distinct capitals read as a few thousand amounts).
+
+        >>> BY_ID["d1_age_years"].reasons([3.01, 3.02, float("nan")])
+        ['Established 3.0 years ago', 'Established 3.0 years ago', 'Years since establishment: not reported']
+        """
+        rendered: dict[tuple | None, str] = {}
+        out = []
+        for v in values:
+            if v is None or math.isnan(v):
+                key = None
+            else:
+                key = (shown(v, self.unit, lang), self._one(v), v == self.none_value)
+            text = rendered.get(key)
+            if text is None:
+                text = rendered[key] = self.reason(None if key is None else v, lang)
+            out.append(text)
+        return out
 
 
 def shown(value: float, unit: str, lang: str = "en") -> str:

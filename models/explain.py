@@ -365,10 +365,9 @@ def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[
         distinct, inverse = np.unique(value[sel], return_inverse=True)
         text_index[sel] = len(texts_zh) + inverse.ravel()
         indicator = catalog.BY_ID[features[j]]
-        for v in distinct:  # -0.0 and 0.0 are one value here: rendered as 0.0, whichever of them came first
-            v = None if np.isnan(v) else float(v) + 0.0
-            texts_zh.append(indicator.reason(v, "zh"))
-            texts_en.append(indicator.reason(v, "en"))
+        distinct = (distinct + 0.0).tolist()  # -0.0 and 0.0 are one value here: rendered as 0.0
+        texts_zh += indicator.reasons(distinct, "zh")
+        texts_en += indicator.reasons(distinct, "en")
     ids = pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32)), pa.array(list(features)))
     return pa.StructArray.from_arrays(
         [
@@ -395,7 +394,8 @@ def merged_reasons(
     the same points, since the model sees it unchanged — with each value from this month's `values` and its
     text rendered again where the value moved (an enterprise a month older is still in the same bin, but
     its reason says its age; a text is a function of the indicator and value alone, so the others are kept).
-    Assembled as flat arrays gathered once, not list by list."""
+    Assembled as flat arrays gathered once, not list by list; `previous` may hold its indicator and texts
+    dictionary-encoded (as read from Parquet with `REASON_DICTIONARY`)."""
     previous = previous.combine_chunks() if isinstance(previous, pa.ChunkedArray) else previous
     n = len(values)
     same = np.ones(n, dtype=bool)
@@ -411,28 +411,32 @@ def merged_reasons(
     starts = np.empty(n, dtype=np.int64)
     rows = source[same]
     lengths[same], starts[same] = old_off[rows + 1] - old_off[rows], old_off[rows]
-    lengths[changed], starts[changed] = np.diff(new_off), new_off[:-1] + len(old)
+    lengths[changed], starts[changed] = np.diff(new_off), new_off[:-1]
     out_off = np.concatenate([[0], np.cumsum(lengths)])
-    gather = np.repeat(starts - out_off[:-1], lengths) + np.arange(out_off[-1])
+    at = np.repeat(starts - out_off[:-1], lengths) + np.arange(out_off[-1])  # in old (from last) or new
+    from_last = np.repeat(same, lengths)
 
-    def field(name: str):
-        return pa.concat_arrays([old.field(name), new.field(name)]).take(pa.array(gather))
+    last_at, fresh_at = np.flatnonzero(from_last), np.flatnonzero(~from_last)
+
+    def gathered(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
+        out = np.empty(len(at), dtype=old_values.dtype)
+        out[last_at], out[fresh_at] = old_values[at[last_at]], new_values[at[fresh_at]]
+        return out
 
     def numbers(name: str) -> np.ndarray:
-        both = [a.field(name).to_numpy(zero_copy_only=False).astype(np.float64) for a in (old, new)]
-        return np.concatenate(both)[gather]
+        return gathered(*(a.field(name).to_numpy(zero_copy_only=False).astype(np.float64) for a in (old, new)))
 
     names = pa.array(list(features))
-    ind = np.concatenate(
-        [pa.compute.index_in(a.field("indicator"), value_set=names).to_numpy(zero_copy_only=False) for a in (old, new)]
-    ).astype(np.int32)[gather]
+    ind = gathered(*(_positions(a.field("indicator"), names) for a in (old, new)))
     points = numbers("points")
     value = values[np.repeat(np.arange(n), lengths), ind]
     was = numbers("value")
-    from_last = np.repeat(same, lengths)
     moved = from_last & ~((was == value) | (np.isnan(was) & np.isnan(value)))
     again = _reason_structs(ind[moved].astype(np.int64), value[moved], points[moved], features)
-    texts = [pa.compute.replace_with_mask(field(lang), pa.array(moved), again.field(lang)) for lang in ("zh", "en")]
+    which = np.where(from_last, np.int8(0), np.int8(1))  # 0 last month's text, 1 fresh, 2 rendered again
+    which[moved] = 2
+    at[moved] = np.arange(int(moved.sum()))
+    texts = [gather_strings([old.field(lang), new.field(lang), again.field(lang)], which, at) for lang in ("zh", "en")]
     struct = pa.StructArray.from_arrays(
         [
             pa.DictionaryArray.from_arrays(pa.array(ind), names).cast(pa.string()),
@@ -443,6 +447,34 @@ def merged_reasons(
         fields=list(REASON_TYPE.value_type),
     )
     return pa.ListArray.from_arrays(pa.array(out_off.astype(np.int32)), struct)
+
+
+# the reason fields read dictionary-encoded from a graded table's Parquet (`pq.read_table(read_dictionary=)`)
+REASON_DICTIONARY = [f"reasons.list.element.{f}" for f in ("indicator", "zh", "en")]
+
+
+def _positions(strings: pa.Array, names: pa.Array) -> np.ndarray:
+    """Each string's position among `names` (int32), by the dictionary where the strings are encoded."""
+    if pa.types.is_dictionary(strings.type):
+        return _positions(strings.dictionary, names)[strings.indices.to_numpy(zero_copy_only=False)]
+    return pa.compute.index_in(strings, value_set=names).to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def gather_strings(sources: list[pa.Array], which: np.ndarray, at: np.ndarray) -> pa.StringArray:
+    """out[e] = sources[which[e]][at[e]] for string arrays, plain or dictionary-encoded: one `take` from the
+    sources' distinct strings (a month's reason texts are a few tens of thousands, read from Parquet as a
+    dictionary), not from the concatenated sources."""
+    index = np.asarray(at, dtype=np.int64).copy()
+    strings, base = [], 0
+    for k, a in enumerate(sources):
+        chosen = which == k
+        if pa.types.is_dictionary(a.type):
+            index[chosen] = a.indices.to_numpy(zero_copy_only=False)[index[chosen]]
+            a = a.dictionary
+        index[chosen] += base
+        strings.append(a.cast(pa.string()))
+        base += len(a)
+    return pa.concat_arrays(strings).take(pa.array(index))
 
 
 def _top_reasons(

@@ -11,6 +11,14 @@ a separate file (`CREDITGRADE_AUDIT_HEAD`, by default beside the log; put it on 
 off the machine to make it an external anchor), signed with HMAC-SHA256 when `CREDITGRADE_AUDIT_KEY` is
 set, so that nobody without the key can forge a head for a shortened log. `verify` checks the log against
 the head: a log shorter than the head, or whose entry at the head's position is another, was truncated.
+With the key set, every entry also carries `mac`, HMAC-SHA256 of its hash under the key, so a chain
+recomputed by someone without the key after editing an entry does not verify either.
+
+No lookup goes unaudited: when the log cannot be appended to — deleted or replaced under the running
+service, its folder gone, unwritable, the disk full — `append` raises `AuditUnavailable` (503) and the
+caller refuses the lookup; the service's readiness reports it. A torn last line (a write cut short by a
+crash) is moved to a quarantine file beside the log, the chain continued from the last whole entry, and
+the recovery itself written to the log.
 """
 
 from __future__ import annotations
@@ -35,24 +43,38 @@ class AuditError(CreditgradeError):
     code = "audit_chain"
 
 
+class AuditUnavailable(CreditgradeError):
+    """The audit log cannot be appended to: whatever needed auditing must be refused."""
+
+    code = "audit_unavailable"
+    status = 503
+
+
 def _digest(previous: str, body: str) -> str:
     return hashlib.sha256((previous + body).encode()).hexdigest()
 
 
-def _last_hash(fd: int) -> str:
+def _tail(fd: int) -> tuple[int, bytes]:
+    """(where the last line starts, the last line without its newline); (0, b"") for an empty file."""
     size = os.lseek(fd, 0, os.SEEK_END)
     if size == 0:
-        return GENESIS
-    step, tail = 4096, b""
-    pos = size
-    while pos > 0:
+        return 0, b""
+    pos, step = size, 4096
+    while True:
         pos = max(0, pos - step)
         chunk = os.pread(fd, size - pos, pos)
-        lines = chunk.rstrip(b"\n").split(b"\n")
-        if len(lines) > 1 or pos == 0:
-            tail = lines[-1]
-            break
-    return json.loads(tail)["hash"]
+        body = chunk[:-1] if chunk.endswith(b"\n") else chunk
+        cut = body.rfind(b"\n")
+        if cut >= 0 or pos == 0:
+            return pos + cut + 1, body[cut + 1 :]
+        step *= 2
+
+
+def _entry_hash(line: bytes) -> str | None:
+    try:
+        return str(json.loads(line)["hash"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def head_path(path: Path) -> Path:
@@ -63,6 +85,11 @@ def head_path(path: Path) -> Path:
 def _mac(entries: int, last: str) -> str | None:
     key = settings().audit_key
     return hmac.new(key.encode(), f"{entries}:{last}".encode(), hashlib.sha256).hexdigest() if key else None
+
+
+def _entry_mac(h: str) -> str | None:
+    key = settings().audit_key
+    return hmac.new(key.encode(), h.encode(), hashlib.sha256).hexdigest() if key else None
 
 
 def _read_head(path: Path) -> dict | None:
@@ -81,26 +108,90 @@ class AuditLog:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self.reader = os.open(self.path, os.O_RDONLY)
 
+    def problem(self) -> str | None:
+        """Why the log cannot be appended to now (None: it can): the file this log writes to must still be
+        the one at its path, and writable."""
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the audit log {self.path} was deleted"
+        except OSError as exc:
+            return f"the audit log {self.path} cannot be reached: {exc.strerror}"
+        held = os.fstat(self.fd)
+        if (on_disk.st_dev, on_disk.st_ino) != (held.st_dev, held.st_ino):
+            return f"the audit log {self.path} was replaced by another file"
+        if not os.access(self.path, os.W_OK):
+            return f"the audit log {self.path} is not writable"
+        return None
+
     def append(self, entries: list[dict]) -> None:
-        """Append entries (each a dict of plain values) in one locked write."""
+        """Append entries (each a dict of plain values) in one locked write; AuditUnavailable if the log cannot
+        take them (nothing is then written)."""
         if not entries:
             return
+        problem = self.problem()
+        if problem is not None:
+            raise AuditUnavailable(
+                f"{problem}: refused, since every lookup must be audited", f"审计日志不可写入（{problem}）：已拒绝请求"
+            )
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
-            previous = _last_hash(self.reader)
-            lines = []
+            previous = self._last_hash(now)
+            lines, added = [], len(entries)
             for e in entries:
-                body = json.dumps({"time": now, **e}, ensure_ascii=False, sort_keys=True)
-                h = _digest(previous, body)
-                record = json.loads(body)
-                record.update(previous=previous, hash=h)
-                lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
-                previous = h
-            os.write(self.fd, ("\n".join(lines) + "\n").encode())
-            self._publish_head(len(entries), previous)
+                previous = self._chained(lines, {"time": now, **e}, previous)
+            data = ("\n".join(lines) + "\n").encode()
+            try:
+                written = os.write(self.fd, data)
+                if written != len(data):
+                    raise OSError(28, "short write")
+            except OSError as exc:
+                raise AuditUnavailable(
+                    f"the audit log {self.path} could not be written ({exc.strerror}): refused",
+                    f"审计日志 {self.path} 写入失败：已拒绝请求",
+                ) from None
+            self._publish_head(added, previous)
         finally:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _chained(lines: list[str], entry: dict, previous: str) -> str:
+        body = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        h = _digest(previous, body)
+        record = json.loads(body)
+        record.update(previous=previous, hash=h)
+        mac = _entry_mac(h)
+        if mac is not None:
+            record["mac"] = mac
+        lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        return h
+
+    def _last_hash(self, now: str) -> str:
+        """The hash of the last whole entry. A torn last line (a write cut short) is moved to a quarantine file
+        beside the log, the log cut back to its last whole entry, and the recovery recorded as an entry."""
+        start, last = _tail(self.reader)
+        if not last:
+            return GENESIS
+        h = _entry_hash(last)
+        if h is not None:
+            return h
+        size = os.lseek(self.reader, 0, os.SEEK_END)
+        torn = os.pread(self.reader, size - start, start)
+        quarantine = self.path.with_name(f"{self.path.name}.torn-{now.replace(':', '')}-{os.getpid()}")
+        quarantine.write_bytes(torn)
+        os.truncate(self.path, start)
+        _, before = _tail(self.reader)
+        previous = (_entry_hash(before) or GENESIS) if before else GENESIS
+        lines: list[str] = []
+        previous = self._chained(
+            lines,
+            {"time": now, "event": "torn_line_quarantined", "bytes": len(torn), "quarantine": quarantine.name},
+            previous,
+        )
+        os.write(self.fd, (lines[0] + "\n").encode())
+        self._publish_head(1, previous)
+        return previous
 
     def _publish_head(self, added: int, last: str) -> None:
         """The new head, written whole (temporary file, then renamed), under the log's lock."""
@@ -141,13 +232,21 @@ def verify(path: Path) -> int:
     head = _read_head(Path(path))
     wanted = int(head["entries"]) if head is not None else -1
     at_head = GENESIS if wanted == 0 else None
+    keyed = False
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
             try:
                 record = json.loads(line)
-                claimed_prev, claimed = record.pop("previous"), record.pop("hash")
-            except (json.JSONDecodeError, KeyError):
+                claimed_prev, claimed, mac = record.pop("previous"), record.pop("hash"), record.pop("mac", None)
+            except (json.JSONDecodeError, KeyError, AttributeError):
                 raise AuditError(f"{path}, line {n}: not an audit entry", f"{path} 第 {n} 行不是审计记录") from None
+            keyed = keyed or mac is not None  # entries written before the key was set carry none
+            if keyed and not hmac.compare_digest(str(mac), _entry_mac(str(claimed)) or ""):
+                raise AuditError(
+                    f"{path}, line {n}: the entry's signature does not match (recomputed without the key, or "
+                    "another key)",
+                    f"{path} 第 {n} 行：记录签名不符（未持密钥重算或密钥不同）",
+                )
             if claimed_prev != previous:
                 raise AuditError(
                     f"{path}, line {n}: chain broken (an entry before it was removed or changed)",

@@ -251,11 +251,16 @@ class ApiKeyMiddleware:
             auth = headers.get(b"authorization", b"").decode("latin-1")
             key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         caller = self.keys.check(key)
+        try:
+            if caller is None:
+                self._refused(scope, 401, None)
+            elif not allowed(caller.role, needed):
+                self._refused(scope, 403, caller)
+        except CreditgradeError as exc:  # the refusal could not be audited (AuditUnavailable): say so
+            return await _reply(send, int(exc.status), exc.en, exc.zh)
         if caller is None:
-            self._refused(scope, 401, None)
             return await _reply(send, 401, "missing or invalid API key", "缺少或无效的 API 密钥")
         if not allowed(caller.role, needed):
-            self._refused(scope, 403, caller)
             return await _reply(
                 send,
                 403,

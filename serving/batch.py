@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -33,6 +34,7 @@ from creditgrade.features.pipeline import META_AS_OF, read_features
 from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
+from creditgrade.models.explain import REASON_DICTIONARY
 from creditgrade.models.plots import WATERFALL_TEXT, beeswarm_plot, dimension_importance_plot, waterfall_plot
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
 
@@ -156,8 +158,7 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
     """Last month's answers for the enterprises whose row the same model sees unchanged."""
     if MODEL_VIEW not in previous.column_names:
         return None  # graded by an earlier release
-    where = pa.compute.index_in(pa.array(usccs), value_set=previous["uscc"].combine_chunks())
-    at = where.fill_null(-1).to_numpy().astype(np.int64)
+    at = _rows_in(pa.array(usccs), previous["uscc"].combine_chunks())
     found = at >= 0
     before = previous[MODEL_VIEW].combine_chunks()
     views = np.frombuffer(before.buffers()[1], dtype=np.uint64, count=2 * len(before), offset=16 * before.offset)
@@ -173,6 +174,53 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
         points=pd.DataFrame({c.removeprefix("points_").upper(): previous[c].to_numpy()[rows] for c in point_columns}),
         reasons=previous["reasons"].combine_chunks(),
     )
+
+
+def _rows_in(keys: pa.Array, among: pa.Array) -> np.ndarray:
+    """Each key's row in `among` (-1 where absent): a merge of the two when both are sorted and unique, as
+    graded tables are (by USCC); a hash lookup otherwise."""
+    keys, among = keys.cast(pa.string()), among.cast(pa.string())
+    if keys.null_count == 0 and among.null_count == 0:
+        buffers = [
+            (
+                np.frombuffer(a.buffers()[1], np.int32, len(a) + 1, 4 * a.offset),
+                np.frombuffer(a.buffers()[2] or b"", np.uint8),
+            )
+            for a in (keys, among)
+        ]
+        at = np.empty(len(keys), dtype=np.int64)
+        if _merged(*buffers[0], *buffers[1], at):
+            return at
+    return pa.compute.index_in(keys, value_set=among).fill_null(-1).to_numpy().astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _before(a_off, a, i, b_off, b, j) -> int:  # pragma: no cover - compiled
+    """-1, 0 or 1 as string i of a sorts before, with or after string j of b (bytewise: UTF-8 sorts as text)."""
+    s, t, u, v = a_off[i], a_off[i + 1], b_off[j], b_off[j + 1]
+    for k in range(min(t - s, v - u)):
+        if a[s + k] != b[u + k]:
+            return -1 if a[s + k] < b[u + k] else 1
+    return -1 if t - s < v - u else (1 if t - s > v - u else 0)
+
+
+@numba.njit(cache=True)
+def _merged(a_off, a, b_off, b, at) -> bool:  # pragma: no cover - compiled
+    """at[i] = row of a's string i in b, -1 where absent, by one merge; False where either is not strictly
+    ascending (at is then not filled)."""
+    n, m = a_off.shape[0] - 1, b_off.shape[0] - 1
+    for i in range(1, n):
+        if _before(a_off, a, i - 1, a_off, a, i) >= 0:
+            return False
+    for j in range(1, m):
+        if _before(b_off, b, j - 1, b_off, b, j) >= 0:
+            return False
+    j = 0
+    for i in range(n):
+        while j < m and _before(b_off, b, j, a_off, a, i) < 0:
+            j += 1
+        at[i] = j if j < m and _before(a_off, a, i, b_off, b, j) == 0 else -1
+    return True
 
 
 def _names(codes: pd.Series, names: dict, lang: str) -> pa.Array:
@@ -350,7 +398,8 @@ def _read_explained(path: Path) -> pa.Table | None:
     names = pq.read_schema(path).names
     if MODEL_VIEW not in names:
         return None
-    return pq.read_table(path, columns=[*REUSED, *(c for c in names if c.startswith("points_"))])
+    columns = [*REUSED, *(c for c in names if c.startswith("points_"))]
+    return pq.read_table(path, columns=columns, read_dictionary=REASON_DICTIONARY)
 
 
 def _read_previous(path: Path) -> pd.DataFrame:

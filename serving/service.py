@@ -199,6 +199,10 @@ class CreditGrade:
         WORKER["service"] = self  # for the bare ASGI route (`history_app`): one service per worker process
         gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
 
+    def __is_ready__(self) -> bool:
+        """Ready (`/readyz` 200) only while the audit log can be appended to: no lookup may go unaudited."""
+        return self.audit.problem() is None
+
     # -- state -------------------------------------------------------------------------------
 
     def _load(self) -> None:

@@ -1,5 +1,6 @@
 """Keys listed and revoked (a running service stops accepting a revoked key within seconds), refused
-requests audited, and a truncated audit log detected."""
+requests audited, a truncated or recomputed audit log detected, a torn last line recovered, and no lookup
+answered when the log cannot be appended to."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from creditgrade.serving import auth
-from creditgrade.serving.audit import AuditError, AuditLog, head_path, verify
+from creditgrade.serving.audit import AuditError, AuditLog, AuditUnavailable, head_path, verify
 from creditgrade.serving.auth import ApiKeyMiddleware, add_key, list_keys, revoke_key
 from creditgrade.serving.cli import app
 from creditgrade.serving.launch import running_server
@@ -113,6 +114,72 @@ def test_a_signed_head_cannot_be_forged_without_the_key(tmp_path, monkeypatch):
         verify(path)
 
 
+def test_a_chain_recomputed_without_the_key_does_not_verify(tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDITGRADE_AUDIT_KEY", "the key")
+    monkeypatch.delenv("CREDITGRADE_AUDIT_HEAD", raising=False)
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    for n in range(3):
+        log.append([{"endpoint": "grade", "uscc": f"u{n}"}])
+    assert verify(path) == 3
+    # an attacker edits the second entry and recomputes every hash after it (and the head), without the key
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[1]["uscc"] = "someone else"
+    previous = "0" * 64
+    for r in records:
+        body = {k: v for k, v in r.items() if k not in ("previous", "hash", "mac")}
+        r["previous"] = previous
+        r["hash"] = previous = (
+            __import__("hashlib")
+            .sha256((previous + json.dumps(body, ensure_ascii=False, sort_keys=True)).encode())
+            .hexdigest()
+        )
+    path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+    with pytest.raises(AuditError, match="line 2: the entry.s signature does not match"):
+        verify(path)
+    for r in records:
+        r.pop("mac")
+    path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+    head_path(path).write_text(json.dumps({"entries": 3, "hash": records[-1]["hash"], "mac": None}))
+    with pytest.raises(AuditError, match="signature does not match"):  # unsigned entries: the head gives it away
+        verify(path)
+
+
+def test_a_torn_last_line_is_quarantined_and_the_chain_continues(tmp_path, monkeypatch):
+    monkeypatch.delenv("CREDITGRADE_AUDIT_HEAD", raising=False)
+    monkeypatch.delenv("CREDITGRADE_AUDIT_KEY", raising=False)
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    log.append([{"endpoint": "grade", "uscc": "u0"}, {"endpoint": "grade", "uscc": "u1"}])
+    with open(path, "a") as f:
+        f.write('{"endpoint": "grade", "time": "2026-')  # a write cut short by a crash
+    log.append([{"endpoint": "grade", "uscc": "u2"}])
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e.get("uscc") or e.get("event") for e in entries] == ["u0", "u1", "torn_line_quarantined", "u2"]
+    (quarantined,) = tmp_path.glob("audit.log.torn-*")
+    assert quarantined.read_text() == '{"endpoint": "grade", "time": "2026-'
+    assert entries[2]["quarantine"] == quarantined.name and entries[2]["bytes"] == len(quarantined.read_text())
+    assert verify(path) == 4
+
+
+def test_nothing_is_answered_unaudited_when_the_log_cannot_be_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("CREDITGRADE_AUDIT_HEAD", raising=False)
+    path = tmp_path / "audit" / "audit.log"
+    log = AuditLog(path)
+    log.append([{"endpoint": "grade", "uscc": "u0"}])
+    path.unlink()
+    with pytest.raises(AuditUnavailable, match="was deleted") as refused:
+        log.append([{"endpoint": "grade", "uscc": "u1"}])
+    assert refused.value.status == 503 and "审计日志不可写入" in refused.value.zh
+    path.write_text("")  # another file at the path: not the one this log holds
+    with pytest.raises(AuditUnavailable, match="replaced by another file"):
+        log.append([{"endpoint": "grade", "uscc": "u1"}])
+    (tmp_path / "audit" / "audit.log").unlink()
+    __import__("shutil").rmtree(tmp_path / "audit")  # the folder too (with the head beside the log)
+    with pytest.raises(AuditUnavailable, match="was deleted"):
+        log.append([{"endpoint": "grade", "uscc": "u1"}])
+
+
 @pytest.mark.slow
 def test_a_running_service_refuses_a_revoked_key_within_seconds(graded_city, tmp_path):
     keys, audit = tmp_path / "keys.json", tmp_path / "audit.log"
@@ -131,7 +198,17 @@ def test_a_running_service_refuses_a_revoked_key_within_seconds(graded_city, tmp
             assert time.monotonic() - start < 3, "the revoked key was still accepted after 3 s"
             time.sleep(0.1)
         waited = time.monotonic() - start
+        entries = [json.loads(line) for line in audit.read_text().splitlines()]
+        # the log deleted under the running service: nothing answered unaudited, and not ready
+        other = add_key(keys, "unit-b", "regulator")
+        time.sleep(1.1)  # the key file is looked at once a second
+        audit.rename(tmp_path / "moved.log")
+        refused = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, headers={"X-API-Key": other}, timeout=10)
+        history = httpx.get(f"{base}/v1/history/{uscc}", headers={"X-API-Key": other}, timeout=10)
+        unknown = httpx.post(f"{base}/v1/grade", json={"uscc": uscc}, timeout=10)  # a refusal is not audited either
+        ready = httpx.get(f"{base}/readyz", timeout=10).status_code
     assert waited < 3
-    entries = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert verify(audit) == len(entries)
+    assert verify(tmp_path / "moved.log") == len(entries)
     assert entries[0]["uscc"] == uscc and entries[-1]["refused"] == 401
+    assert refused.status_code == history.status_code == unknown.status_code == 503 and ready == 503
+    assert refused.json()["code"] == "audit_unavailable" and "was deleted" in refused.json()["error"]
