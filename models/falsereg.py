@@ -31,6 +31,7 @@ from sklearn.model_selection import StratifiedKFold
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.settings import settings
+from creditgrade.models.boosters import checked_boosters
 
 FEATURES: tuple[str, ...] = catalog.FALSE_REGISTRATION_IDS
 OWN = {i.id for i in catalog.FALSE_REGISTRATION}
@@ -277,7 +278,7 @@ class FalseRegModel:
         return {"state.json": json.dumps(state).encode(), "forest.skops": skops.io.dumps(self.forest_)}
 
     @classmethod
-    def from_files(cls, state: bytes, forest: bytes) -> FalseRegModel:
+    def from_files(cls, state: bytes, forest: bytes, isolated: bool = False) -> FalseRegModel:
         """The model back from `to_files`. Nothing in the files is executed: the boosters are parsed by
         LightGBM, and skops builds the forest only from scikit-learn's tree types (anything else is refused)."""
         import skops.io
@@ -297,7 +298,10 @@ class FalseRegModel:
                 code="registry",
             )
         model = cls(FalseRegConfig(**{**d["config"], "num_threads": settings().threads}))
-        model.boosters_ = [lgb.Booster(model_str=s) for s in d["boosters"]]
+        if isolated:  # parsed and smoke-tested in a child process first (`models.boosters`)
+            model.boosters_ = checked_boosters(list(d["boosters"]), "the false-registration model")
+        else:
+            model.boosters_ = [lgb.Booster(model_str=s) for s in d["boosters"]]
         for b in model.boosters_:
             b.best_iteration = 0  # the saved string holds exactly the kept trees
         if d["stack"] is not None:

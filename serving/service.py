@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import logging
 import os
 import threading
 import time
@@ -48,6 +49,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from creditgrade.features.errors import CreditgradeError, NotFound, TooLarge
 from creditgrade.features.settings import settings
+from creditgrade.models.boosters import ModelRejected
 from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving import metrics
 from creditgrade.serving.audit import AuditLog, WorkerAudit
@@ -154,6 +156,7 @@ def check_uscc(uscc: str, known: Callable[[str], bool] = lambda code: False) -> 
     return code
 
 
+logger = logging.getLogger("creditgrade.service")
 WORKER: dict[str, Any] = {}  # this worker process's service instance
 
 
@@ -195,6 +198,7 @@ class CreditGrade:
         self.audit = AuditLog(self.settings.audit_log)
         self._lock = threading.Lock()
         self._months_looked = time.monotonic()
+        self._refused_stamp: float | None = None  # a reload other workers asked for that this one refused
         self._load()
         WORKER["service"] = self  # for the bare ASGI route (`history_app`): one service per worker process
         gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
@@ -206,10 +210,21 @@ class CreditGrade:
     # -- state -------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        scoring = self._tracking.load(self._tracking.CHAMPION)
-        scoring.model.config = scoring.model.config.with_threads(1)  # one per worker
-        folder = served_folder(self.root, self.settings.monthly)
-        self.scoring, self.store, self.folder, self.loaded_at = scoring, GradedStore(folder), folder, time.time()
+        """Load the champion and the newest graded table and swap them in; on any failure (ModelRejected,
+        a table that cannot be read) nothing is swapped and the error is raised."""
+        try:
+            scoring = self._tracking.load(self._tracking.CHAMPION, isolated=True)
+            scoring.model.config = scoring.model.config.with_threads(1)  # one per worker
+            folder = served_folder(self.root, self.settings.monthly)
+            store = GradedStore(folder)
+        except CreditgradeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the serving state stays as it is
+            raise ModelRejected(
+                f"the champion or the graded table could not be loaded ({type(exc).__name__}: {exc})",
+                "冠军模型或分级结果无法加载",
+            ) from None
+        self.scoring, self.store, self.folder, self.loaded_at = scoring, store, folder, time.time()
         self.regraded = Regraded(self.settings.monthly / "history" / REGRADED, self.store.as_of)
         self.months_seen = self._months_stamp()
         summary = metrics.month_summary(self.settings.monthly)
@@ -237,10 +252,17 @@ class CreditGrade:
         if now - self._months_looked >= 1.0:
             self._months_looked = now
             published = self._months_stamp() != self.months_seen
-        if stamp > self.loaded_at or published:
+        if (stamp > self.loaded_at and stamp != self._refused_stamp) or published:
             with self._lock:
-                if stamp > self.loaded_at or self._months_stamp() != self.months_seen:
-                    self._load()
+                if (
+                    stamp > self.loaded_at and stamp != self._refused_stamp
+                ) or self._months_stamp() != self.months_seen:
+                    try:
+                        self._load()
+                    except CreditgradeError as exc:  # keep serving what was loaded; not tried again for this ask
+                        self._refused_stamp = stamp
+                        self.months_seen = self._months_stamp()
+                        logger.error("reload refused, still serving %s: %s", self.scoring.label, exc.en)
 
     def _caller(self, ctx: bentoml.Context) -> dict:
         key = ctx.request.scope.get("state", {}).get("api_key")
@@ -565,12 +587,30 @@ class CreditGrade:
         return reply({"objections": [o.to_dict() for o in rows]})
 
     @bentoml.api(route="/v1/reload")
+    @answers
     def reload(self, ctx: bentoml.Context) -> ModelInfo:
-        """Admin: load the current champion and the latest graded table, in every worker."""
+        """Admin: load the current champion and the latest graded table, in every worker. The new champion is
+        checked first (its files' SHA-256, then parsed and scored in a child process); if it fails, this
+        answers why (422) and every worker keeps serving the model it has."""
+        before = self.scoring.label
+        try:
+            with self._lock:
+                self._load()
+        except CreditgradeError as exc:
+            self.audit.append(
+                [
+                    {
+                        "endpoint": "reload",
+                        **self._caller(ctx),
+                        "uscc": None,
+                        "model_version": before,
+                        "refused": exc.code,
+                    }
+                ]
+            )
+            raise
         self._marker().parent.mkdir(parents=True, exist_ok=True)
-        self._marker().touch()
-        with self._lock:
-            self._load()
+        self._marker().touch()  # the other workers follow, now that the new state is known to load
         self.audit.append(
             [{"endpoint": "reload", **self._caller(ctx), "uscc": None, "model_version": self.scoring.label}]
         )

@@ -199,11 +199,12 @@ def _log(result: FalseRegResult) -> int:
         return tracking.register_files(model.to_files(), tracking.FALSE_REGISTRATION)
 
 
-def load(alias: str = tracking.CHAMPION) -> tuple[int, FalseRegModel]:
-    """The registered false-registration model behind `alias`, rebuilt from its data files."""
+def load(alias: str = tracking.CHAMPION, isolated: bool = False) -> tuple[int, FalseRegModel]:
+    """The registered false-registration model behind `alias`, rebuilt from its data files (each checked
+    against its SHA-256 recorded at registration; with `isolated`, its boosters tried in a child first)."""
     version, state = tracking.registered_file(alias, tracking.FALSE_REGISTRATION, "state.json")
     _, forest = tracking.registered_file(alias, tracking.FALSE_REGISTRATION, "forest.skops")
-    model = FalseRegModel.from_files(state.read_bytes(), forest.read_bytes())
+    model = FalseRegModel.from_files(state, forest, isolated=isolated)
     if model.catalog_version_ != catalog.version():
         raise FalseRegError(
             f"{tracking.FALSE_REGISTRATION} version {version} was trained on catalog "

@@ -15,17 +15,20 @@ plus its anomaly forest in skops' format, loaded with only scikit-learn's tree t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
+import lightgbm as lgb
 import mlflow
 from mlflow import MlflowClient
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
 from creditgrade.models import grades as G
+from creditgrade.models.boosters import ModelRejected, checked_boosters
 from creditgrade.models.risk import RiskModel
 from creditgrade.models.scoring import ScoringModel
 
@@ -151,21 +154,82 @@ def version_behind(alias: str, name: str) -> tuple[int, str]:
     return version, client().get_model_version(name, str(version)).run_id
 
 
-def artifact_json(run_id: str, path: str) -> dict:
-    return json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path)).read_text())
+SEAL = "creditgrade.sha256"  # model-version tag: {artifact: SHA-256} of every file loaded back
+RISK_ARTIFACTS = (
+    "model/model.lgb",
+    "report/risk_model_state.json",
+    "report/grade_schemes.json",
+    "report/reference_distribution.json",
+)
+FALSE_REGISTRATION_ARTIFACTS = ("model/state.json", "model/forest.skops")
 
 
-def load(alias: str = CHAMPION) -> ScoringModel:
-    """The registered risk-model version behind `alias`: the native LightGBM booster from the registry (so
-    that contributions can be computed), with the calibration, medians and fitted grade schemes logged
-    beside it in the same run."""
-    import mlflow.lightgbm
+def _artifact(name: str, version: int, relative: str) -> Path:
+    """A local copy of one file of a registered version: `model/<file>` from the version's registered model
+    files, anything else from the run that trained it."""
+    c = client()
+    if relative.startswith("model/"):
+        where = c.get_model_version_download_uri(name, str(version))
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=f"{where}/{relative.removeprefix('model/')}"))
+    run_id = c.get_model_version(name, str(version)).run_id
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=relative))
 
+
+def seal(version: int, name: str = MODEL_NAME) -> dict[str, str]:
+    """Record the SHA-256 of every file of `version` that is loaded back (a model-version tag in the
+    registry's database, not a file beside the artifacts); done at registration. Returns the digests."""
+    digests = {}
+    for relative in RISK_ARTIFACTS if name == MODEL_NAME else FALSE_REGISTRATION_ARTIFACTS:
+        try:
+            digests[relative] = hashlib.sha256(_artifact(name, version, relative).read_bytes()).hexdigest()
+        except (OSError, mlflow.exceptions.MlflowException):
+            continue  # a file this version never had (older versions: no reference distribution)
+    client().set_model_version_tag(name, str(version), SEAL, json.dumps(digests, sort_keys=True))
+    return digests
+
+
+def artifact_bytes(name: str, version: int, relative: str) -> bytes:
+    """One file of a registered version, checked against the SHA-256 recorded when it was registered;
+    ModelRejected if it was changed, damaged or never recorded."""
+    sealed = client().get_model_version(name, str(version)).tags.get(SEAL)
+    if sealed is None:
+        raise ModelRejected(
+            f"version {version} of {name} was registered without the SHA-256 of its files, so they cannot be "
+            "checked: retrain it, or vouch for its files with `creditgrade models seal`",
+            f"{name} 版本 {version} 注册时未记录文件的 SHA-256，无法校验：请重新训练，或确认文件无误后运行 "
+            "`creditgrade models seal`",
+        )
+    expected = json.loads(sealed).get(relative)
+    if expected is None:
+        raise NotFound(f"version {version} of {name} has no {relative}", f"{name} 版本 {version} 没有 {relative}")
+    data = _artifact(name, version, relative).read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ModelRejected(
+            f"{relative} of {name} version {version} is not the file that was registered (its SHA-256 differs): "
+            "changed or damaged since; it is not loaded",
+            f"{name} 版本 {version} 的 {relative} 与注册时的文件不符（SHA-256 不同）：已被修改或损坏，拒绝加载",
+        )
+    return data
+
+
+def load(alias: str = CHAMPION, isolated: bool = False) -> ScoringModel:
+    """The registered risk-model version behind `alias`: its LightGBM booster (text format) with the
+    calibration, medians and fitted grade schemes logged beside it, every file checked against its SHA-256
+    recorded at registration. Nothing is unpickled (MLflow's loader is not used). With `isolated` (the
+    service), the booster is first parsed and smoke-tested in a child process (`models.boosters`)."""
     version, run_id = version_behind(alias, MODEL_NAME)
-    state = artifact_json(run_id, "report/risk_model_state.json")
-    schemes = artifact_json(run_id, "report/grade_schemes.json")
-    model = RiskModel.from_dict(state)
-    model.booster_ = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}@{alias}")
+    what = f"{MODEL_NAME} version {version}"
+    try:
+        state = json.loads(artifact_bytes(MODEL_NAME, version, "report/risk_model_state.json"))
+        schemes = json.loads(artifact_bytes(MODEL_NAME, version, "report/grade_schemes.json"))
+        text = artifact_bytes(MODEL_NAME, version, "model/model.lgb").decode()
+        model = RiskModel.from_dict(state)
+        grade_schemes = {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()}
+    except (ValueError, KeyError, TypeError) as exc:  # a file that matches its hash but does not parse
+        raise ModelRejected(f"{what} cannot be read: {exc}", f"{what} 无法读取：{exc}") from None
+    except OSError as exc:
+        raise ModelRejected(f"{what}: a file is missing ({exc.strerror})", f"{what}：文件缺失") from None
+    model.booster_ = checked_boosters([text], what)[0] if isolated else lgb.Booster(model_str=text)
     model.booster_.best_iteration = 0
     if model.booster_.num_trees() != state["booster"].count("\nTree="):
         raise CreditgradeError(
@@ -174,12 +238,10 @@ def load(alias: str = CHAMPION) -> ScoringModel:
             code="registry",
         )
     model.config = model.config.with_threads(settings().threads)
-    scoring = ScoringModel(
-        MODEL_NAME, version, run_id, model, {k: G.GradeScheme.from_dict(v) for k, v in schemes.items()}
-    )
+    scoring = ScoringModel(MODEL_NAME, version, run_id, model, grade_schemes)
     try:  # models registered before the monthly cycle have no reference distribution
-        scoring.reference = artifact_json(run_id, "report/reference_distribution.json")
-    except (OSError, mlflow.exceptions.MlflowException):
+        scoring.reference = json.loads(artifact_bytes(MODEL_NAME, version, "report/reference_distribution.json"))
+    except (NotFound, mlflow.exceptions.MlflowException, OSError):
         scoring.reference = None
     return scoring
 
@@ -200,11 +262,13 @@ def register_files(files: dict[str, bytes], name: str) -> int:
     except mlflow.exceptions.MlflowException:
         c.create_registered_model(name)
     version = c.create_model_version(name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+    seal(int(version.version), name)
     register_aliases(int(version.version), name)
     return int(version.version)
 
 
-def registered_file(alias: str, name: str, relative: str) -> tuple[int, Path]:
-    """(version, local copy of one file) of the version of `name` behind `alias` (see `register_files`)."""
-    version, run_id = version_behind(alias, name)
-    return version, Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"model/{relative}"))
+def registered_file(alias: str, name: str, relative: str) -> tuple[int, bytes]:
+    """(version, content of one of its `model/` files, checked against its SHA-256) of the version of `name`
+    behind `alias` (see `register_files`)."""
+    version, _ = version_behind(alias, name)
+    return version, artifact_bytes(name, version, f"model/{relative}")

@@ -314,6 +314,7 @@ def _log(result: TrainResult, x: pd.DataFrame, as_of: dt.date) -> int:
             registered_model_name=tracking.MODEL_NAME,
         )
         version = int(info.registered_model_version)
+        tracking.seal(version)
         tracking.register_aliases(version)
         mlflow.set_tag("run_id", run.info.run_id)
     return version

@@ -2,7 +2,7 @@
 
     app.py     the application, its one error handler, progress bars
     data.py    simulate, ingest, stats, features, docs
-    model.py   train, train-table, models list|promote|rollback, falsereg train, simulate-cycles
+    model.py   train, train-table, models list|promote|rollback|seal, falsereg train, simulate-cycles
     grade.py   grade, explain, falsereg list
     month.py   month, history, warnings (the monthly cycle)
     plan.py    plan, plan commit, plan verify, inspections ingest

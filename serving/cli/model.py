@@ -62,7 +62,7 @@ def train_table(
 
 
 models_app = typer.Typer(
-    cls=Commands, help="Registered models: list, promote, roll back (模型管理).", no_args_is_help=True
+    cls=Commands, help="Registered models: list, promote, roll back, seal (模型管理).", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
 MODEL_OPTION = typer.Option("enterprise-credit-risk", "--model", help="enterprise-credit-risk or false-registration.")
@@ -95,6 +95,19 @@ def models_rollback(model: str = MODEL_OPTION) -> None:
 
     tracking.configure()
     console.print(f"{model} champion → version {tracking.rollback(model)}")
+
+
+@models_app.command("seal")
+def models_seal(
+    version: int = typer.Argument(..., help="The version whose files you vouch for."), model: str = MODEL_OPTION
+) -> None:
+    """Record the SHA-256 of a version's files as they are now (a version registered before hashes were
+    recorded): only for files you know to be the ones trained; every load then checks them (模型文件封存)."""
+    from creditgrade.training import tracking
+
+    tracking.configure()
+    for relative, digest in tracking.seal(version, model).items():
+        console.print(f"{model} v{version} {relative}  sha256 {digest}")
 
 
 falsereg_app = typer.Typer(

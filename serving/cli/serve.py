@@ -56,12 +56,20 @@ def serve(
         settings(), workers=workers, **{k: Path(v).resolve() for k, v in given.items() if v is not None}
     )
     folder = served_folder(s.graded, s.monthly)
+    if s.tracking_uri is None and not (s.mlruns / "mlflow.db").exists():
+        raise NotFound(
+            f"no model store at {s.mlruns / 'mlflow.db'}: run `creditgrade train` (or `make demo`), or point "
+            "CREDITGRADE_MLRUNS at the store",
+            f"{s.mlruns / 'mlflow.db'} 处没有模型库：请先运行 `creditgrade train`（或 `make demo`），"
+            "或设置 CREDITGRADE_MLRUNS",
+        )
     tracking.configure()
     if tracking.alias_version(tracking.CHAMPION) is None:
         raise NotFound(
             "no champion model is registered: run `creditgrade train` (or `make demo`)",
             "没有已注册的冠军模型：请先运行 `creditgrade train`（或 `make demo`）",
         )
+    tracking.load(tracking.CHAMPION, isolated=True)  # a champion that cannot load stops here, with the reason
     if not s.api_keys_file.exists() and not s.api_keys:
         console.print(
             f"[yellow]warning:[/] no API keys ({s.api_keys_file} missing): every request will get 401; "

@@ -165,6 +165,29 @@ def test_keys_and_roles(service, table):
         assert client.get(open_path).status_code == 200, open_path
 
 
+def test_a_reload_of_a_damaged_champion_is_refused_and_the_model_in_use_keeps_serving(service, table, graded_city):
+    client, *_ = service
+    from creditgrade.training import tracking
+
+    version = tracking.alias_version(tracking.CHAMPION)
+    model = tracking._artifact(tracking.MODEL_NAME, version, "model/model.lgb")
+    (stored,) = [p for p in graded_city.mlruns.rglob("model.lgb") if p.read_bytes() == model.read_bytes()]
+    text = stored.read_bytes()
+    body = {"uscc": table.index[0]}
+    before = post(client, "/v1/grade", body).json()
+    stored.write_bytes(text[: len(text) // 3])  # truncated: LightGBM would abort the worker reading it
+    try:
+        r = post(client, "/v1/reload", {}, role="admin")
+        after = post(client, "/v1/grade", body)
+        ready = client.get("/readyz").status_code
+    finally:
+        stored.write_bytes(text)
+    assert r.status_code == 422 and r.json()["code"] == "model_rejected"
+    assert "is not the file that was registered" in r.json()["error"] and "拒绝加载" in r.json()["error_zh"]
+    assert after.status_code == 200 and after.json() == before and ready == 200
+    assert post(client, "/v1/reload", {}, role="admin").status_code == 200
+
+
 def test_every_lookup_is_audited_without_person_identifiers(service, table, graded_city):
     client, log, _ = service
     before = verify(log) if log.exists() else 0

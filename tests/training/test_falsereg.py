@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
+import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from creditgrade.models.boosters import ModelRejected
 from creditgrade.training import tracking
 from creditgrade.training.falsereg import FalseRegError, confirmed_cases, evaluate, load, train_falsereg
 
@@ -52,6 +55,24 @@ def test_train_registers_a_model_that_beats_the_rules_on_the_truth(graded_city, 
     } == {"state.json", "forest.skops"}
     city = graded_city_frame(graded_city)
     assert np.allclose(model.scores(city).to_numpy(), s.model.scores(city).to_numpy(), rtol=0, atol=1e-12)
+    assert load(isolated=True)[1].scores(city).equals(model.scores(city))  # boosters tried in a child first
+    # a pickle put in place of the forest is never opened: its SHA-256 is not the one registered
+    (forest,) = (store / "artifacts" / tracking.FALSE_REGISTRATION).rglob("model/forest.skops")
+    sentinel = tmp_path / "ran"
+    forest.write_bytes(pickle.dumps(Payload(sentinel)))
+    with pytest.raises(ModelRejected, match="forest.skops of false-registration version 1 is not the file"):
+        load()
+    assert not sentinel.exists()
+
+
+class Payload:
+    """A pickle that, when loaded, creates a file: proof that it ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
 
 
 def graded_city_frame(graded_city):
