@@ -23,11 +23,12 @@ export MKL_NUM_THREADS ?= 1
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# Every download is checked against the SHA-256 in the locks (--require-hashes): the installer's own too.
+$(STAMP): requirements.lock requirements-uv.lock pyproject.toml
 	fc-list :lang=zh 2>/dev/null | grep -q . || $(MAKE) --no-print-directory fonts
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -65,9 +66,10 @@ typecheck: $(STAMP)
 	cd $(TYPES) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p creditgrade.models \
 		-m creditgrade.features.catalog -m creditgrade.features.errors -m creditgrade.features.settings
 
-# Regenerate the pinned lock after changing dependencies in pyproject.toml.
+# Regenerate the pinned lock (with every file's SHA-256) after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra test --extra notebooks --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra notebooks --python-version 3.11 --generate-hashes \
+		-o requirements.lock
 
 # The modellers' notebooks in JupyterLab (kernel: this .venv).
 notebooks: $(STAMP)

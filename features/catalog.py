@@ -136,6 +136,13 @@ class Indicator:
             template = PLURAL.sub(lambda m: m.group(1) if one else m.group(2), template)
         return template.format(value=shown(value, self.unit, lang))
 
+    @property
+    def valid_range(self) -> tuple[float, float]:
+        """The values the indicator can take: its own bounds, else its unit's (`UNIT_RANGE`). The service
+        refuses anything outside (and anything not finite) in a what-if."""
+        low, high = UNIT_RANGE[self.unit]
+        return (low if self.minimum is None else self.minimum, high if self.maximum is None else self.maximum)
+
     def _one(self, value: float) -> bool:
         """Whether the English text takes the singular ('1 complaint', '1.0 year')."""
         return self.unit in ("count", "people", "days") and round(value) == 1 or self.unit == "years" and value < 1.05
@@ -160,6 +167,23 @@ class Indicator:
                 text = rendered[key] = self.reason(None if key is None else v, lang)
             out.append(text)
         return out
+
+
+# Where an indicator states no bound of its own, its unit's: wider than any real enterprise (a century and a
+# half of age, 10^12 万元 of capital, a million records), so they only keep out what cannot be a value.
+UNIT_RANGE: dict[str, tuple[float, float]] = {
+    "count": (0.0, 1e6),
+    "people": (0.0, 1e7),
+    "days": (0.0, 36_500.0),
+    "years": (0.0, 150.0),
+    "ratio": (-1e3, 1e3),
+    "change": (-1.0, 1e4),
+    "log10_wan": (-4.0, 12.0),
+    "log10_cny": (0.0, 16.0),
+    "grade": (1.0, 5.0),
+    "level": (0.0, 4.0),
+    "flag": (0.0, 1.0),
+}
 
 
 def shown(value: float, unit: str, lang: str = "en") -> str:

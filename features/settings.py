@@ -29,6 +29,10 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_AUDIT_LOG | audit_log | home/data/audit/audit.log |
 | CREDITGRADE_AUDIT_HEAD | audit_head | <audit log>.head (the chain's published head) |
 | CREDITGRADE_AUDIT_KEY | audit_key | none (the head unsigned; set it to sign with HMAC-SHA256) |
+| CREDITGRADE_MAX_BODY | max_body | 4000000 (bytes of a request body; larger: 413) |
+| CREDITGRADE_RATE_KEY | rate_key | 1000 (requests a second per API key, per worker; more: 429) |
+| CREDITGRADE_RATE_ADDRESS | rate_address | 2000 (requests a second per client address, per worker) |
+| CREDITGRADE_RATE_NO_KEY | rate_no_key | 20 (requests a second without a valid key, per address and worker) |
 | CREDITGRADE_WORKERS | workers | the cores |
 | CREDITGRADE_DUCKDB_MEMORY | duckdb_memory | 3GB |
 | CREDITGRADE_SERVER_LOG | server_log | none (a started server's output is dropped) |
@@ -65,6 +69,10 @@ class Settings:
     audit_log: Path
     audit_head: Path | None
     audit_key: str | None
+    max_body: int
+    rate_key: int
+    rate_address: int
+    rate_no_key: int
     workers: int
     threads: int
     duckdb_memory: str
@@ -83,6 +91,10 @@ class Settings:
             "CREDITGRADE_OBJECTION_DAYS": str(self.objection_days),
             "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
             "CREDITGRADE_AUDIT_LOG": str(self.audit_log),
+            "CREDITGRADE_MAX_BODY": str(self.max_body),
+            "CREDITGRADE_RATE_KEY": str(self.rate_key),
+            "CREDITGRADE_RATE_ADDRESS": str(self.rate_address),
+            "CREDITGRADE_RATE_NO_KEY": str(self.rate_no_key),
             "CREDITGRADE_WORKERS": str(self.workers),
             "CREDITGRADE_DUCKDB_MEMORY": self.duckdb_memory,
         }
@@ -161,6 +173,10 @@ def settings() -> Settings:
         audit_log=_path("CREDITGRADE_AUDIT_LOG", data / "audit" / "audit.log"),
         audit_head=_optional_path("CREDITGRADE_AUDIT_HEAD"),
         audit_key=os.environ.get("CREDITGRADE_AUDIT_KEY") or None,
+        max_body=_count("CREDITGRADE_MAX_BODY", 4_000_000),
+        rate_key=_count("CREDITGRADE_RATE_KEY", 1000),
+        rate_address=_count("CREDITGRADE_RATE_ADDRESS", 2000),
+        rate_no_key=_count("CREDITGRADE_RATE_NO_KEY", 20),
         workers=_count("CREDITGRADE_WORKERS", cores),
         threads=_count("OMP_NUM_THREADS", cores),
         duckdb_memory=os.environ.get("CREDITGRADE_DUCKDB_MEMORY") or "3GB",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
+from creditgrade.serving.limits import Buckets, count_limited, too_many
 
 ROLES = ("regulator", "planner", "admin")
 RELOAD_SECONDS = 1.0  # how often the middleware looks whether the key file changed
@@ -208,6 +209,8 @@ class ApiKeyMiddleware:
         self._stamp: int | None = None
         self._looked = 0.0
         self._audit = audit
+        s = settings()
+        self._per_key, self._no_key = Buckets(s.rate_key), Buckets(s.rate_no_key)
 
     @property
     def keys(self) -> KeyRing:
@@ -251,6 +254,11 @@ class ApiKeyMiddleware:
             auth = headers.get(b"authorization", b"").decode("latin-1")
             key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         caller = self.keys.check(key)
+        limit, bucket = ("key", self._per_key) if caller is not None else ("no_key", self._no_key)
+        wait = bucket.take(caller.id if caller is not None else (scope.get("client") or ("?", 0))[0])
+        if wait:  # counted on /metrics, not audited one by one (a flood would fill the log)
+            count_limited(limit)
+            return await too_many(send, wait)
         try:
             if caller is None:
                 self._refused(scope, 401, None)

@@ -32,7 +32,16 @@ Indicators = create_model(
     "Indicators",
     __config__=ConfigDict(extra="forbid"),
     **{
-        i.id: (Optional[float], Field(None, ge=i.minimum, le=i.maximum, description=f"{i.en} / {i.zh} ({i.unit})"))
+        i.id: (
+            Optional[float],
+            Field(
+                None,
+                ge=i.valid_range[0],
+                le=i.valid_range[1],
+                allow_inf_nan=False,
+                description=f"{i.en} / {i.zh} ({i.unit})",
+            ),
+        )
         for i in catalog.INDICATORS
     },
 )

@@ -53,9 +53,11 @@ from creditgrade.models.boosters import ModelRejected
 from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving import metrics
 from creditgrade.serving.audit import AuditLog, WorkerAudit
-from creditgrade.serving.auth import ApiKeyMiddleware
+from creditgrade.serving.auth import OPEN_PATHS, ApiKeyMiddleware
 from creditgrade.serving.graded import DIMENSIONS, GradedStore, Regraded, served_folder
 from creditgrade.serving.history import REGRADED
+from creditgrade.serving.limits import Limits, label_metrics_by_route
+from creditgrade.serving.pages import OwnPages
 from creditgrade.serving.schemas import (
     EXPLAIN_LIMIT,
     LOOKUP_LIMIT,
@@ -617,4 +619,10 @@ class CreditGrade:
         return reply(self._info())
 
 
+CreditGrade.add_asgi_middleware(OwnPages)
+CreditGrade.add_asgi_middleware(Limits)
 CreditGrade.add_asgi_middleware(ApiKeyMiddleware, audit=WorkerAudit())
+label_metrics_by_route(
+    frozenset([*(api.route for api in CreditGrade.apis.values()), *OPEN_PATHS]),
+    {"/v1/history/": "/v1/history/{uscc}", "/static_content/": "/static_content/{file}"},
+)

@@ -165,6 +165,15 @@ def test_keys_and_roles(service, table):
         assert client.get(open_path).status_code == 200, open_path
 
 
+def test_the_api_page_loads_nothing_from_other_hosts(service):
+    client, *_ = service
+    page = client.get("/")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "googletagmanager" not in page.text and "//" not in page.text.replace("https://github.com/bentoml", "")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/static_content/swagger-ui-bundle.js").status_code == 200  # served by the service itself
+
+
 def test_a_reload_of_a_damaged_champion_is_refused_and_the_model_in_use_keeps_serving(service, table, graded_city):
     client, *_ = service
     from creditgrade.training import tracking
