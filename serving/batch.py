@@ -176,10 +176,12 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
     )
 
 
-def _rows_in(keys: pa.Array, among: pa.Array) -> np.ndarray:
+def _rows_in(keys: pa.Array | pa.ChunkedArray, among: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Each key's row in `among` (-1 where absent): a merge of the two when both are sorted and unique, as
     graded tables are (by USCC); a hash lookup otherwise."""
-    keys, among = keys.cast(pa.string()), among.cast(pa.string())
+    keys, among = (
+        (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a).cast(pa.string()) for a in (keys, among)
+    )
     if keys.null_count == 0 and among.null_count == 0:
         buffers = [
             (

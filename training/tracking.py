@@ -15,6 +15,7 @@ plus its anomaly forest in skops' format, loaded with only scikit-learn's tree t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -47,6 +48,7 @@ def configure() -> str:
     if uri is None:
         s.mlruns.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{s.mlruns / 'mlflow.db'}"
+        relocate(s.mlruns)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     for name in EXPERIMENTS:
@@ -55,6 +57,54 @@ def configure() -> str:
             mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
     return uri
+
+
+# Where MLflow records an artifact's place (an absolute URI or path: MLflow has no relative locations).
+LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "source"),
+    ("model_versions", "storage_location"),
+)
+
+
+def relocate(mlruns: Path) -> int:
+    """A store whose folder was moved (a deployment copied to another machine or path): the artifact
+    locations recorded under its old place are rewritten to its new one, so its models load where it now
+    is. Returns the number of locations rewritten (0 when the store is where it was made)."""
+    import sqlite3
+
+    db = mlruns / "mlflow.db"
+    if not db.exists():
+        return 0
+    new_uri, new_path = mlruns.resolve().as_uri(), str(mlruns.resolve())
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+        try:
+            found = con.execute(
+                "select artifact_location from experiments where artifact_location like 'file://%/artifacts/%'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0  # not (yet) an MLflow store
+        if found is None:
+            return 0
+        old_uri = found[0].rsplit("/artifacts/", 1)[0]
+        if old_uri == new_uri:
+            return 0
+        old_path = old_uri.removeprefix("file://")
+        changed = 0
+        with con:
+            for table, column in LOCATIONS:
+                for old, new in ((old_uri, new_uri), (old_path, new_path)):
+                    changed += con.execute(
+                        f"update {table} set {column} = ? || substr({column}, ?) where {column} like ? escape '!'",
+                        (new, len(old) + 1, _like_prefix(old)),
+                    ).rowcount
+        return changed
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "/%"
 
 
 def client() -> MlflowClient:

@@ -283,3 +283,17 @@ def test_reused_explanations_give_the_table_a_full_run_gives_byte_for_byte(grade
     aged = next(i for i in np.flatnonzero(unchanged) if any(r["indicator"] == "d1_age_years" for r in reasons[i]))
     age = next(r for r in reasons[aged] if r["indicator"] == "d1_age_years")
     assert age["value"] == now[aged, features.index("d1_age_years")]  # a reused reason tells this month's age
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_last_months_rows_are_found_by_merge_or_by_hash(chunked):
+    import pyarrow as pa
+
+    def array(values):
+        return pa.chunked_array([values[:2], values[2:]]) if chunked else pa.array(values)
+
+    this, last = ["91A", "91C", "91D", "91Z"], ["91B", "91C", "91D", "91E"]
+    assert batch._rows_in(array(this), array(last)).tolist() == [-1, 1, 2, -1]  # both sorted: one merge
+    unsorted = ["91D", "91C", "91B", "91E"]
+    assert batch._rows_in(array(this), array(unsorted)).tolist() == [-1, 1, 0, -1]  # not sorted: by hash
+    assert batch._rows_in(array(["91AB", "91ABC"]), array(["91A", "91ABC"])).tolist() == [-1, 1]  # prefixes

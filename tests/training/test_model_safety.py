@@ -131,3 +131,19 @@ def test_a_resealed_bad_booster_is_still_caught_by_the_child(store):
             tracking.load(isolated=True)
     tracking.seal(version)
     assert tracking.load(isolated=True).version == version
+
+
+def test_a_moved_store_still_loads_its_models(graded_city, tmp_path, monkeypatch):
+    import shutil
+
+    first, moved = tmp_path / "deployment" / "mlruns", tmp_path / "elsewhere" / "mlruns"
+    shutil.copytree(graded_city.mlruns, first)
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(first))
+    assert tracking.relocate(first) > 0  # recorded under the fixture's folder: rewritten to this one
+    assert tracking.relocate(first) == 0  # and only once
+    version = tracking.load().version
+    shutil.move(first.parent, moved.parent)
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(moved))
+    scoring = tracking.load()  # configure() found the store moved and followed it
+    assert scoring.version == version and not first.exists()
+    assert str(moved) in str(tracking._artifact(tracking.MODEL_NAME, version, "model/model.lgb"))
