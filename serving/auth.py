@@ -22,7 +22,7 @@ from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
-from creditgrade.serving.limits import Buckets, count_limited, too_many
+from creditgrade.serving.limits import Buckets, count_limited, refuse, too_many
 
 ROLES = ("regulator", "planner", "admin")
 RELOAD_SECONDS = 1.0  # how often the middleware looks whether the key file changed
@@ -265,30 +265,16 @@ class ApiKeyMiddleware:
             elif not allowed(caller.role, needed):
                 self._refused(scope, 403, caller)
         except CreditgradeError as exc:  # the refusal could not be audited (AuditUnavailable): say so
-            return await _reply(send, int(exc.status), exc.en, exc.zh)
+            return await refuse(send, int(exc.status), exc.en, exc.zh, exc.code)
         if caller is None:
-            return await _reply(send, 401, "missing or invalid API key", "缺少或无效的 API 密钥")
+            return await refuse(send, 401, "missing or invalid API key", "缺少或无效的 API 密钥", "unauthorized")
         if not allowed(caller.role, needed):
-            return await _reply(
+            return await refuse(
                 send,
                 403,
                 f"role {caller.role!r} may not use {scope['path']} (needs {needed})",
                 f"角色 {caller.role} 无权访问 {scope['path']}（需要 {needed}）",
+                "forbidden",
             )
         scope.setdefault("state", {})["api_key"] = caller
         return await self.app(scope, receive, send)
-
-
-async def _reply(send, status: int, en: str, zh: str) -> None:
-    body = json.dumps({"error": en, "error_zh": zh}, ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

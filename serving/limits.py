@@ -108,7 +108,7 @@ def _capped(receive, limit: int):
 
 async def too_many(send, wait: float) -> None:
     seconds = max(1, int(wait + 0.999))
-    await _reply(
+    await refuse(
         send,
         429,
         f"too many requests: try again in {seconds} s",
@@ -119,7 +119,7 @@ async def too_many(send, wait: float) -> None:
 
 
 async def too_large(send, limit: int) -> None:
-    await _reply(
+    await refuse(
         send,
         413,
         f"the request body is larger than {limit:,} bytes",
@@ -128,7 +128,8 @@ async def too_large(send, limit: int) -> None:
     )
 
 
-async def _reply(send, status: int, en: str, zh: str, code: str, headers=()) -> None:
+async def refuse(send, status: int, en: str, zh: str, code: str, headers=()) -> None:
+    """A refusal from a middleware, in the shape the endpoints answer with (`schemas.ErrorAnswer`)."""
     body = json.dumps({"error": en, "error_zh": zh, "code": code}, ensure_ascii=False).encode()
     await send(
         {
