@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pyarrow.parquet as pq
 
 from creditgrade.features import contract as C
 from creditgrade.features.errors import CreditgradeError, NotFound
-from creditgrade.features.store import arrow_schema, read_user_table
+from creditgrade.features.store import arrow_schema, atomic_file, read_user_table
 
 REQUIRED = ("uscc", "check_date", "problem_found")
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f"}
@@ -105,12 +104,8 @@ def ingest_results(results: Path, plans: list[Path], data: Path, *, today: dt.da
         )
     new = pa.Table.from_pandas(rows, schema=arrow_schema(C.table("spot_checks")), preserve_index=False)
     combined = pa.concat_tables([existing.cast(new.schema), new])
-    tmp = table_path.with_name(f".{table_path.name}.partial-{os.getpid()}")
-    try:
+    with atomic_file(table_path) as tmp:
         pq.write_table(combined, tmp, compression="zstd")
-        os.replace(tmp, table_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return IngestedResults(
         ingested=len(rows),
         problems_found=int(rows["problem_found"].sum()),

@@ -25,7 +25,7 @@ from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.indicators import definitions
 from creditgrade.features.overrides import with_overrides
 from creditgrade.features.pit import AsOf, sources
-from creditgrade.features.store import no_progress_bar
+from creditgrade.features.store import no_progress_bar, partial_path, sweep_partials
 
 ID_COLUMNS = ("uscc", "name", "region_code", "industry_section", "legal_form", "register_status")
 FEATURE_IDS: tuple[str, ...] = tuple(i.id for i in catalog.ALL)
@@ -217,9 +217,10 @@ def build_features(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
+    sweep_partials(out)
+    tmp = partial_path(out)
     metadata = {META_VERSION.decode(): catalog.version(), META_AS_OF.decode(): ",".join(map(str, as_of))}
-    parts = [out.with_name(f".{out.name}.{day}.partial") for day in as_of]
+    parts = [partial_path(out, f".{day}") for day in as_of]
     try:
         if backend == "duckdb" and len(as_of) == 1:
             progress(f"as of {as_of[0]}", 0, 2)

@@ -4,7 +4,9 @@ folders written whole or not at all."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -40,11 +42,68 @@ def table_path(folder: Path, name: str) -> Path:
     return Path(folder) / f"{name}.parquet"
 
 
+def partial_path(out: Path, part: str = "") -> Path:
+    """Where a writer of `out` keeps what it writes until it is whole: a hidden sibling carrying the writer's
+    process id (`.graded.parquet.partial-4242`), so that a later run can tell a killed writer's leftovers
+    from a running writer's work (`sweep_partials`). `part` names one of several pieces of one output."""
+    out = Path(out)
+    return out.with_name(f".{out.name}{part}.partial-{os.getpid()}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process has not started writing yet: anything under its id is a dead run's
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's running process
+    return True
+
+
+def sweep_partials(out: Path) -> list[Path]:
+    """Remove what killed writers of `out` left beside it (a SIGKILL or a power cut runs no clean-up): the
+    hidden `.partial-<pid>` files and folders, and `.old-<pid>` folders of an interrupted swap, whose process
+    is no longer running. A running writer's are kept. Returns what was removed."""
+    out = Path(out)
+    pattern = re.compile(rf"^\.{re.escape(out.name)}(\..+)?\.(partial|old)-(\d+)(-[^/]*)?$")
+    removed = []
+    for found in glob.glob(os.path.join(glob.escape(str(out.parent)), f".{glob.escape(out.name)}*")):
+        path = Path(found)
+        match = pattern.match(path.name)
+        if match is None or _alive(int(match.group(3))):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_file(out: Path) -> Iterator[Path]:
+    """Yield a temporary sibling path to write `out` to; on success it replaces `out` in one rename. A failure
+    removes it, and leftovers of killed writers of `out` are swept first: `out` is written whole or not at
+    all, and nothing accumulates beside it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_partials(out)
+    tmp = partial_path(out)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `out` in one rename.
 
-    A failure (or Ctrl-C) leaves `out` as it was and removes the partial folder.
+    A failure (or Ctrl-C) leaves `out` as it was and removes the partial folder; what a killed run left
+    (SIGKILL runs no clean-up) is removed by the next run (`sweep_partials`).
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -53,7 +112,8 @@ def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
             f"输出目录 {out} 已存在且非空；如需替换请加 --overwrite",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    sweep_partials(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
     try:
         yield tmp
     except BaseException:

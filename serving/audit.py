@@ -33,6 +33,7 @@ from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
+from creditgrade.features.store import atomic_file
 
 GENESIS = "0" * 64
 
@@ -202,9 +203,8 @@ class AuditLog:
         else:
             count = int(head["entries"]) + added
         target = head_path(self.path)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"entries": count, "hash": last, "mac": _mac(count, last)}))
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:
+            tmp.write_text(json.dumps({"entries": count, "hash": last, "mac": _mac(count, last)}))
 
     def close(self) -> None:
         os.close(self.fd)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
+from creditgrade.features.store import atomic_file
 from creditgrade.serving.limits import Buckets, count_limited, refuse, too_many
 
 ROLES = ("regulator", "planner", "admin")
@@ -148,11 +149,9 @@ def _now() -> str:
 def _write(path: Path, entries: list[dict]) -> None:
     KeyRing(entries)  # validate before writing
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=2))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:  # readable by its owner only from the first byte
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(json.dumps(entries, indent=2))
 
 
 def list_keys(path: Path) -> list[dict]:

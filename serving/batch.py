@@ -13,6 +13,7 @@ what-ifs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -321,6 +322,23 @@ def grade_city(
             con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
         (tmp / SUMMARY).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=int))
     return summary
+
+
+def database_checksum(folder: Path) -> str:
+    """SHA-256 of what a graded folder's DuckDB file holds: each table's name, columns, types and rows in USCC
+    order. Two runs that graded the same month write equal checksums. The file's own bytes differ from run to
+    run (DuckDB's block layout and headers are not reproducible), so this stands in for comparing them; the
+    Parquet table, summary and plots beside it are byte-identical."""
+    digest = hashlib.sha256()
+    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+        for name in tables:
+            digest.update(name.encode() + b"\0")
+            reader = con.execute(f'SELECT * FROM "{name}" ORDER BY uscc').fetch_record_batch(65_536)
+            digest.update(reader.schema.serialize())
+            for batch in reader:
+                digest.update(batch.serialize())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

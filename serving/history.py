@@ -17,8 +17,8 @@ all, and a rerun of a month replaces it with the same bytes.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
-import os
 import re
 import threading
 import time
@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from creditgrade.features.errors import NotFound
+from creditgrade.features.store import atomic_file
 from creditgrade.models.scoring import SCHEME_ORDER
 
 ROW_GROUP = 8192
@@ -92,9 +93,8 @@ class History:
         """Write one month's rows whole (temporary file, then renamed into place)."""
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.path(month)
-        tmp = target.with_name(f".{target.name}.partial")
-        pq.write_table(rows, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:
+            pq.write_table(rows, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
         return target
 
     def write_correction(self, rows: pa.Table, correction: str) -> Path:
@@ -102,9 +102,8 @@ class History:
         folder = self.root / CORRECTIONS
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{correction}.parquet"
-        tmp = target.with_name(f".{target.name}.partial")
-        pq.write_table(rows, tmp, compression="zstd")
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:
+            pq.write_table(rows, tmp, compression="zstd")
         return target
 
     def write_regraded(self, graded: pa.Table, correction: str, corrected_on: dt.date) -> Path:
@@ -117,9 +116,8 @@ class History:
             "corrected_on", pa.repeat(pa.scalar(corrected_on, pa.date32()), n)
         )
         target = folder / f"{correction}.parquet"
-        tmp = target.with_name(f".{target.name}.partial")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
         return target
 
     def write_lookup(self, per_step: int = 1 << 18) -> Path:
@@ -133,30 +131,24 @@ class History:
         files = [str(self.path(m)) for m in months]
         codes = pq.read_table(files[-1], columns=["uscc"]).column("uscc")
         bounds = [None, *(codes[i].as_py() for i in range(per_step, len(codes), per_step)), None]
-        tmp = target.with_name(f".{target.name}.partial")
-        con = duckdb.connect()
-        writer = None
-        try:
-            for lo, hi in zip(bounds, bounds[1:]):
-                where = " AND ".join([*(["uscc >= $lo"] if lo else []), *(["uscc < $hi"] if hi else [])]) or "TRUE"
-                bound = {**({"lo": lo} if lo else {}), **({"hi": hi} if hi else {})}
-                part = con.sql(
-                    f"SELECT {', '.join(COLUMNS)} FROM read_parquet($files, union_by_name = true) WHERE {where} "
-                    "ORDER BY uscc, month",
-                    params={"files": files, **bound},
-                ).to_arrow_table()
-                if writer is None:
-                    schema = part.schema.with_metadata({LOOKUP_MONTHS: ",".join(map(str, months)).encode()})
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=["uscc"])
-                writer.write_table(part.replace_schema_metadata(schema.metadata), row_group_size=LOOKUP_ROW_GROUP)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        finally:
-            con.close()
-            if writer is not None:
-                writer.close()
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp, contextlib.closing(duckdb.connect()) as con:
+            writer = None
+            try:
+                for lo, hi in zip(bounds, bounds[1:]):
+                    where = " AND ".join([*(["uscc >= $lo"] if lo else []), *(["uscc < $hi"] if hi else [])]) or "TRUE"
+                    bound = {**({"lo": lo} if lo else {}), **({"hi": hi} if hi else {})}
+                    part = con.sql(
+                        f"SELECT {', '.join(COLUMNS)} FROM read_parquet($files, union_by_name = true) WHERE {where} "
+                        "ORDER BY uscc, month",
+                        params={"files": files, **bound},
+                    ).to_arrow_table()
+                    if writer is None:
+                        schema = part.schema.with_metadata({LOOKUP_MONTHS: ",".join(map(str, months)).encode()})
+                        writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=["uscc"])
+                    writer.write_table(part.replace_schema_metadata(schema.metadata), row_group_size=LOOKUP_ROW_GROUP)
+            finally:
+                if writer is not None:
+                    writer.close()
         return target
 
     def files(self) -> list[str]:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,9 +25,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(
-    argv: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 180.0
+    argv: list[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180.0,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
 ) -> Iterator[str]:
-    """Run `argv` (a server listening on `port`) until its /readyz answers; yield its base URL, stop it after."""
+    """Run `argv` (a server listening on `port`) until its /readyz answers; yield its base URL, stop it after.
+    `on_start` is given the server's process once it is ready (to watch its workers' memory, say)."""
     log = open(settings().server_log or os.devnull, "ab")
     proc = subprocess.Popen(
         argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -46,6 +53,8 @@ def running(
             if time.time() > deadline:
                 raise TimeoutError(f"`{' '.join(argv[:3])}` was not ready after {timeout:.0f} s")
             time.sleep(0.5)
+        if on_start is not None:
+            on_start(proc)
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -58,8 +67,13 @@ def running(
         log.close()
 
 
-def running_server(*args: str, env: dict[str, str] | None = None, timeout: float = 180.0):
+def running_server(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 180.0,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
+):
     """`creditgrade serve *args` on a free loopback port (see `running`)."""
     port = free_port()
     exe = Path(sys.executable).parent / "creditgrade"
-    return running([str(exe), "serve", "--port", str(port), *args], port, env=env, timeout=timeout)
+    return running([str(exe), "serve", "--port", str(port), *args], port, env=env, timeout=timeout, on_start=on_start)

@@ -2,6 +2,8 @@
 
 - **Bodies.** A request whose `Content-Length` is over `CREDITGRADE_MAX_BODY` is answered 413 before its
   body is read; one without a length (chunked) is cut off with 413 as soon as it passes the limit.
+- **Bodies are JSON.** A POST whose `Content-Type` is anything but `application/json` is answered 415 before
+  it is parsed (BentoML answered a multipart type without a boundary with 500).
 - **Rates.** Token buckets per client address (`CREDITGRADE_RATE_ADDRESS` a second), per API key
   (`CREDITGRADE_RATE_KEY`), and a stricter one for requests that bring no valid key
   (`CREDITGRADE_RATE_NO_KEY`, so that a flood of guesses costs neither memory nor the audit log much);
@@ -76,11 +78,16 @@ class Limits:
         if wait:
             count_limited("address")
             return await too_many(send, wait)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await too_large(send, self.max_body)
-        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
-            receive = _capped(receive, self.max_body)
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            kind = headers.get(b"content-type")
+            if kind is not None and kind.split(b";")[0].strip().lower() != b"application/json":
+                return await not_json(send, kind)
+            if length is None:
+                receive = _capped(receive, self.max_body)
         try:
             return await self.app(scope, receive, send)
         except BodyTooLarge:
@@ -125,6 +132,17 @@ async def too_large(send, limit: int) -> None:
         f"the request body is larger than {limit:,} bytes",
         f"请求体超过 {limit:,} 字节",
         "too_large",
+    )
+
+
+async def not_json(send, kind: bytes) -> None:
+    shown = kind.decode("latin-1")[:60]
+    await refuse(
+        send,
+        415,
+        f"the service reads JSON bodies only (Content-Type: application/json); got {shown!r}",
+        f"服务只接受 JSON 请求体（Content-Type: application/json），收到 {shown!r}",
+        "unsupported_media_type",
     )
 
 

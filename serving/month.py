@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -35,7 +34,7 @@ from creditgrade.features.corrections import Correction
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.feeds import MAX_DROP, FeedCheck, check_feeds, month_end
 from creditgrade.features.pipeline import build_features, read_features
-from creditgrade.features.store import atomic_folder
+from creditgrade.features.store import atomic_file, atomic_folder
 from creditgrade.models import monitoring as M
 from creditgrade.models.cutpoints import TARGET_SHARES
 from creditgrade.models.evaluation import migration
@@ -544,16 +543,14 @@ def export_warnings(frame: pd.DataFrame, out: Path) -> Path:
         raise MonthError(
             f"{out}: the list is written as .csv or .parquet", f"{out}：名单只能写为 .csv 或 .parquet 文件"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    if out.suffix.lower() == ".parquet":
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    else:
-        flat = frame.drop(columns=["rules", "changes"]).assign(
-            rules=[", ".join(r) for r in frame.rules],
-            changes_en=["; ".join(c["en"] for c in cs) for cs in frame.changes],
-            changes_zh=["；".join(c["zh"] for c in cs) for cs in frame.changes],
-        )
-        flat.to_csv(tmp, index=False, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_file(out) as tmp:
+        if out.suffix.lower() == ".parquet":
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        else:
+            flat = frame.drop(columns=["rules", "changes"]).assign(
+                rules=[", ".join(r) for r in frame.rules],
+                changes_en=["; ".join(c["en"] for c in cs) for cs in frame.changes],
+                changes_zh=["；".join(c["zh"] for c in cs) for cs in frame.changes],
+            )
+            flat.to_csv(tmp, index=False, encoding="utf-8")
     return out

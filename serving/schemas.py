@@ -22,6 +22,13 @@ LOOKUP_LIMIT = 1000  # USCCs per batch lookup, rows per false-registration page
 EXPLAIN_LIMIT = 1000  # records per what-if request
 
 
+def documented_bounds(min_items: int | None = None, max_items: int | None = None):
+    """A list's bounds stated in the OpenAPI document and enforced by the endpoint itself, which refuses a
+    batch over its limit with 413 naming the limit (pydantic would answer a bare 400)."""
+    extra = {k: v for k, v in (("minItems", min_items), ("maxItems", max_items)) if v is not None}
+    return Field(json_schema_extra=extra)
+
+
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

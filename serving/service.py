@@ -37,7 +37,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import bentoml
 import numpy as np
@@ -57,6 +57,7 @@ from creditgrade.serving.auth import OPEN_PATHS, ApiKeyMiddleware
 from creditgrade.serving.graded import DIMENSIONS, GradedStore, Regraded, served_folder
 from creditgrade.serving.history import REGRADED
 from creditgrade.serving.limits import Limits, label_metrics_by_route
+from creditgrade.serving.openapi import OneErrorShape, answer_models
 from creditgrade.serving.pages import OwnPages
 from creditgrade.serving.schemas import (
     EXPLAIN_LIMIT,
@@ -74,6 +75,7 @@ from creditgrade.serving.schemas import (
     PlanBody,
     WarningsAnswer,
     WhatIf,
+    documented_bounds,
 )
 
 
@@ -129,6 +131,7 @@ def check_uscc(uscc: str, known: Callable[[str], bool] = lambda code: False) -> 
     """The USCC, stripped and upper-cased; CreditgradeError naming the failed check otherwise. A code whose
     check character fails but that is `known` (allow-listed at ingest) is accepted."""
     code = uscc.strip().upper()
+    uscc = uscc if len(uscc) <= 24 else uscc[:20] + "…"  # what is echoed back: never a caller's megabyte
     try:
         stdnum_uscc.validate(code)
     except stdnum_errors.InvalidLength:
@@ -320,7 +323,9 @@ class CreditGrade:
 
     @bentoml.api(route="/v1/grades")
     @answers
-    async def grades(self, usccs: list[str], ctx: bentoml.Context) -> GradesAnswer:
+    async def grades(
+        self, usccs: Annotated[list[str], documented_bounds(max_items=LOOKUP_LIMIT)], ctx: bentoml.Context
+    ) -> GradesAnswer:
         """Up to 1,000 enterprises at once; USCCs not found are listed under `not_found`."""
         self._fresh()
         within_limit(len(usccs), LOOKUP_LIMIT, "USCCs", "个代码")
@@ -331,7 +336,11 @@ class CreditGrade:
 
     @bentoml.api(route="/v1/explain")
     @answers
-    async def explain(self, records: list[WhatIf], ctx: bentoml.Context) -> ExplainAnswer:
+    async def explain(
+        self,
+        records: Annotated[list[WhatIf], documented_bounds(min_items=1, max_items=EXPLAIN_LIMIT)],
+        ctx: bentoml.Context,
+    ) -> ExplainAnswer:
         """Score and explain indicator records with the champion model (what-if)."""
         self._fresh()
         within_limit(len(records), EXPLAIN_LIMIT, "records", "条记录")
@@ -619,6 +628,7 @@ class CreditGrade:
         return reply(self._info())
 
 
+CreditGrade.add_asgi_middleware(OneErrorShape, answers=answer_models(CreditGrade))
 CreditGrade.add_asgi_middleware(OwnPages)
 CreditGrade.add_asgi_middleware(Limits)
 CreditGrade.add_asgi_middleware(ApiKeyMiddleware, audit=WorkerAudit())

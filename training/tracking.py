@@ -40,6 +40,16 @@ EXPERIMENTS = (EXPERIMENT, FALSE_REGISTRATION)
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
 
 
+class RegistryUnavailable(CreditgradeError):
+    """The model registry's database cannot be used now (held by another process): nothing was changed."""
+
+    code = "registry_unavailable"
+    status = 503
+
+
+LOCK_WAIT = 5.0  # seconds to wait for another process's write to the embedded registry database to finish
+
+
 def configure() -> str:
     """Point MLflow at the project's store (creating it and its experiments); returns the tracking URI."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -48,6 +58,7 @@ def configure() -> str:
     if uri is None:
         s.mlruns.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{s.mlruns / 'mlflow.db'}"
+        not_locked(s.mlruns / "mlflow.db")
         relocate(s.mlruns)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -57,6 +68,30 @@ def configure() -> str:
             mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
     return uri
+
+
+def not_locked(db: Path, wait: float = LOCK_WAIT) -> None:
+    """RegistryUnavailable, at once and in one sentence, when another process holds the embedded registry
+    database locked for longer than `wait` seconds (MLflow itself would retry for a quarter of a minute and
+    then die with a long traceback). A read-only database is left for MLflow: reading it needs no lock."""
+    import sqlite3
+
+    if not db.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=wait)) as con:
+            con.execute("BEGIN IMMEDIATE")
+            con.rollback()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            return
+        raise RegistryUnavailable(
+            f"the model registry database {db} is locked by another process (a training run or another "
+            f"command writing to it) and stayed locked for {wait:g} s; nothing was changed — try again when "
+            "it has finished",
+            f"模型注册库数据库 {db} 正被其他进程（训练或其他写入命令）锁定，等待 {wait:g} 秒仍未释放；"
+            "未做任何更改，请待其结束后重试",
+        ) from None
 
 
 # Where MLflow records an artifact's place (an absolute URI or path: MLflow has no relative locations).
@@ -79,7 +114,7 @@ def relocate(mlruns: Path) -> int:
     if not db.exists():
         return 0
     new_uri, new_path = mlruns.resolve().as_uri(), str(mlruns.resolve())
-    with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+    with contextlib.closing(sqlite3.connect(db, timeout=LOCK_WAIT)) as con:
         try:
             found = con.execute(
                 "select artifact_location from experiments where artifact_location like 'file://%/artifacts/%'"

@@ -139,6 +139,9 @@ def test_bad_input_gets_a_clear_4xx(service, path, body, status, says):
     client, *_ = service
     r = post(client, path, body)
     assert r.status_code == status and says in r.text
+    answer = r.json()  # one shape for every refusal, BentoML's validation errors included (serving/openapi.py)
+    assert answer["error"] and answer["error_zh"] and answer["code"], answer
+    assert all(set(d) == {"loc", "msg", "type"} for d in answer.get("detail", [])), answer
 
 
 def test_malformed_json_is_a_400_not_a_500(service):
@@ -147,6 +150,19 @@ def test_malformed_json_is_a_400_not_a_500(service):
         "/v1/grade", content=b'{"uscc": ', headers={"X-API-Key": KEYS["regulator"], "Content-Type": "application/json"}
     )
     assert r.status_code == 400 and "json" in r.text.lower()
+    assert r.json()["code"] == "invalid_request" and r.json()["error_zh"]
+
+
+def test_the_openapi_document_states_the_error_shape_the_server_answers_with(service):
+    client, *_ = service
+    document = client.get("/docs.json").json()
+    shape = document["components"]["schemas"]["ErrorAnswer"]
+    assert shape["required"] == ["error", "error_zh", "code"] and "detail" in shape["properties"]
+    grade = document["paths"]["/v1/grade"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "413", "429", "503"} <= set(grade)
+    assert grade["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorAnswer"}
+    long = post(client, "/v1/grade", {"uscc": "9" * 5000})
+    assert long.status_code == 400 and len(long.content) < 1000  # a caller's value is not echoed back whole
 
 
 def test_keys_and_roles(service, table):

@@ -147,3 +147,21 @@ def test_a_moved_store_still_loads_its_models(graded_city, tmp_path, monkeypatch
     scoring = tracking.load()  # configure() found the store moved and followed it
     assert scoring.version == version and not first.exists()
     assert str(moved) in str(tracking._artifact(tracking.MODEL_NAME, version, "model/model.lgb"))
+
+
+def test_a_locked_registry_database_is_one_clear_message_not_a_traceback(store, graded_city):
+    import sqlite3
+
+    holder = sqlite3.connect(graded_city.mlruns / "mlflow.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+    try:
+        start = time.monotonic()
+        served = runner.invoke(app, ["serve", "--graded", str(graded_city.latest), "--port", "3999"])
+        took = time.monotonic() - start
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    said = " ".join(served.output.split())
+    assert served.exit_code == 2 and "is locked by another process" in said and "nothing was changed" in said, said
+    assert "Traceback" not in served.output and took < 15, took
+    assert tracking.load().version == store[0]  # the lock gone, the store works as before

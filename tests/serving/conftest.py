@@ -1,0 +1,40 @@
+"""A real server for the suites that probe the running service (soak, schema fuzzing, roles): `creditgrade serve`
+with two workers on loopback, on the graded test city with three published months, started once per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from creditgrade.serving.auth import hash_key
+
+LIVE_KEYS = {"regulator": "live-reg-secret", "planner": "live-plan-secret", "admin": "live-admin-secret"}
+LIVE_MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31))
+
+
+@pytest.fixture(scope="session")
+def live(graded_city, tmp_path_factory):
+    from creditgrade.serving.launch import running_server
+    from creditgrade.serving.month import run_month
+
+    tmp = tmp_path_factory.mktemp("live")
+    for day in LIVE_MONTHS:  # December's credit commitments are partial in the test city (docs/monthly-cycle.md)
+        run_month(graded_city.clean, day, tmp / "monthly", graded_city.loaded, accept_drift=day == LIVE_MONTHS[-1])
+    env = {
+        "CREDITGRADE_MONTHLY": str(tmp / "monthly"),
+        "CREDITGRADE_RECORDS": str(graded_city.clean),
+        "CREDITGRADE_DATABASE_URL": f"sqlite:///{tmp / 'workflow.db'}",
+        "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
+        "CREDITGRADE_AUDIT_LOG": str(tmp / "audit.log"),
+        "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
+        "CREDITGRADE_API_KEYS": ",".join(f"live-{r}:{r}:{hash_key(k)}" for r, k in LIVE_KEYS.items()),
+    }
+    started = {}
+    with running_server(
+        "--graded", str(graded_city.graded), "--workers", "2", env=env, on_start=lambda p: started.update(pid=p.pid)
+    ) as base:
+        yield SimpleNamespace(
+            base=base, pid=started["pid"], monthly=tmp / "monthly", audit=tmp / "audit.log", keys=LIVE_KEYS
+        )
