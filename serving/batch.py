@@ -325,19 +325,23 @@ def grade_city(
 
 
 def database_checksum(folder: Path) -> str:
-    """SHA-256 of what a graded folder's DuckDB file holds: each table's name, columns, types and rows in USCC
-    order. Two runs that graded the same month write equal checksums. The file's own bytes differ from run to
-    run (DuckDB's block layout and headers are not reproducible), so this stands in for comparing them; the
-    Parquet table, summary and plots beside it are byte-identical."""
+    """SHA-256 of what a graded folder's DuckDB file holds: each table's name, its columns and types, and each
+    row's text (DuckDB's canonical rendering of every value, MD5 per row) in USCC order. Two runs that graded
+    the same month give equal checksums. The file's own bytes differ from run to run (DuckDB's block layout
+    and headers are not reproducible), so this stands in for comparing them; the Parquet table, summary and
+    plots beside it are byte-identical."""
     digest = hashlib.sha256()
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
         tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
         for name in tables:
-            digest.update(name.encode() + b"\0")
-            reader = con.execute(f'SELECT * FROM "{name}" ORDER BY uscc').fetch_record_batch(65_536)
-            digest.update(reader.schema.serialize())
-            for batch in reader:
-                digest.update(batch.serialize())
+            columns = con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+                [name],
+            ).fetchall()
+            digest.update(json.dumps([name, columns]).encode())
+            rows = con.sql(f'SELECT md5(CAST(t AS VARCHAR)) AS h FROM "{name}" t ORDER BY uscc').to_arrow_reader()
+            for batch in rows:
+                digest.update("".join(batch.column(0).to_pylist()).encode())
     return digest.hexdigest()
 
 
