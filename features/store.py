@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,15 +45,18 @@ def table_path(folder: Path, name: str) -> Path:
 
 def partial_path(out: Path, part: str = "") -> Path:
     """Where a writer of `out` keeps what it writes until it is whole: a hidden sibling carrying the writer's
-    process id (`.graded.parquet.partial-4242`), so that a later run can tell a killed writer's leftovers
-    from a running writer's work (`sweep_partials`). `part` names one of several pieces of one output."""
+    process and thread ids (`.graded.parquet.partial-4242-4250`), so that a later run can tell a killed
+    writer's leftovers from a running writer's work (`sweep_partials`). `part` names one of several pieces
+    of one output."""
     out = Path(out)
-    return out.with_name(f".{out.name}{part}.partial-{os.getpid()}")
+    return out.with_name(f".{out.name}{part}.partial-{os.getpid()}-{threading.get_native_id()}")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process has not started writing yet: anything under its id is a dead run's
+def _alive(pid: int, thread: int | None) -> bool:
+    """Whether the writer (process `pid`, thread `thread`) may still be at work."""
+    if pid == os.getpid():  # this process: one of its other threads, if that thread is still running
+        running = {t.native_id for t in threading.enumerate()} - {threading.get_native_id()}
+        return thread is not None and thread in running
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -64,15 +68,16 @@ def _alive(pid: int) -> bool:
 
 def sweep_partials(out: Path) -> list[Path]:
     """Remove what killed writers of `out` left beside it (a SIGKILL or a power cut runs no clean-up): the
-    hidden `.partial-<pid>` files and folders, and `.old-<pid>` folders of an interrupted swap, whose process
-    is no longer running. A running writer's are kept. Returns what was removed."""
+    hidden `.partial-<pid>-<thread>` files and folders, and `.old-<pid>` folders of an interrupted swap,
+    whose process (or, in this process, thread) is no longer running. A running writer's are kept. Returns
+    what was removed."""
     out = Path(out)
-    pattern = re.compile(rf"^\.{re.escape(out.name)}(\..+)?\.(partial|old)-(\d+)(-[^/]*)?$")
+    pattern = re.compile(rf"^\.{re.escape(out.name)}(\..+)?\.(partial|old)-(\d+)(?:-(\d+))?(-[^/]*)?$")
     removed = []
     for found in glob.glob(os.path.join(glob.escape(str(out.parent)), f".{glob.escape(out.name)}*")):
         path = Path(found)
         match = pattern.match(path.name)
-        if match is None or _alive(int(match.group(3))):
+        if match is None or _alive(int(match.group(3)), int(match.group(4)) if match.group(4) else None):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -113,7 +118,7 @@ def atomic_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_partials(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{partial_path(out).name}-", dir=out.parent))
     try:
         yield tmp
     except BaseException:

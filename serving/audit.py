@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
@@ -108,6 +109,8 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self.reader = os.open(self.path, os.O_RDONLY)
+        # flock excludes other processes only: the threads of one worker share this descriptor and its lock
+        self.threads = threading.Lock()
 
     def problem(self) -> str | None:
         """Why the log cannot be appended to now (None: it can): the file this log writes to must still be
@@ -135,6 +138,10 @@ class AuditLog:
             raise AuditUnavailable(
                 f"{problem}: refused, since every lookup must be audited", f"审计日志不可写入（{problem}）：已拒绝请求"
             )
+        with self.threads:
+            self._append_locked(entries)
+
+    def _append_locked(self, entries: list[dict]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:

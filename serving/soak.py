@@ -66,13 +66,14 @@ class SoakReport:
 
 
 def worker_memory(server_pid: int) -> dict[int, float]:
-    """Resident memory (MB) of every process under the server's (its workers and their helpers)."""
+    """Resident memory (MB) of each of the server's workers (BentoML's `_bentoml_impl.worker` processes)."""
     import psutil
 
     found = {}
     for child in psutil.Process(server_pid).children(recursive=True):
         try:
-            found[child.pid] = child.memory_info().rss / 2**20
+            if any("_bentoml_impl.worker" in part for part in child.cmdline()):
+                found[child.pid] = child.memory_info().rss / 2**20
         except psutil.Error:
             continue
     return found
@@ -125,11 +126,18 @@ def soak(
     seconds: float = 60,
     warmup: float = 10,
 ) -> SoakReport:
-    """Drive the server at `base` with `mix` (cycled) from `clients` clients: `warmup` seconds not counted,
-    then `seconds` counted; workers' memory read after the warm-up and at the end. An iterator in `mix`
-    gives calls that are each sent once (filing an objection against a record twice is rightly refused)."""
-    asyncio.run(_drive(base, mix, clients, warmup))
+    """Drive the server at `base` with `mix` (cycled) from `clients` clients: a warm-up, not counted, then
+    `seconds` counted; workers' memory read after the warm-up and at the end. The warm-up is rounds of
+    `warmup` seconds until no worker's memory grew by more than 2% in a round (at most six rounds): every
+    worker has then loaded what the mix makes it load, and growth after that is growth under the same
+    load. An iterator in `mix` gives calls that are each sent once (filing an objection against a record
+    twice is rightly refused)."""
     warm = worker_memory(server_pid)
+    for _ in range(6):
+        asyncio.run(_drive(base, mix, clients, warmup))
+        before, warm = warm, worker_memory(server_pid)
+        if warm and all(pid in before and warm[pid] <= before[pid] * 1.02 for pid in warm):
+            break
     start = time.perf_counter()
     latencies, errors, count = asyncio.run(_drive(base, mix, clients, seconds))
     took = time.perf_counter() - start

@@ -143,9 +143,10 @@ def inject_faults(folder: Path, rate: float, rng: np.random.Generator, extractio
                 cols[column][row] = _corrupt(kind, column, cols[column][row], table, extraction, rng)
             log["table"].append(table.name), log["row_number"].append(int(row) + 1)
             log["column"].append(column), log["kind"].append(kind)
-        for j, row in enumerate(duplicates):
+        if duplicates:  # appended at the end, in one copy per column (not one per duplicate)
             for name in cols:
-                cols[name] = np.append(cols[name], cols[name][row])
+                cols[name] = np.concatenate([cols[name], cols[name][np.asarray(duplicates)]])
+        for j, _ in enumerate(duplicates):
             log["table"].append(table.name), log["row_number"].append(n + j + 1)
             log["column"].append(""), log["kind"].append("duplicate")
         schema = pa.schema([(name, pa.string()) for name in table.column_names])

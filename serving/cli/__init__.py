@@ -8,7 +8,7 @@
     plan.py    plan, plan commit, plan verify, inspections ingest
     keys.py    keys add, audit verify
     serve.py   serve
-    demo.py    demo (what `make demo` runs)
+    demo.py    demo (what `make demo` runs), bench (what `make bench` runs)
     render.py  how every result is shown (rich tables)
 
 Importing this package registers every command on `app`; `main` is the console entry point.

@@ -203,3 +203,31 @@ def demo_service(out: Path, graded: Path, uscc: str | None) -> None:
         f"  curl -s -X POST http://127.0.0.1:3000/v1/grade -H 'X-API-Key: {key}' "
         f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"
     )
+
+
+@app.command()
+def bench(
+    enterprises: int = typer.Option(100_000, help="Size of the benchmark city (2230000: the full city, hours)."),
+    out: Optional[Path] = typer.Option(None, help="Working folder; default <data>/bench-suite-<N>."),
+    soak_seconds: float = typer.Option(600.0, help="Length of the soak of the real server."),
+    only: str = typer.Option("", help="Comma-separated steps to run (default: all)."),
+) -> None:
+    """Every benchmark at one scale, comparisons side by side; writes docs/benchmarks.md and .json (性能基准).
+    Needs the project's checkout (the benchmarks and their baselines live beside the package)."""
+    import subprocess
+    import sys
+
+    from creditgrade.features.errors import NotFound
+    from creditgrade.features.settings import checkout
+
+    root = checkout()
+    if root is None or not (root / "benchmarks" / "suite.py").exists():
+        raise NotFound(
+            "the benchmarks live in the project's checkout, which this installation is not: run "
+            "`make bench` in a checkout",
+            "基准测试位于项目源码目录中，当前安装不含它们：请在源码目录中运行 `make bench`",
+        )
+    argv = [sys.executable, str(root / "benchmarks" / "suite.py"), "--enterprises", str(enterprises)]
+    argv += ["--soak-seconds", str(soak_seconds)] + (["--out", str(out)] if out else [])
+    argv += ["--only", only] if only else []
+    raise typer.Exit(subprocess.run(argv, cwd=root).returncode)

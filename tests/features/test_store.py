@@ -58,10 +58,34 @@ def test_a_failed_write_leaves_the_output_as_it_was_and_nothing_beside_it(tmp_pa
 
 def test_a_folder_left_half_written_by_a_killed_run_is_removed_by_the_next(tmp_path):
     out = tmp_path / "2025-12-31"
-    stale = tmp_path / f".2025-12-31.partial-{_dead_pid()}-abc123"
+    stale = tmp_path / f".2025-12-31.partial-{_dead_pid()}-77-abc123"
     stale.mkdir()
     (stale / "graded.parquet").write_bytes(b"half")
     with atomic_folder(out) as tmp:
         (tmp / "summary.json").write_text("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-12-31"]
     assert sweep_partials(out) == []
+
+
+def test_another_threads_write_in_this_process_is_kept_and_a_finished_threads_is_swept(tmp_path):
+    import threading
+
+    out, started, release = tmp_path / "audit.log.head", threading.Event(), threading.Event()
+    ids = {}
+
+    def writer():
+        ids["tid"] = threading.get_native_id()
+        started.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    started.wait(10)
+    busy = tmp_path / f".audit.log.head.partial-{os.getpid()}-{ids['tid']}"
+    busy.write_text("a head being written")
+    try:
+        assert sweep_partials(out) == [] and busy.exists()
+    finally:
+        release.set()
+        thread.join()
+    assert sweep_partials(out) == [busy]  # its thread has ended: a leftover

@@ -4,6 +4,7 @@ with two workers on loopback, on the graded test city with three published month
 from __future__ import annotations
 
 import datetime as dt
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -32,9 +33,23 @@ def live(graded_city, tmp_path_factory):
         "CREDITGRADE_API_KEYS": ",".join(f"live-{r}:{r}:{hash_key(k)}" for r, k in LIVE_KEYS.items()),
     }
     started = {}
-    with running_server(
-        "--graded", str(graded_city.graded), "--workers", "2", env=env, on_start=lambda p: started.update(pid=p.pid)
-    ) as base:
-        yield SimpleNamespace(
-            base=base, pid=started["pid"], monthly=tmp / "monthly", audit=tmp / "audit.log", keys=LIVE_KEYS
-        )
+    log = tmp / "server.log"
+    before = os.environ.get("CREDITGRADE_SERVER_LOG")
+    os.environ["CREDITGRADE_SERVER_LOG"] = str(log)  # where `running` sends the server's output
+    try:
+        with running_server(
+            "--graded", str(graded_city.graded), "--workers", "2", env=env, on_start=lambda p: started.update(pid=p.pid)
+        ) as base:
+            yield SimpleNamespace(
+                base=base,
+                pid=started["pid"],
+                monthly=tmp / "monthly",
+                audit=tmp / "audit.log",
+                log=log,
+                keys=LIVE_KEYS,
+            )
+    finally:
+        if before is None:
+            os.environ.pop("CREDITGRADE_SERVER_LOG", None)
+        else:
+            os.environ["CREDITGRADE_SERVER_LOG"] = before
