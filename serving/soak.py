@@ -125,16 +125,17 @@ def soak(
     clients: int = 64,
     seconds: float = 60,
     warmup: float = 10,
+    warmup_mix: Sequence[Call | Iterator[Call]] | None = None,
 ) -> SoakReport:
     """Drive the server at `base` with `mix` (cycled) from `clients` clients: a warm-up, not counted, then
     `seconds` counted; workers' memory read after the warm-up and at the end. The warm-up is rounds of
     `warmup` seconds until no worker's memory grew by more than 2% in a round (at most six rounds): every
     worker has then loaded what the mix makes it load, and growth after that is growth under the same
     load. An iterator in `mix` gives calls that are each sent once (filing an objection against a record
-    twice is rightly refused)."""
+    twice is rightly refused); `warmup_mix`, if given, is what the warm-up sends instead of `mix`."""
     warm = worker_memory(server_pid)
     for _ in range(6):
-        asyncio.run(_drive(base, mix, clients, warmup))
+        asyncio.run(_drive(base, warmup_mix or mix, clients, warmup))
         before, warm = warm, worker_memory(server_pid)
         if warm and all(pid in before and warm[pid] <= before[pid] * 1.02 for pid in warm):
             break
