@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,21 @@ LIVE_KEYS = {"regulator": "live-reg-secret", "planner": "live-plan-secret", "adm
 LIVE_MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31))
 
 
+def service_env(graded_city, folder: Path, keys: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The settings a service on the graded test city runs with: its months, workflow database and audit log
+    under `folder`; `keys` maps a key id to (role, secret)."""
+    return {
+        "CREDITGRADE_GRADED": str(graded_city.graded),
+        "CREDITGRADE_MONTHLY": str(folder / "monthly"),
+        "CREDITGRADE_RECORDS": str(graded_city.clean),
+        "CREDITGRADE_DATABASE_URL": f"sqlite:///{folder / 'workflow.db'}",
+        "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
+        "CREDITGRADE_AUDIT_LOG": str(folder / "audit.log"),
+        "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
+        "CREDITGRADE_API_KEYS": ",".join(f"{i}:{r}:{hash_key(k)}" for i, (r, k) in keys.items()),
+    }
+
+
 @pytest.fixture(scope="session")
 def live(graded_city, tmp_path_factory):
     from creditgrade.serving.launch import running_server
@@ -23,15 +39,7 @@ def live(graded_city, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
     for day in LIVE_MONTHS:  # December's credit commitments are partial in the test city (docs/monthly-cycle.md)
         run_month(graded_city.clean, day, tmp / "monthly", graded_city.loaded, accept_drift=day == LIVE_MONTHS[-1])
-    env = {
-        "CREDITGRADE_MONTHLY": str(tmp / "monthly"),
-        "CREDITGRADE_RECORDS": str(graded_city.clean),
-        "CREDITGRADE_DATABASE_URL": f"sqlite:///{tmp / 'workflow.db'}",
-        "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
-        "CREDITGRADE_AUDIT_LOG": str(tmp / "audit.log"),
-        "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
-        "CREDITGRADE_API_KEYS": ",".join(f"live-{r}:{r}:{hash_key(k)}" for r, k in LIVE_KEYS.items()),
-    }
+    env = service_env(graded_city, tmp, {f"live-{r}": (r, k) for r, k in LIVE_KEYS.items()})
     started = {}
     log = tmp / "server.log"
     before = os.environ.get("CREDITGRADE_SERVER_LOG")

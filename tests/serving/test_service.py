@@ -14,7 +14,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from creditgrade.serving.audit import AuditError, verify
-from creditgrade.serving.auth import hash_key
 from creditgrade.serving.batch import GRADED
 from creditgrade.serving.launch import running_server
 from creditgrade.serving.month import run_month
@@ -26,22 +25,14 @@ from creditgrade.serving.schemas import (
     ObjectionsAnswer,
     WarningsAnswer,
 )
+from tests.serving.conftest import service_env
 
 KEYS = {"regulator": "reg-secret-1", "planner": "plan-secret-2", "admin": "admin-secret-3"}
 MONTHS = (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31))
 
 
 def _env(graded_city, tmp_path) -> dict[str, str]:
-    return {
-        "CREDITGRADE_GRADED": str(graded_city.graded),
-        "CREDITGRADE_MONTHLY": str(tmp_path / "monthly"),
-        "CREDITGRADE_RECORDS": str(graded_city.clean),
-        "CREDITGRADE_DATABASE_URL": f"sqlite:///{tmp_path / 'workflow.db'}",
-        "CREDITGRADE_MLRUNS": str(graded_city.mlruns),
-        "CREDITGRADE_AUDIT_LOG": str(tmp_path / "audit.log"),
-        "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
-        "CREDITGRADE_API_KEYS": ",".join(f"{r}-1:{r}:{hash_key(k)}" for r, k in KEYS.items()),
-    }
+    return service_env(graded_city, tmp_path, {f"{r}-1": (r, k) for r, k in KEYS.items()})
 
 
 @pytest.fixture(scope="module")
