@@ -5,7 +5,7 @@ each), each taking the next call of a weighted mix — lookups, batch lookups, w
 warnings, spot-check plans, objections filed and listed — for `seconds`, after a warm-up that is not counted.
 It reports every answer that was not the expected status, the latency percentiles per endpoint, and the
 resident memory of each server worker after the warm-up and at the end (`psutil`), so a leak shows as growth.
-Used by the CI soak (`tests/serving/test_soak.py`, one minute) and `make bench` (ten minutes).
+Used by the CI soak (`tests/serving/test_live.py`, one minute) and `make bench` (ten minutes).
 """
 
 from __future__ import annotations
