@@ -35,10 +35,26 @@ SHARED = ROOT.parent / "shared"
 SLOW_FIXTURES = {"graded_city", "city_50k", "dirty_city", "small_city", "spark", "service", "planned"}
 
 
+# The longest files (minutes each, measured in CI), started first so that the two workers finish together;
+# every other file keeps its place after them.
+LONGEST_FIRST = (
+    "tests/serving/test_live.py",
+    "tests/serving/test_privacy.py",
+    "tests/notebooks/test_notebooks.py",
+    "tests/serving/test_killed_runs.py",
+    "tests/serving/test_service.py",
+    "tests/features/test_pipeline.py",
+    "tests/serving/test_keys_and_audit.py",
+    "tests/test_packaging.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: files stay whole
 
 
 def _git_status() -> str | None:
