@@ -73,7 +73,7 @@ repaired = lambda table: set(rep[(rep.repaired_table == table) & (rep.repair_dat
 pen = dates(read('penalties', ['penalty_id', 'uscc', 'decision_date']), 'decision_date')
 pen = pen[(pen.decision_date <= day) & ~pen.penalty_id.isin(repaired('penalties'))]
 out['d3_penalties_36m'] = pen[within(pen.decision_date, 1095)].groupby('uscc').size()
-out['d3_days_since_penalty'] = (day - pen.groupby('uscc').decision_date.max()).dt.days
+out['d3_days_since_penalty'] = (day - pen[within(pen.decision_date, 1826)].groupby('uscc').decision_date.max()).dt.days
 ab = dates(read('abnormal_list', ['record_id', 'uscc', 'entry_date', 'exit_date']), 'entry_date', 'exit_date')
 ab = ab[(ab.entry_date <= day) & ~ab.record_id.isin(repaired('abnormal_list'))]
 out['d3_abnormal_current'] = ab[ab.exit_date.isna() | (ab.exit_date > day)].groupby('uscc').size().clip(upper=1)
@@ -92,6 +92,7 @@ out['d5_awards_36m'] = aw[within(aw.award_date, 1095)].groupby('uscc').size()
 for c in out.columns:
     if c not in ('d3_days_since_penalty', 'd5_tax_grade'):
         out[c] = out[c].fillna(0)
+out['d3_days_since_penalty'] = out['d3_days_since_penalty'].clip(upper=1826).fillna(1826)  # none in 5 years
 out.astype('float64').reset_index().to_parquet('{out}')
 """
 
