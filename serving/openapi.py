@@ -8,7 +8,9 @@ client written from the document, or a schema-driven fuzzer, finds the server sa
 `OneErrorShape` (ASGI middleware) rewrites every error answer that is not already in the service's shape into
 it — BentoML's message kept, the Chinese added, a code from the status, the validation issues kept as
 `detail` — and answers `/docs.json` with BentoML's document corrected: every operation lists the refusals it
-can answer (400, 401, 403, 404, 413, 415, 422, 429, 500, 503), each with `ErrorAnswer`.
+can answer (400, 401, 403, 404, 413, 415, 422, 429, 500, 503), each with `ErrorAnswer`; answers are the
+pydantic models' own schemas; `GET /v1/history/{uscc}` (a bare ASGI route BentoML does not list) is
+documented; and the version is 3.1, the dialect of the pydantic schemas inside it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import copy
 from http import HTTPStatus
 
 import orjson
+
+from creditgrade.serving.schemas import ErrorAnswer
 
 # What each refusal means, for a status whose body came from BentoML or Starlette rather than the service.
 GENERIC = {
@@ -34,30 +38,6 @@ GENERIC = {
 }
 PATH_GETS = {"/v1/history/{uscc}": ("/v1/history", "uscc")}  # GET route -> (the POST it mirrors, its parameter)
 DOCUMENTED = (400, 401, 403, 404, 413, 415, 422, 429, 500, 503)  # what every operation may answer
-ISSUE = {
-    "title": "ValidationIssue",
-    "type": "object",
-    "description": "One way the request differs from its schema (where, what).",
-    "properties": {
-        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-        "msg": {"type": "string"},
-        "type": {"type": "string"},
-    },
-    "required": ["loc", "msg", "type"],
-}
-ERROR = {
-    "title": "ErrorAnswer",
-    "type": "object",
-    "description": "Every refusal: what is wrong in English and Chinese, a machine code, and for a request "
-    "that does not match its schema the issues found.",
-    "properties": {
-        "error": {"type": "string"},
-        "error_zh": {"type": "string"},
-        "code": {"type": "string"},
-        "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationIssue"}},
-    },
-    "required": ["error", "error_zh", "code"],
-}
 
 
 def _phrase(status: int) -> str:
@@ -120,9 +100,15 @@ def corrected(document: dict, answers: dict[str, type] | None = None) -> dict:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("InvalidArgument", "NotFound", "InternalServerError"):
         schemas.pop(name, None)
-    schemas["ValidationIssue"] = ISSUE
-    schemas["ErrorAnswer"] = ERROR
-    paths = doc.setdefault("paths", {})
+    for route, model in [("", ErrorAnswer), *(answers or {}).items()]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        post = doc.setdefault("paths", {}).get(route, {}).get("post")
+        if post is not None:
+            ok = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+            post["responses"]["200"] = {"description": "Successful Response", "content": ok}
+    paths = doc["paths"]
     for route, (same_as, name) in PATH_GETS.items():
         post = paths.get(same_as, {}).get("post")
         if post is not None:  # a bare ASGI route BentoML does not know of: documented as the POST it mirrors
@@ -135,18 +121,6 @@ def corrected(document: dict, answers: dict[str, type] | None = None) -> dict:
                     "responses": {"200": post["responses"]["200"]},
                 }
             }
-    for route, model in (answers or {}).items():
-        post = paths.get(route, {}).get("post")
-        if post is None:
-            continue
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-        ok = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
-        post["responses"]["200"] = {"description": "Successful Response", "content": ok}
-        for get_route, (same_as, _) in PATH_GETS.items():
-            if same_as == route and get_route in paths:
-                paths[get_route]["get"]["responses"]["200"] = post["responses"]["200"]
     for item in paths.values():
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete") or not isinstance(operation, dict):

@@ -10,7 +10,7 @@ Indicator names, ranges and descriptions come from the catalog; the plan is the 
 from __future__ import annotations
 
 import builtins
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
@@ -338,9 +338,19 @@ class ObjectionsAnswer(Response):
     objections: builtins.list[ObjectionRecord]
 
 
+class ValidationIssue(Response):
+    """One way a request differs from its schema: where, what."""
+
+    loc: builtins.list[Union[str, int]]
+    msg: str
+    type: str
+
+
 class ErrorAnswer(Response):
-    """Every refusal: what is wrong in English and Chinese, and a machine code."""
+    """Every refusal: what is wrong in English and Chinese, a machine code, and for a request that does not
+    match its schema the issues found (`serving/openapi.py` puts BentoML's own refusals in this shape)."""
 
     error: str
     error_zh: str
     code: str
+    detail: Optional[builtins.list[ValidationIssue]] = None
