@@ -19,7 +19,7 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: fonts postgres demo test test-fast bench lint typecheck install lock docs notebooks clean-data
+.PHONY: fonts postgres browser screenshots demo test test-fast bench lint typecheck install lock docs notebooks clean-data
 
 install: $(STAMP)
 
@@ -46,13 +46,26 @@ postgres:
 	  { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; } || \
 	  echo "could not install postgresql: the PostgreSQL tests will be skipped"
 
+# Debian's Chromium and its driver for the web console's browser tests (Playwright drives the system browser:
+# a browser download at install time is not possible here); apt-get needs root.
+browser:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } || \
+	  echo "could not install chromium: the console's browser tests will be skipped"
+
+# The README's console screenshots: the browser test writes every page in both languages to build/, and the
+# Chinese ones are copied to docs/console/ as small palette PNGs.
+screenshots: $(STAMP) browser
+	$(BIN)/pytest tests/serving/console/test_browser.py -k screenshots -p no:randomly
+	$(BIN)/python tests/serving/console/shrink.py build/console-screenshots/zh docs/console
+
 demo: $(STAMP)
 	$(BIN)/creditgrade demo --enterprises $(DEMO_ENTERPRISES) --out $(DEMO_DIR)
 
 # The test files run on one worker per core (pytest-xdist); each worker's LightGBM/numba threads get its share.
 TEST_WORKERS ?= 2
 
-test: lint postgres
+test: lint postgres browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Every benchmark at one scale, side by side; writes docs/benchmarks.md and docs/benchmarks.json (about 27 min at

@@ -36,6 +36,8 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_WORKERS | workers | the cores |
 | CREDITGRADE_DUCKDB_MEMORY | duckdb_memory | 3GB |
 | CREDITGRADE_SERVER_LOG | server_log | none (a started server's output is dropped) |
+| CREDITGRADE_CONSOLE_MINUTES | console_minutes | 480 (a web-console session ends this long after login) |
+| CREDITGRADE_CONSOLE | console | <data>/console (the console's session secret, ended sessions, drawn plans) |
 | OMP_NUM_THREADS | threads | the cores (LightGBM, OpenMP) |
 """
 
@@ -77,6 +79,8 @@ class Settings:
     threads: int
     duckdb_memory: str
     server_log: Path | None
+    console_minutes: int  # how long a console session lasts after login
+    console: Path  # the console's session secret, ended sessions and the plans drawn in it
 
     def to_env(self) -> dict[str, str]:
         """The variables that give a child process (the service's workers) these same settings."""
@@ -97,6 +101,8 @@ class Settings:
             "CREDITGRADE_RATE_NO_KEY": str(self.rate_no_key),
             "CREDITGRADE_WORKERS": str(self.workers),
             "CREDITGRADE_DUCKDB_MEMORY": self.duckdb_memory,
+            "CREDITGRADE_CONSOLE_MINUTES": str(self.console_minutes),
+            "CREDITGRADE_CONSOLE": str(self.console),
         }
         optional = {
             "CREDITGRADE_TRACKING_URI": self.tracking_uri,
@@ -181,4 +187,6 @@ def settings() -> Settings:
         threads=_count("OMP_NUM_THREADS", cores),
         duckdb_memory=os.environ.get("CREDITGRADE_DUCKDB_MEMORY") or "3GB",
         server_log=_optional_path("CREDITGRADE_SERVER_LOG"),
+        console_minutes=_count("CREDITGRADE_CONSOLE_MINUTES", 480),
+        console=_path("CREDITGRADE_CONSOLE", data / "console"),
     )

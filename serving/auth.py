@@ -28,7 +28,7 @@ from creditgrade.serving.limits import Buckets, count_limited, refuse, too_many
 ROLES = ("regulator", "planner", "admin")
 RELOAD_SECONDS = 1.0  # how often the middleware looks whether the key file changed
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/docs", "/", "/favicon.ico")
-OPEN_PREFIXES = ("/static_content/",)
+OPEN_PREFIXES = ("/static_content/", "/console")  # the console checks its own sessions (console.session)
 # The least role each route needs; routes not listed need `admin`.
 ROUTE_ROLES = {
     "/v1/grade": "regulator",
@@ -179,6 +179,36 @@ def revoke_key(path: Path, key_id: str) -> dict:
     return {k: found[0].get(k) for k in ("id", "role", "created", "revoked")}
 
 
+class KeyWatch:
+    """The keys in force: `fixed` ones, else those of the environment or key file, read again when the file
+    changes (looked at no more than once a second), so a key added or revoked counts within a second."""
+
+    def __init__(self, fixed: KeyRing | None = None):
+        self._fixed = self._keys = fixed
+        self._stamp: int | None = None
+        self._looked = 0.0
+
+    @property
+    def ring(self) -> KeyRing:
+        if self._fixed is not None:
+            return self._fixed
+        now = time.monotonic()
+        if self._keys is None or now - self._looked >= RELOAD_SECONDS:
+            self._looked = now
+            s = settings()
+            try:
+                stamp = s.api_keys_file.stat().st_mtime_ns if not s.api_keys else 0
+            except FileNotFoundError:
+                stamp = -1
+            if self._keys is None or stamp != self._stamp:
+                self._keys, self._stamp = KeyRing.from_env(), stamp
+        return self._keys
+
+    def holds(self, key: ApiKey) -> bool:
+        """Whether a key of this id and role is still in force (not revoked, role unchanged)."""
+        return key in self.ring.by_hash.values()
+
+
 def required_role(path: str) -> str | None:
     """None for open paths, else the least role the path needs."""
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
@@ -203,29 +233,14 @@ class ApiKeyMiddleware:
 
     def __init__(self, app, keys: KeyRing | None = None, audit: Callable[[list[dict]], None] | None = None):
         self.app = app
-        self._fixed = keys
-        self._keys = keys
-        self._stamp: int | None = None
-        self._looked = 0.0
+        self._watch = KeyWatch(keys)
         self._audit = audit
         s = settings()
         self._per_key, self._no_key = Buckets(s.rate_key), Buckets(s.rate_no_key)
 
     @property
     def keys(self) -> KeyRing:
-        if self._fixed is not None:
-            return self._fixed
-        now = time.monotonic()
-        if self._keys is None or now - self._looked >= RELOAD_SECONDS:
-            self._looked = now
-            s = settings()
-            try:
-                stamp = s.api_keys_file.stat().st_mtime_ns if not s.api_keys else 0
-            except FileNotFoundError:
-                stamp = -1
-            if self._keys is None or stamp != self._stamp:
-                self._keys, self._stamp = KeyRing.from_env(), stamp
-        return self._keys
+        return self._watch.ring
 
     def _refused(self, scope, status: int, caller: ApiKey | None) -> None:
         if self._audit is None:

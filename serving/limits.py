@@ -3,7 +3,8 @@
 - **Bodies.** A request whose `Content-Length` is over `CREDITGRADE_MAX_BODY` is answered 413 before its
   body is read; one without a length (chunked) is cut off with 413 as soon as it passes the limit.
 - **Bodies are JSON.** A POST whose `Content-Type` is anything but `application/json` is answered 415 before
-  it is parsed (BentoML answered a multipart type without a boundary with 500).
+  it is parsed (BentoML answered a multipart type without a boundary with 500); the console's forms
+  (`/console/...`) are HTML forms, parsed by the console itself.
 - **Rates.** Token buckets per client address (`CREDITGRADE_RATE_ADDRESS` a second), per API key
   (`CREDITGRADE_RATE_KEY`), and a stricter one for requests that bring no valid key
   (`CREDITGRADE_RATE_NO_KEY`, so that a flood of guesses costs neither memory nor the audit log much);
@@ -60,6 +61,9 @@ class Buckets:
         return wait
 
 
+FORM_PREFIX = "/console/"
+
+
 class Limits:
     """ASGI middleware (outermost of the service's own): body size and the per-address rate. The per-key
     rate is taken by the key middleware once it knows the key (`Limits.for_key`)."""
@@ -84,7 +88,8 @@ class Limits:
             return await too_large(send, self.max_body)
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             kind = headers.get(b"content-type")
-            if kind is not None and kind.split(b";")[0].strip().lower() != b"application/json":
+            form = scope["path"].startswith(FORM_PREFIX)  # the console's forms and its planner's upload
+            if kind is not None and not form and kind.split(b";")[0].strip().lower() != b"application/json":
                 return await not_json(send, kind)
             if length is None:
                 receive = _capped(receive, self.max_body)

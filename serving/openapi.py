@@ -143,8 +143,8 @@ class OneErrorShape:
         self.app, self.answers = app, answers
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] == "HEAD":
-            return await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] == "HEAD" or scope["path"].startswith("/console"):
+            return await self.app(scope, receive, send)  # the console answers its errors as pages
         document = scope["path"] == "/docs.json" and scope["method"] == "GET"
         held: dict = {}
         chunks: list[bytes] = []

@@ -21,6 +21,8 @@ grading job's DuckDB database. Validation → model → response; the features a
     POST /v1/objection/decide {"id", "uphold": true|false, "reason"}   an upheld one regrades at once
     POST /v1/objections       {"status", "overdue", "uscc"}              the workflow's list
 
+The web console (`creditgrade.serving.console`) is mounted at /console in the same process.
+
 Requests and responses are declared in `creditgrade.serving.schemas`. Every call needs an API key
 (`X-API-Key` or `Authorization: Bearer`); every lookup is written to the audit log. A refusal is one
 `CreditgradeError`, answered by one handler (`answers`) with its status and both texts. Health (/livez,
@@ -54,6 +56,7 @@ from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving import metrics
 from creditgrade.serving.audit import AuditLog, WorkerAudit
 from creditgrade.serving.auth import OPEN_PATHS, ApiKeyMiddleware
+from creditgrade.serving.console.app import Console
 from creditgrade.serving.graded import DIMENSIONS, GradedStore, Regraded, served_folder
 from creditgrade.serving.history import REGRADED
 from creditgrade.serving.limits import Limits, label_metrics_by_route
@@ -188,6 +191,10 @@ async def history_app(scope, receive, send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+console_app = Console(lambda: WORKER["service"])
+
+
+@bentoml.asgi_app(console_app, path="/console")
 @bentoml.asgi_app(history_app, path="/v1/history")
 @bentoml.service(
     name="creditgrade", workers=settings().workers, traffic={"timeout": 60}, resources={"cpu": str(os.cpu_count() or 1)}
@@ -634,5 +641,10 @@ CreditGrade.add_asgi_middleware(Limits)
 CreditGrade.add_asgi_middleware(ApiKeyMiddleware, audit=WorkerAudit())
 label_metrics_by_route(
     frozenset([*(api.route for api in CreditGrade.apis.values()), *OPEN_PATHS]),
-    {"/v1/history/": "/v1/history/{uscc}", "/static_content/": "/static_content/{file}"},
+    {
+        "/v1/history/": "/v1/history/{uscc}",
+        "/static_content/": "/static_content/{file}",
+        "/console/enterprise/": "/console/enterprise/{uscc}",
+        "/console/": "/console/{page}",
+    },
 )

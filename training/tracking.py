@@ -260,6 +260,25 @@ def _artifact(name: str, version: int, relative: str) -> Path:
     return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=relative))
 
 
+def report_plot(version: int, plot: str, name: str = MODEL_NAME) -> bytes:
+    """A PNG of a registered version's model report (`report/<plot>.png`), for the console's model page: an
+    image is only shown, never loaded as a model, so it is not one of the sealed files."""
+    if not plot.replace("_", "").isalnum():
+        raise NotFound(f"no plot {plot[:40]!r}", f"没有图表 {plot[:40]!r}")
+    try:
+        return _artifact(name, version, f"report/{plot}.png").read_bytes()
+    except (OSError, mlflow.exceptions.MlflowException):
+        raise NotFound(
+            f"version {version} of {name} has no plot {plot!r}", f"{name} 版本 {version} 没有图表 {plot!r}"
+        ) from None
+
+
+def run_metrics(version: int, name: str = MODEL_NAME) -> dict[str, float]:
+    """The metrics logged by the run that trained `version` (its test-period figures among them)."""
+    c = client()
+    return dict(c.get_run(c.get_model_version(name, str(version)).run_id).data.metrics)
+
+
 def seal(version: int, name: str = MODEL_NAME) -> dict[str, str]:
     """Record the SHA-256 of every file of `version` that is loaded back (a model-version tag in the
     registry's database, not a file beside the artifacts); done at registration. Returns the digests."""

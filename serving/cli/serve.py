@@ -35,6 +35,12 @@ def serve(
     falsereg: Optional[Path] = typer.Option(
         None, help="Folder of false-registration lists for /v1/falsereg; default <data>/falsereg."
     ),
+    monthly: Optional[Path] = typer.Option(
+        None, help="The month-end runs' folder (history, warnings, reports, workflow); default <data>/monthly."
+    ),
+    records: Optional[Path] = typer.Option(
+        None, help="The ingested records (objections, the records behind reasons); default <data>/clean."
+    ),
 ) -> None:
     """Start the scoring service (BentoML): lookups, explanations, API keys, audit log (启动服务).
 
@@ -51,10 +57,14 @@ def serve(
         "inspectors": inspectors,
         "checks": checks,
         "falsereg": falsereg,
+        "monthly": monthly,
+        "records": records,
     }
     s = dataclasses.replace(
         settings(), workers=workers, **{k: Path(v).resolve() for k, v in given.items() if v is not None}
     )
+    if monthly is not None and not os.environ.get("CREDITGRADE_DATABASE_URL"):  # the workflow follows its folder
+        s = dataclasses.replace(s, database_url=f"sqlite:///{s.monthly / 'workflow.db'}")
     folder = served_folder(s.graded, s.monthly)
     if s.tracking_uri is None and not (s.mlruns / "mlflow.db").exists():
         raise NotFound(
@@ -77,6 +87,7 @@ def serve(
         )
     env = {**os.environ, **s.to_env(), "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
     console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
+    console.print(f"web console (网页控制台): http://{host}:{port}/console/")
     s.home.mkdir(parents=True, exist_ok=True)
     bentoml = Path(sys.executable).parent / "bentoml"
     os.execve(

@@ -28,6 +28,7 @@ def service_env(graded_city, folder: Path, keys: dict[str, tuple[str, str]]) -> 
         "CREDITGRADE_AUDIT_LOG": str(folder / "audit.log"),
         "CREDITGRADE_FALSEREG": str(graded_city.root / "falsereg"),
         "CREDITGRADE_API_KEYS": ",".join(f"{i}:{r}:{hash_key(k)}" for i, (r, k) in keys.items()),
+        "CREDITGRADE_CONSOLE": str(folder / "console"),
     }
 
 
@@ -55,6 +56,7 @@ def live(graded_city, tmp_path_factory):
                 audit=tmp / "audit.log",
                 log=log,
                 keys=LIVE_KEYS,
+                months=LIVE_MONTHS,
             )
     finally:
         if before is None:

@@ -1,0 +1,101 @@
+"""The one-page credit report as PDF (fpdf2, pure Python), with the same content as the printable page:
+identity, grade, probability and score, the five dimensions, the top reasons with their records, the override,
+the grade history and open objections. The Chinese font the plots use is embedded (subset), so the text can be
+selected, searched and extracted."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from creditgrade.serving.console.charts import grade_colour
+from creditgrade.serving.objections import KINDS
+
+
+@functools.cache
+def font_file() -> str:
+    from matplotlib import font_manager as fm
+
+    from creditgrade.models.plots import chinese_font
+
+    return fm.findfont(fm.FontProperties(family=chinese_font()), fallback_to_default=False)
+
+
+def credit_report(data: dict[str, Any], t: Callable[..., str], lang: str) -> bytes:
+    row, scheme = data["row"], data["scheme"]
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.set_margins(14, 12, 14)
+    pdf.add_font("cjk", fname=font_file())
+    pdf.set_title(f"{t('report.title')} {data['code']}")
+    pdf.set_creator("creditgrade")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: str, size: float = 9, h: float = 5) -> None:
+        pdf.set_font("cjk", size=size)
+        pdf.multi_cell(width, h, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def heading(text: str) -> None:
+        pdf.ln(1.5)
+        pdf.set_font("cjk", size=11)
+        pdf.cell(width, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_draw_color(180, 180, 180)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+        pdf.ln(1)
+
+    line(t("report.title"), 16, 9)
+    line(row["name"], 12, 7)
+    line(f"{t('field.uscc')}: {data['code']}    {t('field.district')}: {row['district'][lang]}    "
+         f"{t('field.industry')}: {row['industry'][lang]}")  # fmt: skip
+    line(f"{t('field.as_of')}: {row['as_of']}    {t('field.printed')}: {data['printed']}")
+
+    heading(t("enterprise.grade"))
+    rank = scheme.grades.index(data["grade"])
+    colour = grade_colour(rank, len(scheme.grades))
+    pdf.set_fill_color(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font("cjk", size=18)
+    pdf.cell(20, 11, data["grade"], align="C", fill=True)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("cjk", size=9)
+    pdf.cell(4, 11, "")
+    pdf.multi_cell(
+        width - 24, 5.5,
+        f"{t('field.scheme')}: {scheme.zh if lang == 'zh' else scheme.en}\n"
+        f"{t('field.probability')}: {100 * row['probability']:.1f}%    {t('field.score')}: {row['score']:.1f}",
+        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+    )  # fmt: skip
+    if row["override"]:
+        o = row["override"]
+        line(f"{t('enterprise.override')}: {o[lang]} ({o['rule']}); {t('field.source')}: {o['source']}")
+
+    heading(t("enterprise.dimensions"))
+    line("    ".join(f"{d[lang]}: {d['points']:+.1f}" for d in row["dimensions"]))
+
+    heading(t("enterprise.reasons"))
+    for i, r in enumerate(data["reasons"], 1):
+        line(f"{i}. {r[lang]} ({r['points']:+.1f})")
+        for rec in r["records"][:2]:
+            line(f"      {rec.id}  {rec.day or ''}  {rec.text(lang)}", 8, 4.2)
+
+    heading(t("enterprise.history"))
+    column = data["column"]
+    line("    ".join(f"{m['month'][:7]}{'*' if m.get('correction') else ''}: {m[column]} ({m['score']:.0f})"
+                     for m in data["history"][-12:]) or t("enterprise.no_history"))  # fmt: skip
+
+    heading(t("enterprise.objections"))
+    open_ = [o for o in data["disputes"] if o.status == "open"]
+    if not open_:
+        line(t("enterprise.no_objections"))
+    for o in open_:
+        kind = KINDS[o.kind][1 if lang == "zh" else 0]
+        line(f"{o.id}  {kind}  {o.record}  {t('field.deadline')}: {o.deadline}")
+
+    pdf.ln(2)
+    line(t("report.footer", model=row["model_version"], catalog=row["catalog_version"]), 7, 4)
+    return bytes(pdf.output())
