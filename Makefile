@@ -56,7 +56,7 @@ browser:
 # The README's console screenshots: the browser test writes every page in both languages to build/, and the
 # Chinese ones are copied to docs/console/ as small palette PNGs.
 screenshots: $(STAMP) browser
-	$(BIN)/pytest tests/serving/console/test_browser.py -k screenshots -p no:randomly
+	$(BIN)/pytest tests/serving/console/test_browser.py -k screenshots
 	$(BIN)/python tests/serving/console/shrink.py build/console-screenshots/zh docs/console
 
 demo: $(STAMP)

@@ -168,7 +168,8 @@ def demo_plan(out: Path, graded: Path, inspectors: Path) -> None:
 
 
 def demo_service(out: Path, graded: Path, uscc: str | None) -> None:
-    """Start the service on the demo's graded table, ask it for one enterprise, stop it; print how to run it."""
+    """Start the service on the demo's graded table, ask it for one enterprise and open its console page, stop
+    it; print how to run it, the console's address and the keys to log in with."""
     import httpx
 
     from creditgrade.serving.auth import add_key
@@ -176,26 +177,30 @@ def demo_service(out: Path, graded: Path, uscc: str | None) -> None:
 
     keys = out / "api_keys.json"
     keys.unlink(missing_ok=True)
-    key = add_key(keys, "demo-regulator", "regulator")
+    made = {role: add_key(keys, f"demo-{role}", role) for role in ("regulator", "planner", "admin")}
+    key = made["regulator"]
     args = [
-        "--graded",
-        str(graded),
-        "--keys",
-        str(keys),
-        "--audit-log",
-        str(out / "audit.log"),
-        "--falsereg",
-        str(out / "falsereg"),
-    ]
+        "--graded", str(graded),
+        "--monthly", str(out / "monthly"),
+        "--records", str(out / "clean"),
+        "--keys", str(keys),
+        "--audit-log", str(out / "audit.log"),
+        "--falsereg", str(out / "falsereg"),
+        "--checks", str(out / "clean"),  # the planner's "checked within N months" exclusion
+    ]  # fmt: skip
     body = {"uscc": uscc}
     with console.status("starting `creditgrade serve` (BentoML)"), running_server(*args, "--workers", "1") as base:
         r = httpx.post(f"{base}/v1/grade", json=body, headers={"X-API-Key": key}, timeout=30)
+        page = _console_page(base, made["admin"], uscc)
     reply = r.json()
     console.print(
         f"POST /v1/grade → HTTP {r.status_code}: {reply.get('uscc')} grade {reply.get('grades')}, "
         f"score {reply.get('score')}, top reason: {(reply.get('reasons') or [{}])[0].get('en')}"
     )
-    console.print(f"A regulator key was written to {keys} (hash only); the key itself: {key}")
+    console.print(f"web console: logged in as demo-admin, GET /console/enterprise/{uscc} → HTTP {page}")
+    console.print(f"Keys were written to {keys} (hashes only); the keys themselves (shown once):")
+    for role, value in made.items():
+        print(f"  demo-{role:<9} {value}")
     console.print("Start the service (启动服务):")
     print(f"  .venv/bin/creditgrade serve {' '.join(args)}")
     console.print("and ask it (查询示例):")
@@ -203,6 +208,24 @@ def demo_service(out: Path, graded: Path, uscc: str | None) -> None:
         f"  curl -s -X POST http://127.0.0.1:3000/v1/grade -H 'X-API-Key: {key}' "
         f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"
     )
+    console.print("or open the web console in a browser and log in with a key above (网页控制台，用上面的密钥登录):")
+    print("  http://127.0.0.1:3000/console/")
+    print(f"  admin key: {made['admin']}")
+
+
+def _console_page(base: str, key: str, uscc: str | None) -> int:
+    """Log in to the console as a browser would (login form, CSRF token, session cookie) and open a page."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/console/login").text
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        if token is None:
+            return 0
+        client.post("/console/login", data={"csrf": token.group(1), "key": key, "next": "/console/"})
+        return client.get(f"/console/enterprise/{uscc}").status_code
 
 
 @app.command()

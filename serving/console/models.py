@@ -1,13 +1,17 @@
 """The model page's data and its two acts: champion and challenger from the MLflow registry with their
 test-period figures; promote and roll back, each confirmed on the form and written to the audit log.
 
-A promotion takes effect in the service at once: the new champion is loaded (and checked) by this worker and
-the other workers follow (`CreditGrade._load`, the reload marker). If the new champion cannot be loaded, the
-alias is given back and the page says why; the service keeps serving the model it had.
+The page reads the registry at most every ten seconds (at once after an act on this worker), so an alias
+moved by the command line or another worker shows within ten seconds. A promotion takes effect in the service
+at once: the new champion is loaded (and checked) by this worker and the other workers follow
+(`CreditGrade._load`, the reload marker). If the new champion cannot be loaded, the alias is given back and
+the page says why; the service keeps serving the model it had.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -15,21 +19,33 @@ from starlette.datastructures import FormData
 from creditgrade.features.errors import CreditgradeError
 from creditgrade.serving.console.app import View, problem
 
+BOARD_SECONDS = 10.0  # the registry is read again at most this often (at once after a promotion or rollback here)
+_BOARD: dict[str, Any] = {"at": -BOARD_SECONDS, "rows": []}
+_LOCK = threading.Lock()
+
 
 def board() -> list[dict[str, Any]]:
-    """Every registered version, newest first, with its aliases and its run's metrics."""
+    """Every registered version, newest first, with its aliases and its run's metrics (a registry read is a
+    dozen SQLite queries through MLflow: held for BOARD_SECONDS)."""
     from creditgrade.training import tracking
 
-    out = []
-    for v in tracking.versions():
-        out.append({**v, "metrics": tracking.run_metrics(v["version"])})
-    return out
+    with _LOCK:
+        if time.monotonic() - _BOARD["at"] >= BOARD_SECONDS:
+            rows = [{**v, "metrics": tracking.run_metrics(v["version"])} for v in tracking.versions()]
+            _BOARD.update(at=time.monotonic(), rows=rows)
+        return _BOARD["rows"]
+
+
+def _forget() -> None:
+    with _LOCK:
+        _BOARD["at"] = -BOARD_SECONDS
 
 
 def act(view: View, form: FormData) -> dict[str, Any]:
     from creditgrade.training import tracking
 
     svc = view.svc
+    _forget()
     action = str(form.get("action") or "")
     if action not in ("promote", "rollback"):
         raise problem("error.action")
@@ -61,4 +77,5 @@ def act(view: View, form: FormData) -> dict[str, Any]:
         [{"endpoint": f"console:{action}", **view.caller, "uscc": None, "before": before, "version": after,
           "model_version": svc.scoring.label}]
     )  # fmt: skip
+    _forget()
     return {"action": action, "before": before, "after": after}

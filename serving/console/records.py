@@ -4,6 +4,7 @@ as of the graded month, newest first, without person identifiers; each named `TA
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ class Record:
     table: str
     table_zh: str
     table_en: str
-    id: str  # TABLE:ID (TABLE:KEY1/KEY2 for a table keyed by the enterprise and a year)
+    id: str  # TABLE:ID (TABLE:KEY1/KEY2 for a table keyed by more; the USCC and person identifiers left out)
     fileable: bool  # an objection or repair can name it (its table has one key column)
     day: str | None
     fields: tuple[tuple[str, str, str, str], ...]  # (column's zh, column's en, value in zh, value in en)
@@ -46,38 +47,44 @@ def records(
     """`uscc`'s records in `tables` known by `as_of` (event date on or before it), newest first, SHOWN a table;
     `yes_no`: how a true or false value reads, (zh, en)."""
     out: list[Record] = []
-    con = duckdb.connect(config={"threads": 1})
-    try:
-        for name in tables:
-            path = Path(folder) / f"{name}.parquet"
-            if not path.exists():
-                continue
-            t = TABLES_BY_NAME[name]
-            shown = [c for c in t.columns if not c.person_identifier and c.name != "uscc"]
-            when = f"AND {t.event_date} <= ?::DATE" if t.event_date and as_of else ""
-            order = f"ORDER BY {t.event_date} DESC NULLS LAST" if t.event_date else ""
-            sql = (
-                f"SELECT {', '.join(c.name for c in shown)} FROM read_parquet(?) WHERE uscc = ? {when} {order} "
-                f"LIMIT {SHOWN}"
+    con = _connection()  # kept for the thread: opening one costs more than the lookup
+    for name in tables:
+        path = Path(folder) / f"{name}.parquet"
+        if not path.exists():
+            continue
+        t = TABLES_BY_NAME[name]
+        shown = [c for c in t.columns if not c.person_identifier and c.name != "uscc"]
+        when = f"AND {t.event_date} <= ?::DATE" if t.event_date and as_of else ""
+        order = f"ORDER BY {t.event_date} DESC NULLS LAST" if t.event_date else ""
+        sql = (
+            f"SELECT {', '.join(c.name for c in shown)} FROM read_parquet(?) WHERE uscc = ? {when} {order} "
+            f"LIMIT {SHOWN}"
+        )
+        params = [str(path), uscc] + ([as_of] if when else [])
+        for row in con.execute(sql, params).fetchall():
+            values = dict(zip([c.name for c in shown], row))
+            fields = tuple(
+                (c.zh, c.en, *_shown(values[c.name], c, yes_no))
+                for c in shown
+                if c.name not in t.key and values[c.name] is not None
             )
-            params = [str(path), uscc] + ([as_of] if when else [])
-            for row in con.execute(sql, params).fetchall():
-                values = dict(zip([c.name for c in shown], row))
-                fields = tuple(
-                    (c.zh, c.en, *_shown(values[c.name], c, yes_no))
-                    for c in shown
-                    if c.name not in t.key and values[c.name] is not None
-                )
-                day = values.get(t.event_date) if t.event_date else None
-                key = "/".join(str(values[k]) for k in t.key if k != "uscc")
-                out.append(
-                    Record(
-                        name, t.zh, t.en, f"{name}:{key}", len(t.key) == 1, None if day is None else str(day), fields
-                    )
-                )
-    finally:
-        con.close()
+            day = values.get(t.event_date) if t.event_date else None
+            key = "/".join(str(values[k]) for k in t.key if k in values)  # never a person identifier
+            out.append(
+                Record(name, t.zh, t.en, f"{name}:{key}", len(t.key) == 1, None if day is None else str(day), fields)
+            )
     return out
+
+
+_LOCAL = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection (one thread each: a connection is not shared between threads)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        con = _LOCAL.con = duckdb.connect(config={"threads": 1})
+    return con
 
 
 def _shown(value, column, yes_no: dict[bool, tuple[str, str]]) -> tuple[str, str]:

@@ -364,8 +364,27 @@ def test_an_open_objection_is_decided_only_with_a_choice_and_a_reason(browser, l
 PAGES = ("login", "home", "search", "enterprise", "report", "warnings", "objections", "planner", "month", "model")
 
 
-def test_screenshots_of_every_page_in_both_languages_and_no_serious_accessibility_violation(browser, live, city):
+def person_ids(raw: Path) -> set[str]:
+    """Every value of a column the contract marks as a person identifier (legal representatives, phones,
+    natural-person shareholders)."""
+    found: set[str] = set()
+    for table in TABLES:
+        columns = [c.name for c in table.columns if c.person_identifier]
+        path = raw / f"{table.name}.parquet"
+        if columns and path.exists():
+            for column in pq.read_table(path, columns=columns).columns:
+                found |= {v for v in column.to_pylist() if v and not re.fullmatch(r"[0-9A-Z]{18}", v)}
+    return found
+
+
+def test_screenshots_of_every_page_in_both_languages_and_no_serious_accessibility_violation(
+    browser, live, city, graded_city
+):
     from axe_playwright_python.sync_playwright import Axe
+
+    persons = person_ids(graded_city.raw)
+    assert len(persons) > 1000
+    shown: list[str] = []
 
     axe = Axe()
     uscc = city["moved"].uscc
@@ -398,6 +417,7 @@ def test_screenshots_of_every_page_in_both_languages_and_no_serious_accessibilit
                 page.click("#preview")
                 page.wait_for_selector("#plan-preview")
             shots[key] = page
+            shown.append(page.content())
             _check(axe, page, lang, key, problems)
             page.screenshot(path=str(folder / f"{key}.png"), full_page=True)
         _check(axe, login, lang, "login", problems)
@@ -406,6 +426,8 @@ def test_screenshots_of_every_page_in_both_languages_and_no_serious_accessibilit
         anonymous.close()
         page.context.close()
     assert problems == []
+    words = set(re.findall(r"[0-9A-Za-z_-]{5,}", "\n".join(shown)))
+    assert not words & persons, sorted(words & persons)[:5]  # no person identifier on any page
 
 
 def _check(axe, page, lang: str, key: str, problems: list) -> None:
