@@ -1,4 +1,4 @@
-"""Finding an enterprise by name: names starting with what was typed first, then the closest by edit distance.
+"""Finding an enterprise by name: names starting with what was typed, or else the closest by edit distance.
 
 Chinese names are matched character by character (`rapidfuzz`'s partial ratio on the names as written), so
 "前海科技" finds 深圳市前海某某科技有限公司 and a typo still finds the name. The index is built once per graded
@@ -36,12 +36,13 @@ def _bare(name: str) -> str:
 class NameIndex:
     def __init__(self, names: list[str]):
         self.names = names
-        bare = [_bare(n or "") for n in names]
+        self.bare = bare = [_bare(n or "") for n in names]
         self.order = np.array(sorted(range(len(names)), key=bare.__getitem__), dtype=np.int64)
         self.sorted = [bare[i] for i in self.order]
 
     def search(self, q: str, limit: int = LIMIT) -> tuple[np.ndarray, int]:
-        """(row positions, how many of them start with the query): prefix matches first, then fuzzy ones."""
+        """(row positions, how many of them start with the query): names starting with the query; when there
+        is none, the closest names."""
         key = _bare(q.strip())
         hits: list[int] = []
         start = bisect.bisect_left(self.sorted, key)
@@ -50,10 +51,12 @@ class NameIndex:
                 break
             hits.append(int(self.order[i]))
         exact = len(hits)
-        if len(hits) < limit:
+        if not hits:  # by similarity only when no name starts so: a linear scan (~0.23 s over 1.9 M names)
             seen = set(hits)
+            # a whole name with a slip: similarity of the whole name; a fragment ("前海科技"): of its best-matching part
+            scorer = fuzz.ratio if len(key) >= 5 else fuzz.partial_ratio
             for _, _, i in process.extract(
-                key, self.names, scorer=fuzz.partial_ratio, limit=limit * 2, score_cutoff=FUZZY_CUTOFF
+                key, self.bare, scorer=scorer, processor=None, limit=limit * 2, score_cutoff=FUZZY_CUTOFF
             ):
                 if i not in seen and len(hits) < limit:
                     hits.append(int(i))
