@@ -252,6 +252,14 @@ class CreditGrade:
     def _marker(self):
         return self.root / ".reload"
 
+    def reload_everywhere(self) -> None:
+        """Load the current champion and table in this worker (raising, and keeping the old state, if they
+        cannot be loaded), then have the other workers follow (`_fresh`, the marker file)."""
+        with self._lock:
+            self._load()
+        self._marker().parent.mkdir(parents=True, exist_ok=True)
+        self._marker().touch()  # the other workers follow, now that the new state is known to load
+
     def _fresh(self) -> None:
         """Reload when an admin asked any worker to (the marker file is newer than this worker's state), or when
         a month was published since (looked at most once a second)."""
@@ -281,8 +289,11 @@ class CreditGrade:
         return {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
 
     def _audit(self, ctx: bentoml.Context, endpoint: str, codes: list[str], missing: list[str]) -> None:
-        """One audit entry per USCC looked up (found or not)."""
-        caller, absent = self._caller(ctx), set(missing)
+        self.audit_lookups(self._caller(ctx), endpoint, codes, missing)
+
+    def audit_lookups(self, caller: dict, endpoint: str, codes: list[str], missing: list[str]) -> None:
+        """One audit entry per USCC looked up (found or not), by the API or the console."""
+        absent = set(missing)
         self.audit.append(
             [
                 {
@@ -612,8 +623,7 @@ class CreditGrade:
         answers why (422) and every worker keeps serving the model it has."""
         before = self.scoring.label
         try:
-            with self._lock:
-                self._load()
+            self.reload_everywhere()
         except CreditgradeError as exc:
             self.audit.append(
                 [
@@ -627,8 +637,6 @@ class CreditGrade:
                 ]
             )
             raise
-        self._marker().parent.mkdir(parents=True, exist_ok=True)
-        self._marker().touch()  # the other workers follow, now that the new state is known to load
         self.audit.append(
             [{"endpoint": "reload", **self._caller(ctx), "uscc": None, "model_version": self.scoring.label}]
         )

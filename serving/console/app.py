@@ -21,7 +21,6 @@ API's, under the session's key id. Forms carry a CSRF token; bad input is answer
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 import tempfile
@@ -41,7 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from creditgrade.features import catalog
 from creditgrade.features.contract import ENTERPRISE_STATUSES
-from creditgrade.features.errors import CreditgradeError, NotFound
+from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.settings import settings
 from creditgrade.models import grades as G
 from creditgrade.models.scoring import SCHEME_ORDER
@@ -346,12 +345,8 @@ def scheme_of(name: str | None) -> G.GradeScheme:
     return G.SCHEMES[name]
 
 
-def today() -> dt.date:
-    return dt.date.today()
-
-
 def temporary_folder() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="creditgrade-console-")
 
 
-__all__ = ["BASE", "Console", "NotFound", "View"]
+__all__ = ["BASE", "Console", "View"]

@@ -4,8 +4,8 @@ test-period figures; promote and roll back, each confirmed on the form and writt
 The page reads the registry at most every ten seconds (at once after an act on this worker), so an alias
 moved by the command line or another worker shows within ten seconds. A promotion takes effect in the service
 at once: the new champion is loaded (and checked) by this worker and the other workers follow
-(`CreditGrade._load`, the reload marker). If the new champion cannot be loaded, the alias is given back and
-the page says why; the service keeps serving the model it had.
+(`CreditGrade.reload_everywhere`, as `POST /v1/reload`). If the new champion cannot be loaded, the alias is
+given back and the page says why; the service keeps serving the model it had.
 """
 
 from __future__ import annotations
@@ -61,8 +61,7 @@ def act(view: View, form: FormData) -> dict[str, Any]:
     else:
         after = tracking.rollback()
     try:
-        with svc._lock:
-            svc._load()
+        svc.reload_everywhere()
     except CreditgradeError as exc:  # give the aliases back: the registry says what is served
         if before is not None:
             tracking.set_alias(tracking.CHAMPION, before)
@@ -71,8 +70,6 @@ def act(view: View, form: FormData) -> dict[str, Any]:
         svc.audit.append([{"endpoint": f"console:{action}", **view.caller, "uscc": None, "version": after,
                            "refused": exc.code}])  # fmt: skip
         raise
-    svc._marker().parent.mkdir(parents=True, exist_ok=True)
-    svc._marker().touch()  # the other workers load it too
     svc.audit.append(
         [{"endpoint": f"console:{action}", **view.caller, "uscc": None, "before": before, "version": after,
           "model_version": svc.scoring.label}]

@@ -108,11 +108,7 @@ class Pages:
         return self.c.render(view, "search.html", q=q, hits=rows, prefix=exact, error=None)
 
     def _looked(self, view: View, code: str, found: bool) -> None:
-        svc = view.svc
-        svc.audit.append(
-            [{"endpoint": "console:enterprise", **view.caller, "uscc": code, "found": found,
-              "model_version": svc.scoring.label}]
-        )  # fmt: skip
+        view.svc.audit_lookups(view.caller, "console:enterprise", [code], [] if found else [code])
 
     def enterprise_data(self, view: View, uscc: str, scheme_name: str | None) -> dict[str, Any]:
         """Everything the enterprise page and its report show (the lookup audited like the API's)."""

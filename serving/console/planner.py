@@ -25,7 +25,7 @@ from creditgrade.features.settings import settings
 from creditgrade.features.store import atomic_file
 from creditgrade.models import grades as G
 from creditgrade.serving.console import charts
-from creditgrade.serving.console.app import View, problem, scheme_of
+from creditgrade.serving.console.app import View, problem, scheme_of, temporary_folder
 
 TEXT_FIELDS = ("plan_id", "scheme", "mode", "budget", "ratios", "floor", "checked_within_months", "best_grade",
                "seed", "action")  # fmt: skip
@@ -119,7 +119,7 @@ def _committed(commitment: str) -> Path:
 def act(view: View, f: dict[str, Any], upload: bytes, upload_name: str | None) -> dict[str, Any]:
     """Preview the plan, then do what the form's button asked (commit, draw, verify); what the page shows."""
     from creditgrade.models.planning.plan import parse_plan
-    from creditgrade.serving.planner.plan import preview, verify, write_plan
+    from creditgrade.serving.planner.plan import preview, read_list, verify, write_plan
 
     svc, t = view.svc, view.t
     config = parse_plan(plan_of(f, t))
@@ -161,8 +161,6 @@ def act(view: View, f: dict[str, Any], upload: bytes, upload_name: str | None) -
             folder = f"{_slug(config.plan_id)}-{pv.commitment[:12]}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
             out = register() / folder
             drawn = write_plan(pv, seed, out, overwrite=True)
-            from creditgrade.serving.planner.plan import read_list
-
             result.update(drawn=drawn, folder=folder, head=read_list(out).head(20).to_dict("records"))
             svc.audit.append(
                 [{"endpoint": "console:plan_draw", **view.caller, "uscc": None, **entry, "seed": seed,
@@ -174,15 +172,13 @@ def act(view: View, f: dict[str, Any], upload: bytes, upload_name: str | None) -
             suffix = Path(upload_name or "").suffix.lower()
             if suffix not in (".csv", ".parquet"):
                 raise problem("error.upload_kind", name=(upload_name or "")[:60])
-            from creditgrade.serving.console.app import temporary_folder
-
             with temporary_folder() as tmp:
                 path = Path(tmp) / f"published{suffix}"
                 path.write_bytes(upload)
                 try:
                     differences = verify(path, pv, seed)
                 except CreditgradeError:
-                    raise
+                    raise  # the planner's own refusals keep their words
                 except Exception as exc:  # noqa: BLE001 - an upload that is not a list: say so on the page
                     raise problem(
                         "error.upload_unreadable", name=(upload_name or "")[:60], why=type(exc).__name__
