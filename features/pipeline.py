@@ -75,6 +75,22 @@ def connect(backend: str = "duckdb", spark=None, memory_limit: str = DUCKDB_MEMO
     raise ValueError(f"backend must be 'duckdb' or 'pyspark'; got {backend!r}")
 
 
+def gathered_steps(spark) -> list[str]:
+    """The queries this Spark session ran whose physical plan moves every row into one partition (an exchange
+    to `SinglePartition`, e.g. a window with no PARTITION BY): one line each, the query and the operator. At
+    scale such a step runs on one executor whatever the cluster, so none may remain (tested)."""
+    found = []
+    runs = spark._jsparkSession.sharedState().statusStore().executionsList()
+    it = runs.iterator()
+    while it.hasNext():
+        run = it.next()
+        plan = run.physicalPlanDescription()
+        if "SinglePartition" in plan:
+            where = next(line.strip() for line in plan.splitlines() if "SinglePartition" in line)
+            found.append(f"query {run.executionId()} ({run.description()[:80]}): {where}")
+    return found
+
+
 def load_raw(con: ibis.BaseBackend, data: Path) -> dict[str, ibis.Table]:
     """Every contract table of an ingested city folder, read in place."""
     data = Path(data)

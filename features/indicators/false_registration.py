@@ -78,29 +78,29 @@ def fr_cluster_size(src, wide, asof, entry):
     the driver with scipy — exact, and small data even nationally: one integer pair per link.
     """
     reg = src["registered"].select("uscc", "legal_rep_id", "address_id", "phone_id", "agent_id")
-    reg = reg.mutate(node=ibis.row_number().over(order_by="uscc"))
     parts = [
-        reg.filter(reg[k].notnull()).select("node", key=ibis.literal(k + ":") + reg[k])
+        reg.filter(reg[k].notnull()).select("uscc", key=ibis.literal(k + ":") + reg[k])
         for k in ("legal_rep_id", "address_id", "phone_id", "agent_id")
     ]
     links = ibis.union(*parts)
     degree = links.group_by("key").aggregate(n=_.count())
     links = links.join(degree.filter((degree.n > 1) & (degree.n <= entry.params["hub_more_than"])), "key")
-    # Each shared key links its members to the key's first member: enough to connect them all.
-    links = links.select("node", anchor=_.node.min().over(group_by="key"))
+    # Each shared key links its members to the key's first member: enough to connect them all. The window is
+    # partitioned by the key, so an engine that distributes (Spark) never gathers the city in one place; the
+    # nodes are numbered on the driver, by their place in the list of enterprises.
+    links = links.select("uscc", anchor=_.uscc.min().over(group_by="key"))
     pairs = links.to_pyarrow()
-    nodes = reg.select("uscc", "node").to_pyarrow()
-    sizes = component_sizes(
-        nodes.num_rows, pairs["node"].to_numpy(), pairs["anchor"].to_numpy(), nodes["node"].to_numpy()
-    )
-    return ibis.memtable(pa.table({"uscc": nodes["uscc"], "fr_cluster_size": pa.array(sizes, pa.int64())}))
+    nodes = reg.select("uscc").to_pyarrow()["uscc"].combine_chunks()
+    a, b = (pa.compute.index_in(pairs[c], value_set=nodes).to_numpy() for c in ("uscc", "anchor"))
+    sizes = component_sizes(len(nodes), a, b)
+    return ibis.memtable(pa.table({"uscc": nodes, "fr_cluster_size": pa.array(sizes, pa.int64())}))
 
 
-def component_sizes(n: int, a: np.ndarray, b: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+def component_sizes(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Size of the connected component of each node (nodes numbered 0..n-1) given undirected links a–b."""
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
-    return np.bincount(label)[label][nodes]
+    return np.bincount(label)[label]
 
 
 @aggregate("latest_report")

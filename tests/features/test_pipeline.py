@@ -21,6 +21,7 @@ from creditgrade.features.pipeline import (
     build_features,
     connect,
     feature_table,
+    gathered_steps,
     load_raw,
     parse_dates,
     read_features,
@@ -107,3 +108,12 @@ def test_duckdb_and_pyspark_agree_on_every_indicator_of_a_small_city(small_city,
     duck, sp = _both(small_city, spark, dt.date(2025, 6, 30))
     assert len(duck) > 1500
     _assert_same(duck, sp)
+
+
+@pytest.mark.slow
+def test_no_step_on_spark_gathers_the_city_into_one_partition(small_city, spark):
+    """Every window is partitioned (by enterprise, address, person...), so no query of the pipeline sends all
+    rows to one partition: at national scale such a step would run on one executor, whatever the cluster."""
+    feature_table(load_raw(connect("pyspark", spark), small_city), dt.date(2025, 6, 30)).to_pandas()
+    assert spark._jsparkSession.sharedState().statusStore().executionsList().size() > 0, "no query was seen"
+    assert gathered_steps(spark) == []
