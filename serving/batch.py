@@ -42,6 +42,10 @@ from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
 DATABASE = "creditgrade.duckdb"
+LOOKUP = "lookup.arrow"  # the graded rows and their indicator values, as the service reads them (`write_lookup`)
+LOOKUP_BATCH = 1 << 16
+USCC_WIDTH = b"creditgrade.uscc_width"  # the lookup file's metadata: every USCC's length in bytes, when one
+LOOKUP_INDICATORS = b"creditgrade.indicators"  # and the indicator columns, after the graded ones
 SUMMARY = "summary.json"
 OPERATING = "active"  # register_status of an enterprise still operating (存续); every other status is closed
 ID_COLUMNS = ["uscc", "name", "region_code", "industry_section", "legal_form", "register_status"]
@@ -311,6 +315,7 @@ def grade_city(
             explanations_reused=reused,
         )
         pq.write_table(table, tmp / GRADED, compression="zstd")
+        write_lookup(table, indicators, tmp / LOOKUP)
         del table  # DuckDB reads it back from the file
         pa.default_memory_pool().release_unused()
         with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
@@ -322,6 +327,37 @@ def grade_city(
             con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
         (tmp / SUMMARY).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=int))
     return summary
+
+
+def write_lookup(graded: pa.Table, indicators: pa.Table, path: Path) -> None:
+    """The file the service answers lookups from: every graded column and then the indicator values, one row
+    per enterprise in USCC order, as uncompressed Arrow IPC. Each service worker maps it into memory
+    (`serving.graded.GradedStore`): the rows are read in place, shared by the workers through the page cache,
+    so a worker's own memory does not grow with the city. About 1.5 KB per enterprise on disk. Written inside
+    the graded folder being built (`grade_city`), which is renamed into place whole."""
+    if not graded.column("uscc").cast(pa.string()).equals(indicators.column("uscc").cast(pa.string())):
+        raise GradingError(
+            "the graded rows and the indicator rows are not the same enterprises in the same order",
+            "分级结果与指标值的企业或顺序不一致",
+        )
+    values = indicators.drop_columns(["uscc"])
+    clash = set(values.column_names) & set(graded.column_names)
+    if clash:
+        raise GradingError(
+            f"indicator names clash with graded columns: {sorted(clash)}", f"指标名与分级列重名：{sorted(clash)}"
+        )
+    table = pa.Table.from_arrays(
+        [*graded.columns, *values.columns],
+        schema=pa.schema([*graded.schema, *values.schema]),
+    )
+    lengths = pa.compute.binary_length(table.column("uscc"))
+    width = pa.compute.min_max(lengths).as_py() if table.num_rows else {"min": None, "max": None}
+    metadata = {**(graded.schema.metadata or {}), LOOKUP_INDICATORS: ",".join(values.column_names).encode()}
+    if width["min"] is not None and width["min"] == width["max"] and table.column("uscc").null_count == 0:
+        metadata[USCC_WIDTH] = str(width["min"]).encode()
+    table = table.replace_schema_metadata(metadata)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+        out.write_table(table, max_chunksize=LOOKUP_BATCH)
 
 
 def database_checksum(folder: Path) -> str:

@@ -1,14 +1,16 @@
-"""The latest graded table, as the service reads it: loaded from the grading job's DuckDB database.
+"""The latest graded table, as the service reads it: mapped in place from the grading job's lookup file.
 
-Lookups by USCC come from an in-memory Arrow copy of table `graded` (a binary search on the sorted
-USCCs, microseconds); what-ifs start from an enterprise's indicator values, held in memory from table
-`indicators` in the same order. The table served is the newest of the grading job's folders and the
-published months (`served_folder`); enterprises regraded since by an upheld objection or repair are
-answered from their correction (`Regraded`), seen by every worker within a second of the decision.
+Lookups by USCC and the indicator values behind a grade (for what-ifs) come from the graded folder's
+`lookup.arrow` (`GradedStore`): mapped into memory, searched on the sorted USCCs, only the rows asked for
+copied, so a worker's memory does not grow with the city. The table served is the newest of the grading
+job's folders and the published months (`served_folder`); enterprises regraded since by an upheld objection
+or repair are answered from their correction (`Regraded`), seen by every worker within a second of the
+decision.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 import time
@@ -22,9 +24,9 @@ import pyarrow.parquet as pq
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
-from creditgrade.features.store import no_progress_bar
+from creditgrade.features.store import atomic_file, no_progress_bar
 from creditgrade.models.scoring import SCHEME_ORDER
-from creditgrade.serving.batch import DATABASE
+from creditgrade.serving.batch import DATABASE, LOOKUP, LOOKUP_INDICATORS, USCC_WIDTH, write_lookup
 
 DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
 
@@ -106,67 +108,114 @@ class Regraded:
 
 
 class GradedStore:
+    """The served month's graded rows and indicator values, read in place from the folder's lookup file
+    (`serving.batch.write_lookup`: uncompressed Arrow IPC in USCC order, mapped into memory). A lookup finds
+    the row by binary search on the sorted USCCs — the first USCC of each record batch held, then a search
+    inside the batch, on the mapped bytes — and copies only the rows asked for. Workers share the file
+    through the page cache, so a worker's own memory stays the same whatever the size of the city. A folder
+    graded by an earlier release (without the file) gets it written once from its DuckDB database."""
+
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        path = self.folder / DATABASE
+        path = self.folder / LOOKUP
         if not path.exists():
-            raise NotFound(
-                f"graded database {path} does not exist: run `creditgrade grade` first",
-                f"分级数据库 {path} 不存在：请先运行 `creditgrade grade`",
-            )
-        self.con = duckdb.connect(str(path), read_only=True)
-        no_progress_bar(self.con.execute)
-        self.table = (
-            self.con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table(batch_size=1 << 20).combine_chunks()
-        )
-        missing = [c for c in OVERRIDE_COLUMNS if c not in self.table.column_names]
+            _write_lookup_from_database(self.folder)
+        self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()  # zero-copy: the mapped file
+        names = self.table.column_names
+        missing = [c for c in ("uscc", *OVERRIDE_COLUMNS) if c not in names]
         if missing:
             raise CreditgradeError(
                 f"{path} was graded by an earlier release (it lacks {', '.join(missing)}): grade the month again",
                 f"{path} 由旧版本生成（缺少 {', '.join(missing)}）：请重新分级",
                 code="graded_table",
             )
-        self.keys = np.array(self.table.column("uscc").to_pylist(), dtype="S32")
+        meta = self.table.schema.metadata or {}
+        listed = meta.get(LOOKUP_INDICATORS, b"").decode()
+        self.indicator_names = tuple(c for c in listed.split(",") if c)
+        width = meta.get(USCC_WIDTH)
+        self._width = int(width) if width else None
+        self._chunks = self.table.column("uscc").chunks
+        self._first = np.array([c[0].as_py() for c in self._chunks], dtype=object)
+        self._starts = np.cumsum([0] + [len(c) for c in self._chunks])
         self.as_of = str(self.table.column("as_of")[0]) if self.table.num_rows else None
         self.model_version = self.table.column("model_version")[0].as_py() if self.table.num_rows else None
-        ind = self.con.sql("SELECT * FROM indicators ORDER BY uscc").to_arrow_table(batch_size=1 << 20)
-        if ind.num_rows != self.table.num_rows or not ind.column("uscc").equals(self.table.column("uscc")):
-            raise CreditgradeError(
-                f"{path}: tables graded and indicators do not hold the same enterprises",
-                f"{path}：graded 表与 indicators 表的企业不一致",
-                code="graded_table",
-            )
-        self.indicator_names = tuple(c for c in ind.column_names if c != "uscc")
-        self.indicator_values = (
-            np.column_stack([ind.column(c).to_numpy().astype(np.float64) for c in self.indicator_names])
-            if ind.num_rows
-            else np.empty((0, len(self.indicator_names)))
-        )
-        self.con.close()
 
     def __len__(self) -> int:
         return self.table.num_rows
 
     def find(self, usccs: list[str]) -> tuple[np.ndarray, list[str]]:
         """Row numbers of the USCCs found (in the order given) and the USCCs not found."""
-        wanted = np.array([u.encode() for u in usccs], dtype="S32")
-        pos = np.searchsorted(self.keys, wanted)
-        pos = np.minimum(pos, max(len(self.keys) - 1, 0))
-        hit = (self.keys[pos] == wanted) if len(self.keys) else np.zeros(len(wanted), bool)
-        return pos[hit], [u for u, h in zip(usccs, hit) if not h]
+        if not self._chunks:
+            return np.empty(0, dtype=np.int64), list(usccs)
+        chunk = np.maximum(np.searchsorted(self._first, np.array(usccs, dtype=object), "right") - 1, 0)
+        at = np.full(len(usccs), -1, dtype=np.int64)
+        for c in np.unique(chunk):
+            asked = np.flatnonzero(chunk == c)
+            keys = self._keys(int(c))
+            wanted = [usccs[i] for i in asked]
+            if isinstance(keys, np.ndarray):
+                probe = np.array([u.encode() for u in wanted], dtype=keys.dtype)
+                pos = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
+                hit = keys[pos] == probe
+            else:
+                pos = np.array([bisect.bisect_left(keys, u) for u in wanted], dtype=np.int64)
+                hit = np.array([p < len(keys) and keys[p] == u for p, u in zip(pos, wanted)], dtype=bool)
+            at[asked[hit]] = self._starts[c] + pos[hit]
+        found = at >= 0
+        return at[found], [u for u, f in zip(usccs, found) if not f]
+
+    def _keys(self, chunk: int):
+        """One record batch's USCCs, searchable: a NumPy view of the mapped bytes when every USCC has the same
+        length (fixed-width strings sort as the text does), else the Arrow column itself."""
+        keys = self._chunks[chunk]
+        if self._width and keys.offset == 0:
+            data = keys.buffers()[2]
+            return np.frombuffer(data, dtype=f"S{self._width}", count=len(keys))
+        return _Keys(keys)
 
     def known(self, uscc: str) -> bool:
         return len(self.find([uscc])[0]) == 1
 
     def rows(self, positions: np.ndarray) -> list[dict]:
-        return [present(r) for r in self.table.take(pa.array(positions, type=pa.int64())).to_pylist()]
+        graded = self.table.drop_columns(list(self.indicator_names))
+        return [present(r) for r in graded.take(pa.array(positions, type=pa.int64())).to_pylist()]
 
     def indicators(self, position: int) -> dict[str, float]:
         """The indicator values behind the grade of the enterprise at `position` (see `find`); NaN: missing."""
-        return dict(zip(self.indicator_names, self.indicator_values[position].tolist()))
+        row = self.table.select(list(self.indicator_names)).slice(position, 1).to_pylist()[0]
+        return {k: float("nan") if v is None else float(v) for k, v in row.items()}
 
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()
+
+
+class _Keys:
+    """A sorted Arrow string array as `bisect` sees it (no copy of the whole array to Python)."""
+
+    def __init__(self, array: pa.Array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i: int) -> str:
+        return self.array[i].as_py()
+
+
+def _write_lookup_from_database(folder: Path) -> None:
+    """The lookup file of a folder graded before it existed, from the folder's DuckDB database (once)."""
+    path = folder / DATABASE
+    if not path.exists():
+        raise NotFound(
+            f"graded database {path} does not exist: run `creditgrade grade` first",
+            f"分级数据库 {path} 不存在：请先运行 `creditgrade grade`",
+        )
+    with duckdb.connect(str(path), read_only=True) as con:
+        no_progress_bar(con.execute)
+        graded = con.sql("SELECT * FROM graded ORDER BY uscc").to_arrow_table()
+        indicators = con.sql("SELECT * FROM indicators ORDER BY uscc").to_arrow_table()
+    with atomic_file(folder / LOOKUP) as tmp:
+        write_lookup(graded, indicators, tmp)
 
 
 def present(row: dict) -> dict:
