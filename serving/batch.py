@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ GRADED = "graded.parquet"
 DATABASE = "creditgrade.duckdb"
 LOOKUP = "lookup.arrow"  # the graded rows and their indicator values, as the service reads them (`write_lookup`)
 LOOKUP_BATCH = 1 << 16
-USCC_WIDTH = b"creditgrade.uscc_width"  # the lookup file's metadata: every USCC's length in bytes, when one
+ROW_GROUP = 1 << 20  # rows per row group of the graded table
 LOOKUP_INDICATORS = b"creditgrade.indicators"  # and the indicator columns, after the graded ones
 SUMMARY = "summary.json"
 OPERATING = "active"  # register_status of an enterprise still operating (存续); every other status is closed
@@ -110,11 +110,9 @@ def graded_table(
     r = scoring.score(x, progress, reuse=reuse)
     points = r.points.round(2)
     if plots is not None:
-        plots.mkdir(parents=True, exist_ok=True)
-        sample = np.sort(np.random.default_rng(0).choice(len(x), min(len(x), 10_000), replace=False))
-        phi = r.phi[sample] if r.phi is not None else scoring.explainer().contributions(x[sample], few_rows=0)[0]
-        beeswarm_plot(phi, x[sample], r.expected, model.features, plots / "shap_beeswarm.png")
-        dimension_importance_plot(points.abs().mean().to_dict(), plots / "dimension_importance.png")
+        sample = plot_sample(len(x))
+        explained = (r.phi[sample], r.expected) if r.phi is not None else None
+        city_plots(plots, scoring, x[sample], points.abs().mean().to_dict(), explained)
     final = scoring.overridden(r.grades, frame["override_effect"].tolist())
     n = len(frame)
     columns: dict[str, pa.Array | pa.ChunkedArray | np.ndarray] = {
@@ -152,6 +150,23 @@ def graded_table(
         }
     )
     return table.replace_schema_metadata({REUSED_META: str(0 if reuse is None else int(reuse.same.sum())).encode()})
+
+
+def plot_sample(n: int) -> np.ndarray:
+    """The rows (of a city of n, in USCC order) the SHAP summary plot shows: a fixed sample of 10,000."""
+    return np.sort(np.random.default_rng(0).choice(n, min(n, 10_000), replace=False))
+
+
+def city_plots(
+    plots: Path, scoring: ScoringModel, x: np.ndarray, importance: dict, explained: tuple | None = None
+) -> None:
+    """The city's SHAP summary (beeswarm of the sampled rows `x`; `explained`: their contributions and the
+    expected value when at hand, else explained here, the way a whole city is) and the dimension importance
+    (mean absolute points per dimension) as PNG under `plots`."""
+    plots.mkdir(parents=True, exist_ok=True)
+    phi, expected = explained if explained is not None else scoring.explainer().contributions(x, few_rows=0)
+    beeswarm_plot(phi, x, expected, scoring.model.features, plots / "shap_beeswarm.png")
+    dimension_importance_plot(importance, plots / "dimension_importance.png")
 
 
 REUSED_META = b"creditgrade.explanations_reused"
@@ -252,9 +267,22 @@ def grade_city(
     progress: Progress | None = None,
 ) -> GradingSummary:
     """Grade every enterprise of `features` at `as_of` (default: its latest date); write `out` whole."""
-    # Long (71 lines): read, check, score and write the folder whole; each step is a line or two.
     features = Path(features)
-    dates = feature_dates(features) if features.exists() else []
+    day = graded_day(features, as_of)
+    check_catalog(scoring)
+    previous_table = _read_previous(previous) if previous is not None else None
+    explained = _read_explained(previous) if previous is not None else None
+    rows = read_features(features, as_of=[day], columns=feature_columns(scoring))
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        graded, indicators = grade_rows(rows, scoring, day, progress, previous=explained, where=str(features))
+        del rows
+        summary = write_graded_folder(tmp, [(graded, indicators)], scoring, day, previous_table)
+    return summary
+
+
+def graded_day(features: Path, as_of: dt.date | None) -> dt.date:
+    """The as-of date to grade: `as_of`, which the feature file must hold, or its latest date."""
+    dates = feature_dates(features) if Path(features).exists() else []
     day = as_of or (dates[-1] if dates else None)
     if day is None or day not in dates:
         held = ", ".join(map(str, dates)) or "none"
@@ -262,6 +290,10 @@ def grade_city(
             f"{features} holds no rows as of {day}; its dates: {held}",
             f"{features} 中没有基准日 {day} 的数据；现有基准日：{held}",
         )
+    return day
+
+
+def check_catalog(scoring: ScoringModel) -> None:
     if scoring.model.catalog_version_ != catalog.version():
         raise GradingError(
             f"model {scoring.label} was built for catalog {scoring.model.catalog_version_}; this code "
@@ -270,71 +302,177 @@ def grade_city(
             f"{catalog.version()}：请重新训练",
             code="catalog_version",
         )
-    previous_table = _read_previous(previous) if previous is not None else None
-    explained = _read_explained(previous) if previous is not None else None
-    frame = read_features(
-        features, as_of=[day], columns=ID_COLUMNS + list(OVERRIDE_COLUMNS) + list(scoring.model.features)
-    ).to_pandas()
-    frame = frame.sort_values("uscc", kind="stable").reset_index(drop=True)
+
+
+def feature_columns(scoring: ScoringModel) -> list[str]:
+    """The feature table's columns grading reads: who, the override rules met, the model's indicators."""
+    return ID_COLUMNS + list(OVERRIDE_COLUMNS) + list(scoring.model.features)
+
+
+def grade_rows(
+    rows: pa.Table,
+    scoring: ScoringModel,
+    day: dt.date,
+    progress: Progress | None = None,
+    previous: pa.Table | None = None,
+    where: str = "the feature table",
+) -> tuple[pa.Table, pa.Table]:
+    """Graded rows (`graded_table`) and the indicator values behind them, both in USCC order, for feature rows
+    of one date (`feature_columns`): the whole city, or one partition of it (`serving.spark`). Each row is
+    graded from its own values only, so a city graded in partitions is the city graded whole."""
+    frame = rows.to_pandas().sort_values("uscc", kind="stable").reset_index(drop=True)
     dupes = frame.uscc[frame.uscc.duplicated()]
     if len(dupes):
         raise GradingError(
-            f"{features} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}",
-            f"{features} 在基准日 {day} 有 {len(dupes)} 个重复的统一社会信用代码，如 {dupes.iloc[0]}",
+            f"{where} has {len(dupes)} duplicate USCC(s) as of {day}, e.g. {dupes.iloc[0]}",
+            f"{where} 在基准日 {day} 有 {len(dupes)} 个重复的统一社会信用代码，如 {dupes.iloc[0]}",
         )
     indicators = pa.Table.from_pandas(frame[["uscc", *scoring.model.features]], preserve_index=False)
     x = frame[list(scoring.model.features)].to_numpy(dtype=np.float64)
     frame = frame[ID_COLUMNS + list(OVERRIDE_COLUMNS)]  # the indicator values live on in x and in `indicators`
-    with atomic_folder(out, overwrite=overwrite) as tmp:
-        table = graded_table(frame, x, scoring, day, progress, plots=tmp / "plots", previous=explained)
-        del x
-        reused = int(table.schema.metadata[REUSED_META])
-        table = table.replace_schema_metadata(
-            {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
-        )
-        status = table["register_status"].to_numpy(zero_copy_only=False)
-        operating = status == OPERATING
-        overridden = table["override_rule"].is_valid().to_numpy(zero_copy_only=False)
-        summary = GradingSummary(
-            as_of=str(day),
-            model_version=scoring.label,
-            catalog_version=catalog.version(),
-            enterprises=table.num_rows,
-            operating=int(operating.sum()),
-            not_operating={
-                str(k): int(v) for k, v in pd.Series(status[~operating]).value_counts().sort_index().items()
-            },
-            overrides=int((overridden & operating).sum()),
-            grades={
-                name: _counts(table[f"grade_{name}"].filter(pa.array(operating)), scoring.schemes[name])
-                for name in SCHEME_ORDER
-            },
-            migration=migration(previous_table, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
-            if previous_table is not None
-            else None,
-            explanations_reused=reused,
-        )
-        pq.write_table(table, tmp / GRADED, compression="zstd")
-        write_lookup(table, indicators, tmp / LOOKUP)
-        del table  # DuckDB reads it back from the file
-        pa.default_memory_pool().release_unused()
-        with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
-            no_progress_bar(con.execute)
-            con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")
-            con.execute("CREATE UNIQUE INDEX graded_uscc ON graded (uscc)")
-            con.register("indicator_rows", indicators)  # the indicator values behind each grade, for what-ifs
-            con.execute("CREATE TABLE indicators AS SELECT * FROM indicator_rows ORDER BY uscc")
-            con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
-        (tmp / SUMMARY).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=int))
+    return graded_table(frame, x, scoring, day, progress, previous=previous), indicators
+
+
+def write_graded_folder(
+    tmp: Path,
+    parts: Iterable[tuple[pa.Table, pa.Table]],
+    scoring: ScoringModel,
+    day: dt.date,
+    previous: pd.DataFrame | None = None,
+) -> GradingSummary:
+    """Everything a graded folder holds, from its graded rows and indicator values (`grade_rows`), given as
+    parts in USCC order — one part for a city graded whole, one per partition on Spark: the graded table
+    (Parquet), the lookup file the service maps (`write_lookup`), the DuckDB database, the SHAP and dimension
+    plots, the summary. Each file is written in fixed groups of rows from the rows alone, so the parts' sizes
+    never show: a city graded in partitions gives the same bytes as the city graded whole (tested)."""
+    metadata = {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
+    reused = 0
+    with _Groups(tmp / GRADED, "parquet", ROW_GROUP) as table_out, _Groups(tmp / LOOKUP, "arrow", LOOKUP_BATCH) as out:
+        for graded, indicators in parts:
+            reused += int((graded.schema.metadata or {}).get(REUSED_META, b"0"))
+            graded = graded.replace_schema_metadata(metadata)
+            table_out.add(graded)
+            out.add(lookup_rows(graded, indicators))
+    if table_out.rows == 0:
+        raise GradingError("no enterprise to grade", "没有可分级的企业")
+    pa.default_memory_pool().release_unused()
+    lookup = pa.ipc.open_file(pa.memory_map(str(tmp / LOOKUP))).read_all()  # mapped, not read into memory
+    with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
+        no_progress_bar(con.execute)
+        con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")
+        con.execute("CREATE UNIQUE INDEX graded_uscc ON graded (uscc)")
+        con.register("indicator_rows", lookup.select(["uscc", *scoring.model.features]))
+        con.execute("CREATE TABLE indicators AS SELECT * FROM indicator_rows ORDER BY uscc")  # for what-ifs
+        con.execute("CREATE UNIQUE INDEX indicators_uscc ON indicators (uscc)")
+    sample = plot_sample(lookup.num_rows)
+    x = take_rows(lookup.select(list(scoring.model.features)), sample)
+    x = np.column_stack([c.to_numpy() for c in x.columns]).astype(np.float64)
+    dims = [c for c in pq.read_schema(tmp / GRADED).names if c.startswith("points_")]
+    points = pq.read_table(tmp / GRADED, columns=dims).to_pandas()
+    points.columns = [c.removeprefix("points_").upper() for c in dims]
+    city_plots(tmp / "plots", scoring, x, points.abs().mean().to_dict())
+    summary = _summary(tmp / GRADED, scoring, day, previous, reused)
+    (tmp / SUMMARY).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=int))
     return summary
 
 
+def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: pd.DataFrame | None, reused: int):
+    grades = [f"grade_{name}" for name in SCHEME_ORDER]
+    table = pq.read_table(graded, columns=["uscc", "register_status", "override_rule", "score", *grades])
+    status = table["register_status"].to_numpy(zero_copy_only=False)
+    operating = status == OPERATING
+    overridden = table["override_rule"].is_valid().to_numpy(zero_copy_only=False)
+    return GradingSummary(
+        as_of=str(day),
+        model_version=scoring.label,
+        catalog_version=catalog.version(),
+        enterprises=table.num_rows,
+        operating=int(operating.sum()),
+        not_operating={str(k): int(v) for k, v in pd.Series(status[~operating]).value_counts().sort_index().items()},
+        overrides=int((overridden & operating).sum()),
+        grades={
+            name: _counts(table[f"grade_{name}"].filter(pa.array(operating)), scoring.schemes[name])
+            for name in SCHEME_ORDER
+        },
+        migration=migration(previous, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
+        if previous is not None
+        else None,
+        explanations_reused=reused,
+    )
+
+
+class _Groups:
+    """A Parquet or Arrow IPC file written from tables given in order, in groups of exactly `size` rows (the
+    last one shorter), each column of a group one contiguous chunk: the file's bytes depend on the rows
+    alone, not on how they were split when they arrived. Opened on the first table."""
+
+    def __init__(self, path: Path, kind: str, size: int):
+        self.path, self.kind, self.size = path, kind, size
+        self.pending: list[pa.Table] = []
+        self.held = self.rows = 0
+        self._sink = self._writer = None
+
+    def __enter__(self) -> _Groups:
+        return self
+
+    def add(self, table: pa.Table) -> None:
+        if self._writer is None:
+            if self.kind == "parquet":
+                self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            else:
+                self._sink = pa.OSFile(str(self.path), "wb")
+                self._writer = pa.ipc.new_file(self._sink, table.schema)
+        self.pending.append(table)
+        self.held += table.num_rows
+        self.rows += table.num_rows
+        while self.held >= self.size:
+            self._flush(self.size)
+
+    def _flush(self, n: int) -> None:
+        rows = pa.concat_tables(self.pending)
+        group = rows.slice(0, n).combine_chunks()
+        if self.kind == "parquet":
+            self._writer.write_table(group, row_group_size=n)
+        else:
+            self._writer.write_table(group, max_chunksize=n)
+        self.pending, self.held = [rows.slice(n)], rows.num_rows - n
+
+    def __exit__(self, kind, value, tb) -> None:
+        try:
+            if kind is None and self.held:
+                self._flush(self.held)
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+            if self._sink is not None:
+                self._sink.close()
+
+
+def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows at `positions` of a table of many record batches (a mapped file), in the order given, copying
+    only those rows: Arrow's `take` on such a table would first join its batches into one (a copy of it all)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    batches = table.to_batches()
+    starts = np.cumsum([0] + [b.num_rows for b in batches])
+    chunk = np.searchsorted(starts, positions, "right") - 1
+    order = np.argsort(chunk, kind="stable")
+    parts = [batches[c].take(pa.array(positions[order][chunk[order] == c] - starts[c])) for c in np.unique(chunk)]
+    taken = pa.Table.from_batches(parts, schema=table.schema) if parts else table.slice(0, 0)
+    return taken.take(pa.array(np.argsort(order, kind="stable"))) if len(parts) > 1 else taken
+
+
 def write_lookup(graded: pa.Table, indicators: pa.Table, path: Path) -> None:
-    """The file the service answers lookups from: every graded column and then the indicator values, one row
-    per enterprise in USCC order, as uncompressed Arrow IPC. Each service worker maps it into memory
-    (`serving.graded.GradedStore`): the rows are read in place, shared by the workers through the page cache,
-    so a worker's own memory does not grow with the city. About 1.5 KB per enterprise on disk. Written inside
-    the graded folder being built (`grade_city`), which is renamed into place whole."""
+    """The file the service answers lookups from (`lookup_rows`), as uncompressed Arrow IPC in batches of
+    LOOKUP_BATCH rows. Each service worker maps it into memory (`serving.graded.GradedStore`): the rows are
+    read in place, shared by the workers through the page cache, so a worker's own memory does not grow with
+    the city. About 1.5 KB per enterprise on disk."""
+    with _Groups(path, "arrow", LOOKUP_BATCH) as out:
+        out.add(lookup_rows(graded, indicators))
+
+
+def lookup_rows(graded: pa.Table, indicators: pa.Table) -> pa.Table:
+    """Graded rows with their indicator values beside them (the lookup file's rows): every graded column, then
+    the indicators, named in the schema's metadata (LOOKUP_INDICATORS)."""
     if not graded.column("uscc").cast(pa.string()).equals(indicators.column("uscc").cast(pa.string())):
         raise GradingError(
             "the graded rows and the indicator rows are not the same enterprises in the same order",
@@ -346,18 +484,9 @@ def write_lookup(graded: pa.Table, indicators: pa.Table, path: Path) -> None:
         raise GradingError(
             f"indicator names clash with graded columns: {sorted(clash)}", f"指标名与分级列重名：{sorted(clash)}"
         )
-    table = pa.Table.from_arrays(
-        [*graded.columns, *values.columns],
-        schema=pa.schema([*graded.schema, *values.schema]),
-    )
-    lengths = pa.compute.binary_length(table.column("uscc"))
-    width = pa.compute.min_max(lengths).as_py() if table.num_rows else {"min": None, "max": None}
     metadata = {**(graded.schema.metadata or {}), LOOKUP_INDICATORS: ",".join(values.column_names).encode()}
-    if width["min"] is not None and width["min"] == width["max"] and table.column("uscc").null_count == 0:
-        metadata[USCC_WIDTH] = str(width["min"]).encode()
-    table = table.replace_schema_metadata(metadata)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-        out.write_table(table, max_chunksize=LOOKUP_BATCH)
+    schema = pa.schema([*graded.schema, *values.schema], metadata=metadata)
+    return pa.Table.from_arrays([*graded.columns, *values.columns], schema=schema)
 
 
 def database_checksum(folder: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import mmap
 import threading
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.store import atomic_file, no_progress_bar
 from creditgrade.models.scoring import SCHEME_ORDER
-from creditgrade.serving.batch import DATABASE, LOOKUP, LOOKUP_INDICATORS, USCC_WIDTH, write_lookup
+from creditgrade.serving.batch import DATABASE, LOOKUP, LOOKUP_INDICATORS, take_rows, write_lookup
 
 DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
 
@@ -34,9 +35,9 @@ DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
 def latest_folder(root: Path) -> Path:
     """The newest graded folder under `root` (folders are named by as-of date), or `root` itself."""
     root = Path(root)
-    if (root / DATABASE).exists():
+    if _graded(root):
         return root
-    found = sorted(p.parent for p in root.glob(f"*/{DATABASE}") if not p.parent.name.startswith("."))
+    found = sorted(p for p in root.glob("*") if not p.name.startswith(".") and _graded(p))
     if not found:
         raise NotFound(
             f"no graded table under {root}: run `creditgrade grade` first",
@@ -45,10 +46,15 @@ def latest_folder(root: Path) -> Path:
     return found[-1]
 
 
+def _graded(folder: Path) -> bool:
+    """A graded folder: its lookup file, or (graded by an earlier release) its database, is there."""
+    return (folder / LOOKUP).exists() or (folder / DATABASE).exists()
+
+
 def served_folder(graded: Path, monthly: Path) -> Path:
     """The graded folder to serve: the newest of the grading job's latest (under `graded`) and the latest
     published month (`monthly/months/<as-of>/graded`); a published month wins a tie."""
-    months = sorted(p.parent for p in Path(monthly).glob(f"months/*/graded/{DATABASE}") if _day(p.parent.parent.name))
+    months = sorted(p for p in Path(monthly).glob("months/*/graded") if _day(p.parent.name) and _graded(p))
     try:
         job = latest_folder(graded)
     except NotFound:
@@ -120,7 +126,11 @@ class GradedStore:
         path = self.folder / LOOKUP
         if not path.exists():
             _write_lookup_from_database(self.folder)
-        self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()  # zero-copy: the mapped file
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
+        if isinstance(self._map, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+            self._map.madvise(mmap.MADV_RANDOM)  # a lookup reads a few rows: no read-ahead of whole columns
+        self.table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map))).read_all()  # zero-copy: the map
         names = self.table.column_names
         missing = [c for c in ("uscc", *OVERRIDE_COLUMNS) if c not in names]
         if missing:
@@ -132,8 +142,7 @@ class GradedStore:
         meta = self.table.schema.metadata or {}
         listed = meta.get(LOOKUP_INDICATORS, b"").decode()
         self.indicator_names = tuple(c for c in listed.split(",") if c)
-        width = meta.get(USCC_WIDTH)
-        self._width = int(width) if width else None
+        self._graded = self.table.drop_columns(list(self.indicator_names))
         self._chunks = self.table.column("uscc").chunks
         self._first = np.array([c[0].as_py() for c in self._chunks], dtype=object)
         self._starts = np.cumsum([0] + [len(c) for c in self._chunks])
@@ -165,24 +174,25 @@ class GradedStore:
         return at[found], [u for u, f in zip(usccs, found) if not f]
 
     def _keys(self, chunk: int):
-        """One record batch's USCCs, searchable: a NumPy view of the mapped bytes when every USCC has the same
-        length (fixed-width strings sort as the text does), else the Arrow column itself."""
+        """One record batch's USCCs, searchable: a NumPy view of the mapped bytes when every USCC in it has the
+        same length (fixed-width strings sort as the text does), else the Arrow array itself."""
         keys = self._chunks[chunk]
-        if self._width and keys.offset == 0:
+        offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32, count=len(keys) + 1, offset=4 * keys.offset)
+        widths = np.diff(offsets)
+        if len(keys) and keys.null_count == 0 and widths[0] > 0 and (widths == widths[0]).all():
             data = keys.buffers()[2]
-            return np.frombuffer(data, dtype=f"S{self._width}", count=len(keys))
+            return np.frombuffer(data, dtype=f"S{widths[0]}", count=len(keys), offset=int(offsets[0]))
         return _Keys(keys)
 
     def known(self, uscc: str) -> bool:
         return len(self.find([uscc])[0]) == 1
 
     def rows(self, positions: np.ndarray) -> list[dict]:
-        graded = self.table.drop_columns(list(self.indicator_names))
-        return [present(r) for r in graded.take(pa.array(positions, type=pa.int64())).to_pylist()]
+        return [present(r) for r in take_rows(self._graded, positions).to_pylist()]
 
     def indicators(self, position: int) -> dict[str, float]:
         """The indicator values behind the grade of the enterprise at `position` (see `find`); NaN: missing."""
-        row = self.table.select(list(self.indicator_names)).slice(position, 1).to_pylist()[0]
+        row = take_rows(self.table.select(list(self.indicator_names)), np.array([position])).to_pylist()[0]
         return {k: float("nan") if v is None else float(v) for k, v in row.items()}
 
     def column(self, name: str, position: int):
