@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
-from creditgrade.serving.batch import ID_COLUMNS, _read_explained, _reuse, graded_table
+from creditgrade.serving.batch import ID_COLUMNS, _reuse, graded_table, read_explained
 
 
 def main() -> None:
@@ -81,7 +81,7 @@ def main() -> None:
         scoring.score(now)
         s_full = time.perf_counter() - t
         t = time.perf_counter()
-        last = _read_explained(last_path)
+        last = read_explained(last_path)
         reuse = _reuse(frame.uscc, scoring.explainer().model_view(now), last, scoring)
         scoring.score(now, reuse=reuse)
         s_reused = time.perf_counter() - t
@@ -89,7 +89,7 @@ def main() -> None:
         full = graded_table(frame, now, scoring, day)
         t_full = time.perf_counter() - t
         t = time.perf_counter()
-        reused = graded_table(frame, now, scoring, day, previous=_read_explained(last_path))
+        reused = graded_table(frame, now, scoring, day, previous=read_explained(last_path))
         t_reused = time.perf_counter() - t
         assert full.equals(reused), "the reused table differs from the full one"
         print(

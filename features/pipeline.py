@@ -151,7 +151,7 @@ def indicator_table(
     `only` restricts the computation to some indicators, and `ids` the identification columns, for
     benchmarks; indicators in `only` must not depend on indicators left out.
     """
-    asof = AsOf(day)
+    asof = AsOf(day, engine=_engine(raw))
     src = sources(raw, asof)
     wanted = FEATURE_IDS if only is None else tuple(i for i in FEATURE_IDS if i in set(only))
     defs = {k: d for k, d in definitions().items() if k in wanted or (only is None and k.startswith("_"))}
@@ -182,7 +182,15 @@ def indicator_table(
 def feature_table(raw: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
     """What the feature file holds for one date: every indicator (`indicator_table`) and, per enterprise, the
     override rules it meets then with their source records (`creditgrade.features.overrides`)."""
-    return with_overrides(indicator_table(raw, day), raw, AsOf(day))
+    return with_overrides(indicator_table(raw, day), raw, AsOf(day, engine=_engine(raw)))
+
+
+def _engine(raw: dict[str, ibis.Table]) -> str:
+    """The name of the backend the raw tables are on ('duckdb', 'pyspark'); 'duckdb' for in-memory tables."""
+    try:
+        return next(iter(raw.values()))._find_backend().name
+    except (StopIteration, AttributeError, ibis.common.exceptions.IbisError):
+        return "duckdb"
 
 
 def _fill(wide: ibis.Table) -> ibis.Table:

@@ -38,6 +38,7 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_SERVER_LOG | server_log | none (a started server's output is dropped) |
 | CREDITGRADE_CONSOLE_MINUTES | console_minutes | 480 (a web-console session ends this long after login) |
 | CREDITGRADE_CONSOLE | console | <data>/console (the console's session secret, ended sessions, drawn plans) |
+| CREDITGRADE_SPARK_MASTER | spark_master | local[<cores>] (where `month --engine spark` runs: any spark.master) |
 | OMP_NUM_THREADS | threads | the cores (LightGBM, OpenMP) |
 """
 
@@ -81,6 +82,7 @@ class Settings:
     server_log: Path | None
     console_minutes: int  # how long a console session lasts after login
     console: Path  # the console's session secret, ended sessions and the plans drawn in it
+    spark_master: str  # where the month-end run on Spark runs (`serving.spark`)
 
     def to_env(self) -> dict[str, str]:
         """The variables that give a child process (the service's workers) these same settings."""
@@ -103,6 +105,7 @@ class Settings:
             "CREDITGRADE_DUCKDB_MEMORY": self.duckdb_memory,
             "CREDITGRADE_CONSOLE_MINUTES": str(self.console_minutes),
             "CREDITGRADE_CONSOLE": str(self.console),
+            "CREDITGRADE_SPARK_MASTER": self.spark_master,
         }
         optional = {
             "CREDITGRADE_TRACKING_URI": self.tracking_uri,
@@ -189,4 +192,5 @@ def settings() -> Settings:
         server_log=_optional_path("CREDITGRADE_SERVER_LOG"),
         console_minutes=_count("CREDITGRADE_CONSOLE_MINUTES", 480),
         console=_path("CREDITGRADE_CONSOLE", data / "console"),
+        spark_master=os.environ.get("CREDITGRADE_SPARK_MASTER") or f"local[{cores}]",
     )

@@ -70,18 +70,26 @@ class ScoringModel:
             self._explainer = CityExplainer(self.model.booster_, self.model.config.num_threads)
         return self._explainer
 
-    def score(self, x: np.ndarray, progress: Progress | None = None, k: int = 5, reuse: Reuse | None = None) -> Scored:
+    def score(
+        self,
+        x: np.ndarray,
+        progress: Progress | None = None,
+        k: int = 5,
+        reuse: Reuse | None = None,
+        few_rows: int | None = None,
+    ) -> Scored:
         """Probability, score, grade by score in every scheme, dimension points and top-k reasons for rows of
         indicator values (columns in the model's order). With `reuse`, only the rows the model sees changed
         since last month are explained; the others keep last month's probability, sub-scores and reasons
         (their values and texts rendered again from this month's values) — the same result as explaining
-        every row, to the bit (tested)."""
+        every row, to the bit (tested). `few_rows=0` explains even a few rows the way a city is (a graded
+        table's rows come out the same however many are graded together: a partition, a regraded one)."""
         explainer = self.explainer()
         cal, scale = self.model.calibrator_, self.model.scale_
         a, b = (cal.a, cal.b) if cal.method == "sigmoid" else (1.0, 0.0)
         per = scale.points_per_logodds(a)
         if reuse is None:
-            phi, expected = explainer.contributions(x, progress=progress)
+            phi, expected = explainer.contributions(x, progress=progress, few_rows=few_rows)
             p = cal.predict(expected + X.row_sums(phi))
             points = X.dimension_points(phi, self.model.features, per)
             reasons = X.top_reasons(phi, x, self.model.features, per, k=k)

@@ -107,7 +107,7 @@ def graded_table(
     model = scoring.model
     view = scoring.explainer().model_view(x)
     reuse = _reuse(frame.uscc, view, previous, scoring) if previous is not None else None
-    r = scoring.score(x, progress, reuse=reuse)
+    r = scoring.score(x, progress, reuse=reuse, few_rows=0)  # every row as in a whole city
     points = r.points.round(2)
     if plots is not None:
         sample = plot_sample(len(x))
@@ -270,8 +270,8 @@ def grade_city(
     features = Path(features)
     day = graded_day(features, as_of)
     check_catalog(scoring)
-    previous_table = _read_previous(previous) if previous is not None else None
-    explained = _read_explained(previous) if previous is not None else None
+    previous_table = read_previous(previous) if previous is not None else None
+    explained = read_explained(previous) if previous is not None else None
     rows = read_features(features, as_of=[day], columns=feature_columns(scoring))
     with atomic_folder(out, overwrite=overwrite) as tmp:
         graded, indicators = grade_rows(rows, scoring, day, progress, previous=explained, where=str(features))
@@ -347,7 +347,10 @@ def write_graded_folder(
     never show: a city graded in partitions gives the same bytes as the city graded whole (tested)."""
     metadata = {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
     reused = 0
-    with _Groups(tmp / GRADED, "parquet", ROW_GROUP) as table_out, _Groups(tmp / LOOKUP, "arrow", LOOKUP_BATCH) as out:
+    with (
+        RowGroups(tmp / GRADED, "parquet", ROW_GROUP) as table_out,
+        RowGroups(tmp / LOOKUP, "arrow", LOOKUP_BATCH) as out,
+    ):
         for graded, indicators in parts:
             reused += int((graded.schema.metadata or {}).get(REUSED_META, b"0"))
             graded = graded.replace_schema_metadata(metadata)
@@ -401,7 +404,7 @@ def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: pd.Dat
     )
 
 
-class _Groups:
+class RowGroups:
     """A Parquet or Arrow IPC file written from tables given in order, in groups of exactly `size` rows (the
     last one shorter), each column of a group one contiguous chunk: the file's bytes depend on the rows
     alone, not on how they were split when they arrived. Opened on the first table."""
@@ -412,7 +415,7 @@ class _Groups:
         self.held = self.rows = 0
         self._sink = self._writer = None
 
-    def __enter__(self) -> _Groups:
+    def __enter__(self) -> RowGroups:
         return self
 
     def add(self, table: pa.Table) -> None:
@@ -448,16 +451,19 @@ class _Groups:
                 self._sink.close()
 
 
-def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
-    """The rows at `positions` of a table of many record batches (a mapped file), in the order given, copying
-    only those rows: Arrow's `take` on such a table would first join its batches into one (a copy of it all)."""
+def take_rows(table: pa.Table | list[pa.RecordBatch], positions: np.ndarray) -> pa.Table:
+    """The rows at `positions` of a table of many record batches (a mapped file; or its batches, split once
+    by a caller that takes often), in the order given, copying only those rows: Arrow's `take` on such a
+    table would first join its batches into one (a copy of it all)."""
     positions = np.asarray(positions, dtype=np.int64)
-    batches = table.to_batches()
+    batches = table.to_batches() if isinstance(table, pa.Table) else table
     starts = np.cumsum([0] + [b.num_rows for b in batches])
     chunk = np.searchsorted(starts, positions, "right") - 1
     order = np.argsort(chunk, kind="stable")
     parts = [batches[c].take(pa.array(positions[order][chunk[order] == c] - starts[c])) for c in np.unique(chunk)]
-    taken = pa.Table.from_batches(parts, schema=table.schema) if parts else table.slice(0, 0)
+    if not parts:
+        return pa.Table.from_batches([], schema=batches[0].schema if batches else table.schema)
+    taken = pa.Table.from_batches(parts)
     return taken.take(pa.array(np.argsort(order, kind="stable"))) if len(parts) > 1 else taken
 
 
@@ -466,7 +472,7 @@ def write_lookup(graded: pa.Table, indicators: pa.Table, path: Path) -> None:
     LOOKUP_BATCH rows. Each service worker maps it into memory (`serving.graded.GradedStore`): the rows are
     read in place, shared by the workers through the page cache, so a worker's own memory does not grow with
     the city. About 1.5 KB per enterprise on disk."""
-    with _Groups(path, "arrow", LOOKUP_BATCH) as out:
+    with RowGroups(path, "arrow", LOOKUP_BATCH) as out:
         out.add(lookup_rows(graded, indicators))
 
 
@@ -580,18 +586,19 @@ def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
     return {g: int(counts.get(g, 0)) for g in scheme.grades}
 
 
-def _read_explained(path: Path) -> pa.Table | None:
+def read_explained(path: Path, between: tuple[str, str] | None = None) -> pa.Table | None:
     """Last month's explanations, for the enterprises the model sees unchanged (None: graded by an earlier
-    release, without the model's view of each row)."""
+    release, without the model's view of each row); `between`: only the USCCs in that range (a partition's)."""
     path = Path(path) / GRADED if Path(path).is_dir() else Path(path)
     names = pq.read_schema(path).names
     if MODEL_VIEW not in names:
         return None
     columns = [*REUSED, *(c for c in names if c.startswith("points_"))]
-    return pq.read_table(path, columns=columns, read_dictionary=REASON_DICTIONARY)
+    filters = [("uscc", ">=", between[0]), ("uscc", "<=", between[1])] if between is not None else None
+    return pq.read_table(path, columns=columns, read_dictionary=REASON_DICTIONARY, filters=filters)
 
 
-def _read_previous(path: Path) -> pd.DataFrame:
+def read_previous(path: Path) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         path = path / GRADED

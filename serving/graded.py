@@ -142,7 +142,8 @@ class GradedStore:
         meta = self.table.schema.metadata or {}
         listed = meta.get(LOOKUP_INDICATORS, b"").decode()
         self.indicator_names = tuple(c for c in listed.split(",") if c)
-        self._graded = self.table.drop_columns(list(self.indicator_names))
+        self._graded = self.table.drop_columns(list(self.indicator_names)).to_batches()  # zero-copy, split once
+        self._values = self.table.select(list(self.indicator_names)).to_batches()
         self._chunks = self.table.column("uscc").chunks
         self._first = np.array([c[0].as_py() for c in self._chunks], dtype=object)
         self._starts = np.cumsum([0] + [len(c) for c in self._chunks])
@@ -192,7 +193,7 @@ class GradedStore:
 
     def indicators(self, position: int) -> dict[str, float]:
         """The indicator values behind the grade of the enterprise at `position` (see `find`); NaN: missing."""
-        row = take_rows(self.table.select(list(self.indicator_names)), np.array([position])).to_pylist()[0]
+        row = take_rows(self._values, np.array([position])).to_pylist()[0]
         return {k: float("nan") if v is None else float(v) for k, v in row.items()}
 
     def column(self, name: str, position: int):

@@ -51,6 +51,7 @@ SUMMARY = "month.json"
 REPORT = "report"
 HEADLINE = "shenzhen"
 TOP_DRIFT = 15
+ENGINES = ("duckdb", "spark")
 
 
 class MonthError(CreditgradeError):
@@ -101,9 +102,18 @@ def run_month(
     act: float = M.ACT,
     progress: Progress | None = None,
     corrections: Sequence[Correction] = (),
+    engine: str = "duckdb",
+    spark=None,
 ) -> MonthRun:
     """Run the month ending `as_of` on the ingested city `data`; months and history live under `root`.
-    `corrections` (upheld objections and repairs) change the records from their dates on."""
+    `corrections` (upheld objections and repairs) change the records from their dates on. `engine`: 'duckdb'
+    (one machine) or 'spark' (indicators and grading as partitioned Spark jobs, `serving.spark`, on the
+    session `spark` or one from the settings): the same files either way."""
+    if engine not in ENGINES:
+        raise MonthError(
+            f"engine must be one of {', '.join(ENGINES)}; got {engine!r}",
+            f"计算引擎须为 {'、'.join(ENGINES)} 之一，当前为 {engine!r}",
+        )
     progress = progress or (lambda step, done, total: None)
     root, history = Path(root), History(Path(root) / "history")
     if as_of != month_end(as_of):
@@ -123,18 +133,35 @@ def run_month(
     _refuse_feeds(flagged, accept_drift, max_drop)
     previous = max((m for m in history.months() if m < as_of), default=None)
     with _workspace(root / "months" / str(as_of), dry_run) as tmp:
-        build_features(
-            Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
-        )
         kept = root / "months" / str(previous) / "graded" if previous is not None else None
-        graded = grade_city(
-            tmp / FEATURES,
-            tmp / "graded",
-            scoring,
-            as_of=as_of,
-            previous=kept if kept is not None and (kept / GRADED).exists() else None,  # explanations reused
-            progress=_prefixed(progress, "grade"),
-        )
+        kept = kept if kept is not None and (kept / GRADED).exists() else None  # its explanations are reused
+        if engine == "spark":
+            from creditgrade.serving.spark import grade_month
+
+            graded = grade_month(
+                Path(data),
+                as_of,
+                tmp,
+                scoring,
+                tmp / FEATURES,
+                tmp / "graded",
+                spark=spark,
+                previous=kept,
+                corrections=corrections,
+                progress=_prefixed(progress, "spark"),
+            )
+        else:
+            build_features(
+                Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
+            )
+            graded = grade_city(
+                tmp / FEATURES,
+                tmp / "graded",
+                scoring,
+                as_of=as_of,
+                previous=kept,
+                progress=_prefixed(progress, "grade"),
+            )
         progress("compare", 0, 1)
         now = _month_rows(tmp / "graded" / GRADED, tmp / FEATURES, scoring)
         before = _previous_rows(root, history, previous, scoring)

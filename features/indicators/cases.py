@@ -45,7 +45,7 @@ def d4_cases_lost_24m(t, asof, entry):
 
 @aggregate("court_cases")
 def d4_case_amount_24m_log(t, asof, entry):
-    return (t.amount.sum(where=_defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1).log10()
+    return asof.log10(t.amount.sum(where=_defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1)
 
 
 @aggregate("spot_checks")

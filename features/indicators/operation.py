@@ -22,7 +22,7 @@ def d1_age_years(w, asof, entry):
 @column
 def d1_registered_capital_log(w, asof, entry):
     """log10(1 + registered_capital)"""
-    return (w.registered_capital + 1).log10()
+    return asof.log10(w.registered_capital + 1)
 
 
 @column
@@ -72,7 +72,7 @@ def d1_insured_ratio(t, asof, entry):
 
 @aggregate("latest_report")
 def d1_revenue_log(t, asof, entry):
-    return (t.revenue + 1).log10().max()
+    return asof.log10(t.revenue + 1).max()
 
 
 @aggregate("latest_report")

@@ -31,6 +31,9 @@ def month(
     ),
     watch: float = typer.Option(0.10, help="Stability index from which an indicator or the score is watched."),
     act: float = typer.Option(0.25, help="Stability index from which it calls for action."),
+    engine: str = typer.Option(
+        "duckdb", help="duckdb (one machine) or spark (partitioned jobs; CREDITGRADE_SPARK_MASTER, default local)."
+    ),
 ) -> None:
     """The month-end run: feeds checked, indicators, grades, comparisons with last month, early warnings,
     drift, the month report, history appended (月度分级)."""
@@ -56,6 +59,7 @@ def month(
             act=act,
             progress=update,
             corrections=corrections,
+            engine=engine,
         )
     render.month(run)
 
