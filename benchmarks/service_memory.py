@@ -23,6 +23,8 @@ import argparse
 import asyncio
 import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -156,6 +158,42 @@ def measure(folder: Path, codes: list[str], a, env: dict) -> dict:
     return result
 
 
+IN_PROCESS = """
+import random, sys, time
+from pathlib import Path
+import numpy as np
+import pyarrow as pa
+from creditgrade.serving.graded import GradedStore
+folder, mode = Path(sys.argv[1]), sys.argv[2]
+store = GradedStore(folder)
+if mode == "copied":  # what each worker did before: the whole table read into its own memory
+    with pa.OSFile(str(folder / "lookup.arrow")) as f:
+        store.table = pa.ipc.open_file(f).read_all()
+    store._chunks = store.table.column("uscc").chunks
+    store._graded = store.table.drop_columns(list(store.indicator_names)).to_batches()
+codes = [store.column("uscc", i) for i in random.Random(0).sample(range(len(store)), 2000)]
+t = time.perf_counter()
+for c in codes:
+    store.rows(store.find([c])[0])
+ms = (time.perf_counter() - t) / len(codes) * 1000
+anon = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("RssAnon")) / 1024
+print(f"{anon:.0f} {ms:.3f}")
+"""
+
+
+def in_process(folder: Path) -> dict:
+    """Anonymous memory (MB) and time per lookup of one process serving 2,000 lookups from the folder, with the
+    lookup file mapped (now) and read into the process's memory (each worker's copy, before)."""
+    out = {}
+    for mode in ("mapped", "copied"):
+        done = subprocess.run([sys.executable, "-c", IN_PROCESS, str(folder), mode], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-2000:])
+        anon, ms = done.stdout.split()
+        out[mode] = {"anon": float(anon), "ms": float(ms)}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("data/bench_memory"))
@@ -186,7 +224,13 @@ def main() -> None:
         )
         del store
         print(f"city of {n:,} enterprises ({folder}):", flush=True)
-        results[n] = measure(folder, codes, a, env)
+        side = in_process(folder)
+        print(
+            "    one process, 2,000 lookups: "
+            + "; ".join(f"{k}: anonymous {v['anon']:.0f} MB, {v['ms']:.2f} ms a lookup" for k, v in side.items()),
+            flush=True,
+        )
+        results[n] = {**measure(folder, codes, a, env), "in_process": side}
     anon = {n: max(m["anon"] for m in r["workers"]) for n, r in results.items()}
     low, high = min(anon.values()), max(anon.values())
     print(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -128,8 +129,8 @@ class GradedStore:
             _write_lookup_from_database(self.folder)
         with open(path, "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
-        if isinstance(self._map, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
-            self._map.madvise(mmap.MADV_RANDOM)  # a lookup reads a few rows: no read-ahead of whole columns
+        if isinstance(self._map, mmap.mmap):
+            _advise(self._map, len(self._map))
         self.table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map))).read_all()  # zero-copy: the map
         names = self.table.column_names
         missing = [c for c in ("uscc", *OVERRIDE_COLUMNS) if c not in names]
@@ -198,6 +199,17 @@ class GradedStore:
 
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()
+
+
+def _advise(mapped: mmap.mmap, size: int) -> None:
+    """Tell the kernel how the lookup file will be read: when it fits in three quarters of the memory available,
+    read it all in now, in the background (lookups then seldom wait for the disk); when it does not, page by
+    page as asked (a lookup reads a few rows: read-ahead of whole columns would only push other pages out)."""
+    try:
+        fits = size <= psutil.virtual_memory().available * 3 // 4
+        mapped.madvise(mmap.MADV_WILLNEED if fits else mmap.MADV_RANDOM)
+    except (AttributeError, OSError):  # a platform without madvise: the kernel's defaults
+        pass
 
 
 class _Keys:

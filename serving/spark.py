@@ -59,6 +59,7 @@ def spark_session(master: str | None = None):
     Python for the executors, one thread per task for LightGBM, OpenMP and numba (a task is a core), UTC."""
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local mode reads the executors' Python from here
     builder = SparkSession.builder.master(master or settings().spark_master).appName("creditgrade-month")
     conf = {
         "spark.ui.enabled": "false",

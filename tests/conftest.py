@@ -42,6 +42,7 @@ LONGEST_FIRST = (
     "tests/serving/test_privacy.py",
     "tests/notebooks/test_notebooks.py",
     "tests/serving/test_killed_runs.py",
+    "tests/serving/test_spark.py",
     "tests/serving/test_service.py",
     "tests/features/test_pipeline.py",
     "tests/serving/test_keys_and_audit.py",

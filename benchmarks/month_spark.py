@@ -1,0 +1,141 @@
+"""Benchmark: the month-end run on Spark against the single-machine run, stage by stage (issue #18).
+
+    .venv/bin/creditgrade demo --out data/demo          # a champion model (under mlruns/)
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/month_spark.py --enterprises 100000 --out data/bench_spark
+
+Simulates and ingests a city (kept under --out and reused), then runs two consecutive month-ends with each
+engine — DuckDB on one machine, Spark local[1], Spark local[2] — each month in its own process, as
+`creditgrade month` runs it (the champion loaded from MLflow, feeds, indicators, grading with explanations,
+comparisons, report, history). Records when each stage starts (the run's progress events), the wall time,
+and the peak memory of the whole process tree (driver, JVM, Python workers: RSS summed, sampled every
+0.2 s). Checks that every engine wrote the same graded table, byte for byte, and prints each stage's cost
+per million enterprises — the figures docs/scale-out.md sizes a national run from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+RUN = """
+import datetime as dt, json, sys, time
+from pathlib import Path
+from creditgrade.serving.month import run_month
+from creditgrade.training import tracking
+t0 = time.perf_counter()
+events = [(0.0, "start-up")]
+def progress(step, done, total):
+    stage = step.split(":")[0] if not step.startswith("spark:") else ":".join(step.split(":")[:2])
+    if not events or events[-1][1] != stage:
+        events.append((time.perf_counter() - t0, stage))
+scoring = tracking.load()
+run = run_month(Path({data!r}), dt.date.fromisoformat({day!r}), Path({root!r}), scoring, engine={engine!r},
+                accept_drift=True, progress=progress)
+events.append((time.perf_counter() - t0, "end"))
+Path({out!r}).write_text(json.dumps({{"events": events, "enterprises": run.enterprises,
+                                      "reused": run.explanations_reused}}))
+"""
+
+
+def tree_peak(proc: subprocess.Popen, every: float = 0.2) -> dict:
+    """Sample the RSS of `proc` and all its descendants until it exits; the peak of the sum (GB)."""
+    peak = {"gb": 0.0}
+
+    def sample() -> None:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                break
+            peak["gb"] = max(peak["gb"], total / 2**30)
+            time.sleep(every)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    return peak
+
+
+def run_one(data: Path, day: str, root: Path, engine: str, master: str | None, out: Path) -> dict:
+    env = {**os.environ}
+    if master:
+        env["CREDITGRADE_SPARK_MASTER"] = master
+    code = RUN.format(data=str(data), day=day, root=str(root), engine=engine, out=str(out))
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL)
+    peak = tree_peak(proc)
+    if proc.wait() != 0:
+        raise SystemExit(f"the month {day} on {engine} {master or ''} failed (exit {proc.returncode})")
+    wall = time.perf_counter() - start
+    result = json.loads(out.read_text())
+    events = result["events"]
+    stages = {}
+    for (t, name), (t_next, _) in zip(events, events[1:]):
+        stages[name] = stages.get(name, 0.0) + (t_next - t)
+    return {"wall": wall, "peak_gb": peak["gb"], "stages": stages, **result}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("data/bench_spark"))
+    p.add_argument("--enterprises", type=int, default=100_000)
+    p.add_argument("--months", nargs=2, default=["2025-11-30", "2025-12-31"])
+    p.add_argument("--engines", default="duckdb,spark:local[1],spark:local[2]")
+    a = p.parse_args()
+    from creditgrade.features.city.simulate import CityConfig, simulate_city
+    from creditgrade.features.ingest import ingest
+
+    clean = a.out / "clean"
+    if not (clean / "enterprises.parquet").exists():
+        t = time.perf_counter()
+        simulate_city(CityConfig(a.enterprises, 7, dirty_rate=0.002), a.out / "raw", overwrite=True)
+        ingest(a.out / "raw", clean, overwrite=True)
+        print(f"city of {a.enterprises:,} simulated and ingested in {time.perf_counter() - t:.0f} s", flush=True)
+    results: dict[str, list[dict]] = {}
+    for spec in a.engines.split(","):
+        engine, _, master = spec.partition(":")
+        root = a.out / f"monthly-{spec.replace(':', '-').replace('[', '').replace(']', '')}"
+        shutil.rmtree(root, ignore_errors=True)
+        results[spec] = []
+        for day in a.months:
+            r = run_one(clean, day, root, engine, master or None, a.out / "run.json")
+            r["graded"] = hashlib.sha256((root / "months" / day / "graded" / "graded.parquet").read_bytes()).hexdigest()
+            results[spec].append(r)
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items())
+            print(
+                f"{spec:<16} {day}: {r['wall']:6.1f} s, peak {r['peak_gb']:.2f} GB (process tree); "
+                f"{r['enterprises']:,} enterprises, {r['reused']:,} explanations reused; {stages}",
+                flush=True,
+            )
+    for n, day in enumerate(a.months):
+        digests = {spec: rs[n]["graded"] for spec, rs in results.items()}
+        same = len(set(digests.values())) == 1
+        print(f"{day}: graded table byte-identical across engines: {'yes' if same else 'NO ' + str(digests)}")
+    print("cost per million enterprises (seconds, second month; stages as the run reports them):")
+    for spec, rs in results.items():
+        r = rs[-1]
+        per = 1e6 / r["enterprises"]
+        print(
+            f"  {spec:<16} total {r['wall'] * per:7.0f} s/M  "
+            + "  ".join(f"{k} {v * per:.0f}" for k, v in r["stages"].items())
+        )
+    (a.out / "month_spark.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
