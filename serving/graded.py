@@ -29,6 +29,7 @@ from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.store import atomic_file, no_progress_bar
 from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving.batch import DATABASE, LOOKUP, LOOKUP_INDICATORS, take_rows, write_lookup
+from creditgrade.serving.history import SortedStrings
 
 DIMENSIONS = [d for d in catalog.DIMENSIONS if d.id != "FR"]
 
@@ -165,9 +166,10 @@ class GradedStore:
             keys = self._keys(int(c))
             wanted = [usccs[i] for i in asked]
             if isinstance(keys, np.ndarray):
-                probe = np.array([u.encode() for u in wanted], dtype=keys.dtype)
+                raw = [u.encode() for u in wanted]
+                probe = np.array(raw, dtype=keys.dtype)  # a longer USCC is cut to the width: never a hit
                 pos = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
-                hit = keys[pos] == probe
+                hit = (keys[pos] == probe) & np.array([len(r) == keys.dtype.itemsize for r in raw], dtype=bool)
             else:
                 pos = np.array([bisect.bisect_left(keys, u) for u in wanted], dtype=np.int64)
                 hit = np.array([p < len(keys) and keys[p] == u for p, u in zip(pos, wanted)], dtype=bool)
@@ -184,7 +186,7 @@ class GradedStore:
         if len(keys) and keys.null_count == 0 and widths[0] > 0 and (widths == widths[0]).all():
             data = keys.buffers()[2]
             return np.frombuffer(data, dtype=f"S{widths[0]}", count=len(keys), offset=int(offsets[0]))
-        return _Keys(keys)
+        return SortedStrings(keys)
 
     def known(self, uscc: str) -> bool:
         return len(self.find([uscc])[0]) == 1
@@ -210,19 +212,6 @@ def _advise(mapped: mmap.mmap, size: int) -> None:
         mapped.madvise(mmap.MADV_WILLNEED if fits else mmap.MADV_RANDOM)
     except (AttributeError, OSError):  # a platform without madvise: the kernel's defaults
         pass
-
-
-class _Keys:
-    """A sorted Arrow string array as `bisect` sees it (no copy of the whole array to Python)."""
-
-    def __init__(self, array: pa.Array):
-        self.array = array
-
-    def __len__(self) -> int:
-        return len(self.array)
-
-    def __getitem__(self, i: int) -> str:
-        return self.array[i].as_py()
 
 
 def _write_lookup_from_database(folder: Path) -> None:

@@ -206,7 +206,7 @@ class Lookup:
         if hi == 0:
             return []
         table = file.read_row_groups(range(lo, hi), use_threads=False)
-        keys = _Keys(table.column("uscc"))
+        keys = SortedStrings(table.column("uscc"))
         start, end = bisect.bisect_left(keys, uscc), bisect.bisect_right(keys, uscc)
         months = [_answer(r) for r in table.slice(start, end - start).to_pylist()]
         fixed = self._corrections.get(uscc)
@@ -254,8 +254,8 @@ class Lookup:
             self._looked = time.monotonic()
 
 
-class _Keys:
-    """A sorted Arrow string column as `bisect` sees it (no copy to Python of the whole column)."""
+class SortedStrings:
+    """A sorted Arrow string column or array as `bisect` sees it (no copy to Python of the whole of it)."""
 
     def __init__(self, column):
         self.column = column

@@ -1,0 +1,48 @@
+"""The service's store: rows found in the mapped lookup file across its record batches, whatever the USCCs' widths."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from creditgrade.features.overrides import OVERRIDE_COLUMNS
+from creditgrade.serving import batch
+from creditgrade.serving.graded import GradedStore
+
+
+def _write(folder, usccs: list[str]) -> None:
+    n = len(usccs)
+    graded = pa.table(
+        {
+            "uscc": usccs,
+            "score": np.arange(n, dtype=np.float64),
+            **{c: pa.nulls(n, pa.string()) for c in OVERRIDE_COLUMNS},
+            "model_version": ["risk/1"] * n,
+            "as_of": pa.array([dt.date(2025, 12, 31)] * n, pa.date32()),
+        }
+    )
+    indicators = pa.table({"uscc": usccs, "d1_age_years": np.arange(n) / 10, "d3_penalties_12m": [None] * n})
+    folder.mkdir()
+    batch.write_lookup(graded, indicators, folder / batch.LOOKUP)
+
+
+@pytest.mark.parametrize("width", ["fixed", "mixed"])
+def test_lookups_find_every_row_across_batches_and_report_the_rest(tmp_path, monkeypatch, width):
+    monkeypatch.setattr(batch, "LOOKUP_BATCH", 7)  # 50 rows: 8 record batches
+    usccs = sorted(f"9144030{i:03d}{'X' * (i % 3 if width == 'mixed' else 0)}ABCDEF" for i in range(50))
+    _write(tmp_path / "month", usccs)
+    store = GradedStore(tmp_path / "month")
+    assert len(store) == 50 and store.as_of == "2025-12-31" and store.model_version == "risk/1"
+    assert len(store.table.column("uscc").chunks) == 8
+    asked = [usccs[49], "nope", usccs[0], usccs[23], usccs[6], usccs[7], "9144030ZZZ"]
+    found, missing = store.find(asked)
+    assert found.tolist() == [49, 0, 23, 6, 7] and missing == ["nope", "9144030ZZZ"]
+    rows = batch.take_rows(store.table, found)  # what `rows` renders, in the order asked
+    assert rows.column("uscc").to_pylist() == [usccs[i] for i in (49, 0, 23, 6, 7)]
+    assert rows.column("score").to_pylist() == [49.0, 0.0, 23.0, 6.0, 7.0]
+    values = store.indicators(23)
+    assert values["d1_age_years"] == pytest.approx(2.3) and np.isnan(values["d3_penalties_12m"])
+    assert store.known(usccs[13]) and not store.known(usccs[13] + "0")
