@@ -163,30 +163,13 @@ class GradedStore:
         at = np.full(len(usccs), -1, dtype=np.int64)
         for c in np.unique(chunk):
             asked = np.flatnonzero(chunk == c)
-            keys = self._keys(int(c))
-            wanted = [usccs[i] for i in asked]
-            if isinstance(keys, np.ndarray):
-                raw = [u.encode() for u in wanted]
-                probe = np.array(raw, dtype=keys.dtype)  # a longer USCC is cut to the width: never a hit
-                pos = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
-                hit = (keys[pos] == probe) & np.array([len(r) == keys.dtype.itemsize for r in raw], dtype=bool)
-            else:
-                pos = np.array([bisect.bisect_left(keys, u) for u in wanted], dtype=np.int64)
-                hit = np.array([p < len(keys) and keys[p] == u for p, u in zip(pos, wanted)], dtype=bool)
-            at[asked[hit]] = self._starts[c] + pos[hit]
+            keys = SortedStrings(self._chunks[c])  # the batch's mapped USCCs, searched in place
+            for i in asked:
+                pos = bisect.bisect_left(keys, usccs[i])
+                if pos < len(keys) and keys[pos] == usccs[i]:
+                    at[i] = self._starts[c] + pos
         found = at >= 0
         return at[found], [u for u, f in zip(usccs, found) if not f]
-
-    def _keys(self, chunk: int):
-        """One record batch's USCCs, searchable: a NumPy view of the mapped bytes when every USCC in it has the
-        same length (fixed-width strings sort as the text does), else the Arrow array itself."""
-        keys = self._chunks[chunk]
-        offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32, count=len(keys) + 1, offset=4 * keys.offset)
-        widths = np.diff(offsets)
-        if len(keys) and keys.null_count == 0 and widths[0] > 0 and (widths == widths[0]).all():
-            data = keys.buffers()[2]
-            return np.frombuffer(data, dtype=f"S{widths[0]}", count=len(keys), offset=int(offsets[0]))
-        return SortedStrings(keys)
 
     def known(self, uscc: str) -> bool:
         return len(self.find([uscc])[0]) == 1

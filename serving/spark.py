@@ -32,11 +32,12 @@ import pyarrow.parquet as pq
 from creditgrade.features.corrections import Correction, corrected
 from creditgrade.features.pipeline import META_AS_OF, META_VERSION, connect, feature_table, load_raw
 from creditgrade.features.settings import settings
-from creditgrade.features.store import atomic_folder
+from creditgrade.features.store import atomic_file, atomic_folder
 from creditgrade.models.scoring import ScoringModel
 from creditgrade.serving.batch import (
     GRADED,
     LOOKUP_BATCH,
+    REUSED_META,
     ROW_GROUP,
     GradingError,
     GradingSummary,
@@ -194,7 +195,7 @@ def _grade_partition(batches: Iterator[pa.RecordBatch], *, model, day, parts, pr
     _write_ipc(rows, out / f"features-{partition:05d}.arrow")
     _write_ipc(graded, out / f"graded-{partition:05d}.arrow")
     _write_ipc(indicators, out / f"indicators-{partition:05d}.arrow")
-    reused = int((graded.schema.metadata or {}).get(b"creditgrade.explanations_reused", b"0"))
+    reused = int((graded.schema.metadata or {}).get(REUSED_META, b"0"))
     yield _manifest(partition, rows.num_rows, first, last, reused, 0, "")
 
 
@@ -240,14 +241,9 @@ def _write_features(out: Path, files: list[Path], day: dt.date) -> None:
     from creditgrade.features import catalog
 
     metadata = {META_VERSION: catalog.version().encode(), META_AS_OF: str(day).encode()}
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        with RowGroups(tmp, "parquet", ROW_GROUP) as writer:
-            for path in files:
-                writer.add(_read_ipc(path).replace_schema_metadata(metadata))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(out) as tmp, RowGroups(tmp, "parquet", ROW_GROUP) as writer:
+        for path in files:
+            writer.add(_read_ipc(path).replace_schema_metadata(metadata))
 
 
 def _partitions(data: Path, parallelism: int) -> int:
