@@ -23,6 +23,7 @@ CHILD_SECONDS = 120
 
 _CHILD = r"""
 import json, sys
+sys.modules["sklearn"] = sys.modules["pandas"] = None  # optional to LightGBM; importing them took 2.5 s
 import numpy as np
 import lightgbm as lgb
 for text in json.load(sys.stdin):
@@ -38,7 +39,13 @@ for text in json.load(sys.stdin):
 print("ok")
 """
 
-_PASSED: set[str] = set()
+PASSED_ENV = "CREDITGRADE_MODELS_PASSED"  # digests a parent process checked: its workers need not check again
+_PASSED: set[str] = set(filter(None, os.environ.get(PASSED_ENV, "").split(",")))
+
+
+def passed_digests() -> str:
+    """The digests of the models this process has checked, for PASSED_ENV in the processes it starts."""
+    return ",".join(sorted(_PASSED))
 
 
 class ModelRejected(CreditgradeError):

@@ -36,7 +36,6 @@ from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
 from creditgrade.models.explain import REASON_DICTIONARY
-from creditgrade.models.plots import WATERFALL_TEXT, beeswarm_plot, dimension_importance_plot, waterfall_plot
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
 
 Progress = Callable[[str, int, int], None]
@@ -163,6 +162,8 @@ def city_plots(
     """The city's SHAP summary (beeswarm of the sampled rows `x`; `explained`: their contributions and the
     expected value when at hand, else explained here, the way a whole city is) and the dimension importance
     (mean absolute points per dimension) as PNG under `plots`."""
+    from creditgrade.models.plots import beeswarm_plot, dimension_importance_plot  # matplotlib: 0.5 s to import
+
     plots.mkdir(parents=True, exist_ok=True)
     phi, expected = explained if explained is not None else scoring.explainer().contributions(x, few_rows=0)
     beeswarm_plot(phi, x, expected, scoring.model.features, plots / "shap_beeswarm.png")
@@ -534,6 +535,8 @@ class Explained:
 def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path, lang: str = "en") -> Explained:
     """One graded enterprise explained again with `scoring`: its reasons and, for a report, a waterfall PNG in
     score points and in `lang` ("en" or "zh"), titled with the grade and any override that moved it."""
+    from creditgrade.models.plots import WATERFALL_TEXT, waterfall_plot  # not at import: the service never draws
+
     if lang not in WATERFALL_TEXT:
         raise GradingError(f"language {lang!r}: use en or zh", f"语言 {lang!r}：请用 en 或 zh", code="language")
     with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:

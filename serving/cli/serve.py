@@ -47,6 +47,7 @@ def serve(
     Runs from any working directory and from an installed wheel: the service is imported as
     `creditgrade.serving.service`, and every place it reads comes to its workers as settings."""
     from creditgrade.features.errors import NotFound
+    from creditgrade.models import boosters
     from creditgrade.serving.graded import served_folder
     from creditgrade.training import tracking
 
@@ -85,7 +86,13 @@ def serve(
             f"[yellow]warning:[/] no API keys ({s.api_keys_file} missing): every request will get 401; "
             "add one with `creditgrade keys add`"
         )
-    env = {**os.environ, **s.to_env(), "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
+    env = {
+        **os.environ,
+        **s.to_env(),
+        "OMP_NUM_THREADS": "1",
+        "BENTOML_DO_NOT_TRACK": "true",
+        boosters.PASSED_ENV: boosters.passed_digests(),  # the workers load the champion just checked without a check
+    }
     console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
     console.print(f"web console (网页控制台): http://{host}:{port}/console/")
     s.home.mkdir(parents=True, exist_ok=True)

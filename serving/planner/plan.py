@@ -36,7 +36,6 @@ from creditgrade.features.store import atomic_folder, read_user_table
 from creditgrade.models.planning import inspectors as I
 from creditgrade.models.planning.draw import Probabilities, commitment, inclusion_probabilities, systematic
 from creditgrade.models.planning.plan import Plan, PlanError, plan_from_yaml
-from creditgrade.models.plots import expected_problems_plot
 
 PARQUET = {"compression": "zstd", "use_dictionary": True, "write_statistics": False}
 REASONS_SHOWN = 3
@@ -342,6 +341,8 @@ def write_plan(pv: Preview, seed: str, out: Path, *, overwrite: bool = False) ->
             "excluded_reason": pa.array(pv.frame["reason"].to_numpy(dtype=object), pa.string(), from_pandas=True),
         }
     )
+    from creditgrade.models.plots import expected_problems_plot  # matplotlib: not imported by every service worker
+
     with atomic_folder(out, overwrite=overwrite) as tmp:
         pq.write_table(listed, tmp / "list.parquet", **PARQUET)
         pacsv.write_csv(listed, tmp / "list.csv")
