@@ -93,7 +93,7 @@ typecheck: $(STAMP)
 
 # Regenerate the pinned lock (with every file's SHA-256) after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra test --extra notebooks --extra spark --python-version 3.11 --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra notebooks --extra spark --extra bench --python-version 3.11 --generate-hashes \
 		-o requirements.lock
 
 # The modellers' notebooks in JupyterLab (kernel: this .venv).

@@ -169,8 +169,7 @@ class AuditLog:
     def _chained(lines: list[str], entry: dict, previous: str, key: str | None) -> str:
         body = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         h = _digest(previous, body)
-        record = json.loads(body)
-        record.update(previous=previous, hash=h)
+        record = {**entry, "previous": previous, "hash": h}  # entries are plain JSON values: dumped alike
         mac = _entry_mac(h, key)
         if mac is not None:
             record["mac"] = mac

@@ -149,6 +149,7 @@ class GradedStore:
         self._chunks = self.table.column("uscc").chunks
         self._first = np.array([c[0].as_py() for c in self._chunks], dtype=object)
         self._starts = np.cumsum([0] + [len(c) for c in self._chunks])
+        self._keys: list = [False] * len(self._chunks)  # per batch: fixed-width keys, None (mixed), False (not yet)
         self.as_of = str(self.table.column("as_of")[0]) if self.table.num_rows else None
         self.model_version = self.table.column("model_version")[0].as_py() if self.table.num_rows else None
 
@@ -163,13 +164,30 @@ class GradedStore:
         at = np.full(len(usccs), -1, dtype=np.int64)
         for c in np.unique(chunk):
             asked = np.flatnonzero(chunk == c)
-            keys = SortedStrings(self._chunks[c])  # the batch's mapped USCCs, searched in place
+            keys = self._fixed_keys(c)
+            if keys is not None:  # every key of the batch the same width: one vectorised search
+                wanted = [usccs[i].encode("utf-8", "surrogatepass") for i in asked]
+                fits = np.array([len(w) == keys.dtype.itemsize for w in wanted], dtype=bool)
+                if fits.any():  # a code of another width equals no key of this batch
+                    codes = np.array([w for w, f in zip(wanted, fits) if f], dtype=keys.dtype)
+                    pos = np.searchsorted(keys, codes)
+                    hit = pos < len(keys)
+                    hit[hit] = keys[pos[hit]] == codes[hit]
+                    at[asked[fits][hit]] = self._starts[c] + pos[hit]
+                continue
+            strings = SortedStrings(self._chunks[c])  # mixed widths: bisect on the mapped strings
             for i in asked:
-                pos = bisect.bisect_left(keys, usccs[i])
-                if pos < len(keys) and keys[pos] == usccs[i]:
+                pos = bisect.bisect_left(strings, usccs[i])
+                if pos < len(strings) and strings[pos] == usccs[i]:
                     at[i] = self._starts[c] + pos
         found = at >= 0
         return at[found], [u for u, f in zip(usccs, found) if not f]
+
+    def _fixed_keys(self, c: int) -> np.ndarray | None:
+        """Batch c's USCCs as fixed-width bytes read in place (`fixed_width`), worked out on first use."""
+        if self._keys[c] is False:
+            self._keys[c] = fixed_width(self._chunks[c])
+        return self._keys[c]
 
     def known(self, uscc: str) -> bool:
         return len(self.find([uscc])[0]) == 1
@@ -184,6 +202,30 @@ class GradedStore:
 
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()
+
+
+def fixed_width(strings: pa.Array) -> np.ndarray | None:
+    """A string array as numpy fixed-width bytes over the same memory (no copy) when every value has the same
+    length in bytes, none missing, and none ends in a NUL byte (numpy's fixed-width bytes drop trailing NULs);
+    None otherwise. For values of one width numpy's order is the byte order Arrow and DuckDB sort strings in."""
+    if (
+        len(strings) == 0
+        or strings.null_count
+        or not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type))
+    ):
+        return None
+    kind = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    _, offsets_buffer, data = strings.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=kind)[strings.offset : strings.offset + len(strings) + 1]
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or not (np.diff(offsets) == width).all():
+        return None
+    keys = np.frombuffer(data, dtype=f"S{width}", count=len(strings), offset=int(offsets[0]))
+    if (
+        np.frombuffer(data, dtype=np.uint8, count=len(strings) * width, offset=int(offsets[0]))[width - 1 :: width] == 0
+    ).any():
+        return None
+    return keys
 
 
 def _advise(mapped: mmap.mmap, size: int) -> None:

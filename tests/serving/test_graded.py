@@ -10,7 +10,7 @@ import pytest
 
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.serving import batch
-from creditgrade.serving.graded import GradedStore
+from creditgrade.serving.graded import GradedStore, fixed_width
 
 
 def _write(folder, usccs: list[str]) -> None:
@@ -46,3 +46,15 @@ def test_lookups_find_every_row_across_batches_and_report_the_rest(tmp_path, mon
     values = store.indicators(23)
     assert values["d1_age_years"] == pytest.approx(2.3) and np.isnan(values["d3_penalties_12m"])
     assert store.known(usccs[13]) and not store.known(usccs[13] + "0")
+
+
+def test_fixed_width_keys_are_read_in_place_or_declined():
+    keys = fixed_width(pa.array(["AB1", "AB2", "AC0", "B00"]))
+    assert keys is not None and keys.tolist() == [b"AB1", b"AB2", b"AC0", b"B00"]
+    assert np.searchsorted(keys, np.array([b"AC0", b"AB3"], dtype=keys.dtype)).tolist() == [2, 2]
+    assert fixed_width(pa.array(["AB1", "AB2", "AC0"]).slice(1, 2)).tolist() == [b"AB2", b"AC0"]  # an offset
+    assert fixed_width(pa.array(["AB1", "AB2"], pa.large_string())).tolist() == [b"AB1", b"AB2"]
+    assert fixed_width(pa.array(["AB", "ABC"])) is None  # mixed widths: searched with bisect
+    assert fixed_width(pa.array(["AB\x00", "AC\x00"])) is None  # numpy would drop the trailing NUL
+    assert fixed_width(pa.array(["AB1", None])) is None
+    assert fixed_width(pa.array([], pa.string())) is None
