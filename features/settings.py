@@ -157,8 +157,24 @@ def _count(name: str, default: int) -> int:
     return int(value)
 
 
+_READ = ("CREDITGRADE_", "XDG_DATA_HOME", "HOME", "OMP_NUM_THREADS")  # the variables `settings` reads
+_LAST: list = [None, None]  # (what they were, the settings they gave)
+
+
 def settings() -> Settings:
-    """The settings as the environment gives them now."""
+    """The settings as the environment gives them now. Worked out again only when a variable they are read from
+    or the working folder (relative paths) changed: resolving every path took 0.4 ms, and the service asks for
+    the settings on every audited lookup."""
+    seen = (os.getcwd(), sorted((k, v) for k, v in os.environ.items() if k.startswith(_READ)))
+    last_seen, last = _LAST
+    if last is not None and last_seen == seen:
+        return last
+    made = _settings()
+    _LAST[:] = [seen, made]
+    return made
+
+
+def _settings() -> Settings:
     xdg = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     home = _optional_path("CREDITGRADE_HOME") or checkout() or xdg / PROJECT
     data = home / "data"

@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
-from creditgrade.features.settings import settings
+from creditgrade.features.settings import Settings, settings
 from creditgrade.features.store import partial_path, sweep_partials
 
 GENESIS = "0" * 64
@@ -79,9 +79,9 @@ def _entry_hash(line: bytes) -> str | None:
         return None
 
 
-def head_path(path: Path) -> Path:
-    """Where the head of `path`'s chain is published."""
-    return settings().audit_head or Path(f"{path}.head")
+def head_path(path: Path, given: Settings | None = None) -> Path:
+    """Where the head of `path`'s chain is published (with the settings `given`, else as they are now)."""
+    return (given or settings()).audit_head or Path(f"{path}.head")
 
 
 def _mac(entries: int, last: str, key: str | None) -> str | None:
@@ -146,7 +146,8 @@ class AuditLog:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
-            key, head = settings().audit_key, head_path(self.path)  # read once a write: 0.5 ms each time
+            now_set = settings()  # read once a write, not once an entry
+            key, head = now_set.audit_key, head_path(self.path, now_set)
             previous = self._last_hash(now, key, head)
             lines, added = [], len(entries)
             for e in entries:

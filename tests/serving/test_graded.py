@@ -43,6 +43,8 @@ def test_lookups_find_every_row_across_batches_and_report_the_rest(tmp_path, mon
     rows = batch.take_rows(store.table, found)  # what `rows` renders, in the order asked
     assert rows.column("uscc").to_pylist() == [usccs[i] for i in (49, 0, 23, 6, 7)]
     assert rows.column("score").to_pylist() == [49.0, 0.0, 23.0, 6.0, 7.0]
+    every = batch.take_rows(store.table, np.arange(50)[::-1])  # more than a few rows: taken, not sliced
+    assert len(every) > batch.FEW_TAKEN and every.column("uscc").to_pylist() == usccs[::-1]
     values = store.indicators(23)
     assert values["d1_age_years"] == pytest.approx(2.3) and np.isnan(values["d3_penalties_12m"])
     assert store.known(usccs[13]) and not store.known(usccs[13] + "0")
