@@ -71,7 +71,7 @@ TEST_WORKERS ?= 2
 test: lint postgres browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
-# Every benchmark at one scale, side by side; writes docs/benchmarks.md and docs/benchmarks.json (about 27 min at
+# Every benchmark at one scale, side by side; writes docs/benchmarks.md and docs/benchmarks.json (about 35 min at
 # the default 100,000 enterprises with its ten-minute soak; BENCH_ENTERPRISES=2230000 for the full city).
 BENCH_ENTERPRISES ?= 100000
 bench: $(STAMP)
