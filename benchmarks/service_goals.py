@@ -21,7 +21,6 @@ The load is driven by an asyncio/aiohttp generator on the same machine (its CPU 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -31,9 +30,8 @@ from pathlib import Path
 
 import pyarrow as pa
 from service_load import drive_calls  # benchmarks/ is the script's folder
-from service_memory import KEY, percentiles, synthesise
+from service_memory import KEY, bench_arguments, percentiles, server_env, synthesise
 
-from creditgrade.serving.auth import hash_key
 from creditgrade.serving.graded import GradedStore, served_folder
 from creditgrade.serving.launch import running_server
 
@@ -109,10 +107,7 @@ def under_load(folder: Path, codes: list[str], a, env: dict) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=Path("data/bench_memory"))
-    p.add_argument("--demo", type=Path, default=Path("data/demo"), help="A `creditgrade demo` folder to serve.")
-    p.add_argument("--mlruns", type=Path, default=Path("mlruns"), help="The demo's MLflow folder.")
+    p = bench_arguments(__doc__.splitlines()[0])
     p.add_argument("--enterprises", type=int, default=2_230_000)
     p.add_argument("--graded", type=Path, help="A graded month's folder to serve instead of a synthesised city.")
     p.add_argument("--starts", type=int, default=3, help="Starts with the page cache dropped first.")
@@ -122,12 +117,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    env = {
-        "CREDITGRADE_MLRUNS": str(a.mlruns.resolve()),
-        "CREDITGRADE_MONTHLY": str((a.out / "monthly").resolve()),
-        "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
-        "CREDITGRADE_DATABASE_URL": f"sqlite:///{(a.out / 'workflow.db').resolve()}",
-    }
+    env = server_env(a)
     folder = a.graded or synthesise(served_folder(a.demo / "graded", a.demo / "monthly"), a.out, a.enterprises)
     store = GradedStore(folder)
     enterprises = len(store)

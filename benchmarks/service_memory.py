@@ -194,23 +194,36 @@ def in_process(folder: Path) -> dict:
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments the service benchmarks share: where the synthesised cities are kept, the demo they are
+    made from, the MLflow folder with its champion."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--out", type=Path, default=Path("data/bench_memory"))
     p.add_argument("--demo", type=Path, default=Path("data/demo"), help="A `creditgrade demo` folder to serve.")
     p.add_argument("--mlruns", type=Path, default=Path("mlruns"), help="The demo's MLflow folder.")
+    return p
+
+
+def server_env(a: argparse.Namespace) -> dict[str, str]:
+    """The served benchmark's settings: the champion's registry, a workflow and months folder of its own under
+    --out, the benchmark's API key."""
+    return {
+        "CREDITGRADE_MLRUNS": str(a.mlruns.resolve()),
+        "CREDITGRADE_MONTHLY": str((a.out / "monthly").resolve()),
+        "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
+        "CREDITGRADE_DATABASE_URL": f"sqlite:///{(a.out / 'workflow.db').resolve()}",
+    }
+
+
+def main() -> None:
+    p = bench_arguments(__doc__.splitlines()[0])
     p.add_argument("--cities", default="2230000,10000000", help="Synthesised city sizes, beside the demo's.")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     demo = served_folder(a.demo / "graded", a.demo / "monthly")
-    env = {
-        "CREDITGRADE_MLRUNS": str(a.mlruns.resolve()),
-        "CREDITGRADE_MONTHLY": str((a.out / "monthly").resolve()),
-        "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
-        "CREDITGRADE_DATABASE_URL": f"sqlite:///{(a.out / 'workflow.db').resolve()}",
-    }
+    env = server_env(a)
     cities = {len(GradedStore(demo)): demo}
     for n in (int(c) for c in a.cities.split(",") if c):
         cities[n] = synthesise(demo, a.out, n)
