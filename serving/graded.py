@@ -115,6 +115,9 @@ class Regraded:
         return rows
 
 
+MANY = 8  # USCCs asked of one record batch at once from which a vectorised search pays for reading its keys
+
+
 class GradedStore:
     """The served month's graded rows and indicator values, read in place from the folder's lookup file
     (`serving.batch.write_lookup`: uncompressed Arrow IPC in USCC order, mapped into memory). A lookup finds
@@ -164,7 +167,7 @@ class GradedStore:
         at = np.full(len(usccs), -1, dtype=np.int64)
         for c in np.unique(chunk):
             asked = np.flatnonzero(chunk == c)
-            keys = self._fixed_keys(c)
+            keys = self._fixed_keys(c) if len(asked) >= MANY or self._keys[c] is not False else None
             if keys is not None:  # every key of the batch the same width: one vectorised search
                 wanted = [usccs[i].encode("utf-8", "surrogatepass") for i in asked]
                 fits = np.array([len(w) == keys.dtype.itemsize for w in wanted], dtype=bool)
@@ -184,7 +187,9 @@ class GradedStore:
         return at[found], [u for u, f in zip(usccs, found) if not f]
 
     def _fixed_keys(self, c: int) -> np.ndarray | None:
-        """Batch c's USCCs as fixed-width bytes read in place (`fixed_width`), worked out on first use."""
+        """Batch c's USCCs as fixed-width bytes read in place (`fixed_width`), worked out on first use: that reads
+        every key of the batch (1.5 MB), so a batch is first searched this way only for MANY USCCs at once —
+        a single lookup on a file not yet in memory bisects, touching a few pages."""
         if self._keys[c] is False:
             self._keys[c] = fixed_width(self._chunks[c])
         return self._keys[c]

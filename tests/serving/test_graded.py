@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
-from creditgrade.serving import batch
+from creditgrade.serving import batch, graded
 from creditgrade.serving.graded import GradedStore, fixed_width
 
 
@@ -48,6 +48,11 @@ def test_lookups_find_every_row_across_batches_and_report_the_rest(tmp_path, mon
     values = store.indicators(23)
     assert values["d1_age_years"] == pytest.approx(2.3) and np.isnan(values["d3_penalties_12m"])
     assert store.known(usccs[13]) and not store.known(usccs[13] + "0")
+    monkeypatch.setattr(graded, "MANY", 2)  # many asked of each batch: searched at once where the widths allow
+    asked = [*usccs[::-1], "nope", usccs[13] + "0", "9144030ZZZ"]
+    found, missing = store.find(asked)
+    assert found.tolist() == list(range(49, -1, -1)) and missing == ["nope", usccs[13] + "0", "9144030ZZZ"]
+    assert all(k is not False for k in store._keys)  # every batch was read as fixed-width keys (or found mixed)
 
 
 def test_fixed_width_keys_are_read_in_place_or_declined():
