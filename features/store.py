@@ -88,13 +88,15 @@ def sweep_partials(out: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_file(out: Path) -> Iterator[Path]:
+def atomic_file(out: Path, sweep: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling path to write `out` to; on success it replaces `out` in one rename. A failure
     removes it, and leftovers of killed writers of `out` are swept first: `out` is written whole or not at
-    all, and nothing accumulates beside it."""
+    all, and nothing accumulates beside it. A writer of the same file many times a second sweeps once, when it
+    starts, and passes `sweep=False` (the sweep lists the folder)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sweep_partials(out)
+    if sweep:
+        sweep_partials(out)
     tmp = partial_path(out)
     try:
         yield tmp

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import Settings, settings
-from creditgrade.features.store import partial_path, sweep_partials
+from creditgrade.features.store import atomic_file, sweep_partials
 
 GENESIS = "0" * 64
 
@@ -214,12 +214,8 @@ class AuditLog:
                 count = sum(1 for _ in f)
         else:
             count = int(head["entries"]) + added
-        tmp = partial_path(target)
-        try:
+        with atomic_file(target, sweep=False) as tmp:
             tmp.write_text(json.dumps({"entries": count, "hash": last, "mac": _mac(count, last, key)}))
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         os.close(self.fd)

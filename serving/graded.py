@@ -178,7 +178,7 @@ class GradedStore:
                     hit[hit] = keys[pos[hit]] == codes[hit]
                     at[asked[fits][hit]] = self._starts[c] + pos[hit]
                 continue
-            strings = SortedStrings(self._chunks[c])  # mixed widths: bisect on the mapped strings
+            strings = SortedStrings(self._chunks[c])  # few asked, or mixed widths: bisect on the mapped strings
             for i in asked:
                 pos = bisect.bisect_left(strings, usccs[i])
                 if pos < len(strings) and strings[pos] == usccs[i]:
