@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -91,11 +91,11 @@ def gathered_steps(spark) -> list[str]:
     return found
 
 
-def load_raw(con: ibis.BaseBackend, data: Path) -> dict[str, ibis.Table]:
-    """Every contract table of an ingested city folder, read in place."""
+def load_raw(con: ibis.BaseBackend, data: Path, only: Collection[str] | None = None) -> dict[str, ibis.Table]:
+    """Every contract table of an ingested city folder (or the `only` ones), read in place."""
     data = Path(data)
     raw = {}
-    for t in TABLES:
+    for t in TABLES if only is None else [t for t in TABLES if t.name in only]:
         path = data / f"{t.name}.parquet"
         if not path.exists():
             raise FeatureError(

@@ -147,6 +147,35 @@ def test_two_workers_deciding_at_once_cannot_both_succeed(published, graded_city
     assert decided == 1
 
 
+def test_workers_filing_at_once_each_get_the_next_number_and_a_record_is_disputed_once(graded_city, eng):
+    """Eight filings at once (as 64 clients of two workers send them): every one is numbered, no number is
+    given twice or skipped, and of two filings against one record exactly one is accepted."""
+    pens = duckdb.sql(
+        f"SELECT uscc, penalty_id FROM read_parquet('{graded_city.clean / 'penalties.parquet'}') "
+        "ORDER BY penalty_id LIMIT 7"
+    ).fetchall()
+    asked = [*pens, pens[0]]  # the first record twice
+    outcomes: list = []
+    gate = threading.Barrier(len(asked))
+
+    def one(uscc, pen):
+        gate.wait()
+        try:
+            outcomes.append(O.file(eng, graded_city.clean, uscc, f"penalties:{pen}", "x", "s", day=MONTH).id)
+        except O.ObjectionError as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=one, args=a) for a in asked]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = sorted(o for o in outcomes if o.startswith("OBJ-"))
+    assert ids == [f"OBJ-20251031-{n:05d}" for n in range(1, 8)], outcomes
+    refused = [o for o in outcomes if not o.startswith("OBJ-")]
+    assert len(refused) == 1 and f"penalties:{pens[0][1]} already has an open objection" in refused[0], outcomes
+
+
 def test_the_objection_commands(published, graded_city, tmp_path, monkeypatch):
     root, uscc, record, grade, by_score = published
     monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
