@@ -144,17 +144,23 @@ def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
 
 
 def indicator_table(
-    raw: dict[str, ibis.Table], day: dt.date, only: Iterable[str] | None = None, ids: tuple[str, ...] = ID_COLUMNS
+    raw: dict[str, ibis.Table],
+    day: dt.date,
+    only: Iterable[str] | None = None,
+    ids: tuple[str, ...] = ID_COLUMNS,
+    helpers: bool = False,
 ) -> ibis.Table:
     """All catalog indicators as of `day`: one row per enterprise on the register then, in catalog order.
 
     `only` restricts the computation to some indicators, and `ids` the identification columns, for
-    benchmarks; indicators in `only` must not depend on indicators left out.
+    benchmarks; indicators in `only` must not depend on indicators left out, nor on helpers (`_` names)
+    unless `helpers` is set.
     """
     asof = AsOf(day, engine=_engine(raw))
     src = sources(raw, asof)
     wanted = FEATURE_IDS if only is None else tuple(i for i in FEATURE_IDS if i in set(only))
-    defs = {k: d for k, d in definitions().items() if k in wanted or (only is None and k.startswith("_"))}
+    with_helpers = only is None or helpers
+    defs = {k: d for k, d in definitions().items() if k in wanted or (with_helpers and k.startswith("_"))}
     by_source: dict[str, dict] = {}
     for d in defs.values():
         if d.kind == "aggregate":

@@ -42,9 +42,10 @@ ROUTE_ROLES = {
     "/v1/objection/file": "regulator",
     "/v1/objection/decide": "regulator",
     "/v1/objections": "regulator",
+    "/v1/recourse": "regulator",
     "/v1/reload": "admin",
 }
-ROUTE_PREFIX_ROLES = {"/v1/history/": "regulator"}  # GET /v1/history/{uscc}
+ROUTE_PREFIX_ROLES = {"/v1/history/": "regulator", "/v1/recourse/": "regulator"}  # GET /v1/…/{uscc}
 
 
 class ApiKeyError(CreditgradeError):

@@ -36,7 +36,10 @@ GENERIC = {
     500: ("internal", "服务内部错误，请查看服务日志"),
     503: ("unavailable", "服务暂不可用"),
 }
-PATH_GETS = {"/v1/history/{uscc}": ("/v1/history", "uscc")}  # GET route -> (the POST it mirrors, its parameter)
+PATH_GETS = {
+    "/v1/history/{uscc}": ("/v1/history", "uscc"),
+    "/v1/recourse/{uscc}": ("/v1/recourse", "uscc"),
+}  # GET route -> (the POST it mirrors, its parameter)
 DOCUMENTED = (400, 401, 403, 404, 413, 415, 422, 429, 500, 503)  # what every operation may answer
 
 

@@ -280,6 +280,58 @@ class HistoryAnswer(Response):
     months: builtins.list[HistoryMonth]
 
 
+class RecourseState(Response):
+    score: float
+    probability: float
+    grade: str = Field(..., description="The grade in the scheme asked for, overrides applied")
+    grades: dict[str, str]
+    grades_by_score: dict[str, str]
+    override_rule: Optional[str]
+    override_en: Optional[str]
+    override_zh: Optional[str]
+
+
+class RecourseStep(Response):
+    action: str = Field(..., description="The action's id in the action table (features/actions.yaml)")
+    record: str = Field(..., description="The record it changes, TABLE:ID")
+    record_date: str
+    possible_from: str = Field(..., description="The date the rules allow it from")
+    possible_now: bool = Field(..., description="Possible at the graded month-end")
+    en: str
+    zh: str
+    basis_en: str
+    basis_zh: str
+    score: float = Field(..., description="The score the enterprise would have with this action alone")
+    gain: float = Field(..., description="Score points over now")
+    grade: str
+    grades: dict[str, str]
+
+
+class RecourseSet(Response):
+    actions: builtins.list[str] = Field(..., description="The records changed, TABLE:ID")
+    action_ids: builtins.list[str]
+    score: float
+    grade: str
+    grades: dict[str, str]
+    possible_from: str = Field(..., description="When every action of the set is possible")
+    search: str = Field(..., description="How the sets were searched")
+
+
+class RecourseAnswer(Response):
+    uscc: str
+    as_of: str
+    scheme: str
+    model_version: str
+    now: RecourseState
+    actions: builtins.list[RecourseStep] = Field(..., description="Actions that change the grade, best first")
+    next_grade: Optional[str]
+    smallest: Optional[RecourseSet] = Field(..., description="The fewest actions that reach the next grade up")
+    everything: Optional[dict[str, Union[float, str]]]
+    not_offered: int = Field(..., description="Allowed actions that would not change the grade")
+    message_en: Optional[str]
+    message_zh: Optional[str]
+
+
 class WarningChange(Response):
     indicator: str
     before: Optional[float]

@@ -15,6 +15,9 @@ grading job's DuckDB database. Validation → model → response; the features a
     POST /v1/falsereg {"top": 100}                       planner: the latest false-registration list
     POST /v1/history  {"uscc": "..."}                    an enterprise's published months and corrections
     GET  /v1/history/{uscc}                              the same
+    POST /v1/recourse {"uscc": "...", "scheme": "shenzhen"}  what the rules allow the enterprise to do to lift
+                      its grade: each action's grade and date, the fewest that reach the next grade
+    GET  /v1/recourse/{uscc}                             the same, in the Shenzhen scheme
     POST /v1/warnings {"as_of": "...", "district": "...", "industry": "...", "limit": 100}
                       a month's early warnings with what changed
     POST /v1/objection/file   {"uscc", "record": "TABLE:ID", "claim", "kind": "objection"|"repair"}
@@ -31,6 +34,7 @@ Requests and responses are declared in `creditgrade.serving.schemas`. Every call
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import inspect
@@ -76,6 +80,7 @@ from creditgrade.serving.schemas import (
     ObjectionsAnswer,
     PlanAnswer,
     PlanBody,
+    RecourseAnswer,
     WarningsAnswer,
     WhatIf,
     documented_bounds,
@@ -168,33 +173,43 @@ logger = logging.getLogger("creditgrade.service")
 WORKER: dict[str, Any] = {}  # this worker process's service instance
 
 
-async def history_app(scope, receive, send) -> None:
-    """`GET /v1/history/{uscc}`: the same answer as `POST /v1/history`, from the worker's service (a bare ASGI
-    app: the lookup is a millisecond, so no framework in front of it)."""
-    if scope["type"] != "http":
-        return
-    if scope["method"] not in ("GET", "HEAD"):
-        status, body = 405, orjson.dumps({"error": "use GET", "error_zh": "请使用 GET"})
-    else:
-        key = scope.get("state", {}).get("api_key")
-        caller = {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
-        uscc = scope["path"].rstrip("/").rsplit("/", 1)[-1]
-        try:
-            status, body = (
-                200,
-                orjson.dumps(WORKER["service"]._history(uscc, caller), option=orjson.OPT_SERIALIZE_NUMPY),
-            )
-        except CreditgradeError as exc:
-            status, body = int(exc.status), orjson.dumps(exc.to_dict())
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def get_by_uscc(answer: str, in_thread: bool = False):
+    """A bare ASGI app for `GET /v1/<route>/{uscc}`, answering as the service's method `answer(uscc, caller)`
+    does for the POST route it mirrors (the worker's service instance). `in_thread`: a slow answer (a
+    recourse recomputes indicators) runs off the event loop, as BentoML runs a synchronous endpoint."""
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            status, body = 405, orjson.dumps({"error": "use GET", "error_zh": "请使用 GET"})
+        else:
+            key = scope.get("state", {}).get("api_key")
+            caller = {"key_id": key.id, "role": key.role} if key else {"key_id": None, "role": None}
+            uscc = scope["path"].rstrip("/").rsplit("/", 1)[-1]
+            method = getattr(WORKER["service"], answer)
+            try:
+                found = await asyncio.to_thread(method, uscc, caller) if in_thread else method(uscc, caller)
+                status, body = 200, orjson.dumps(found, option=orjson.OPT_SERIALIZE_NUMPY)
+            except CreditgradeError as exc:
+                status, body = int(exc.status), orjson.dumps(exc.to_dict())
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+# `GET /v1/history/{uscc}`: the lookup is a millisecond, so no framework in front of it.
+history_app = get_by_uscc("_history")
+recourse_app = get_by_uscc("_recourse", in_thread=True)
 
 
 console_app = Console(lambda: WORKER["service"])
 
 
 @bentoml.asgi_app(console_app, path="/console")
+@bentoml.asgi_app(recourse_app, path="/v1/recourse")
 @bentoml.asgi_app(history_app, path="/v1/history")
 @bentoml.service(
     name="creditgrade", workers=settings().workers, traffic={"timeout": 60}, resources={"cpu": str(os.cpu_count() or 1)}
@@ -619,6 +634,45 @@ class CreditGrade:
         self.audit.append([{"endpoint": "objections", **self._caller(ctx), "uscc": uscc, "rows": len(rows)}])
         return reply({"objections": [o.to_dict() for o in rows]})
 
+    @bentoml.api(route="/v1/recourse")
+    @answers
+    def recourse(self, uscc: str, ctx: bentoml.Context, scheme: str = "shenzhen") -> RecourseAnswer:
+        """Regulator: what the rules allow the enterprise to do to lift its grade — each action (repairs once
+        their waiting period has run, leaving a list once the cause is corrected, …) with the grade it reaches
+        and when it becomes possible, and the fewest actions that reach the next grade up; recomputed from
+        its records with the served model and the workflow's corrections. Also `GET /v1/recourse/{uscc}`."""
+        return reply(self._recourse(uscc, self._caller(ctx), scheme))
+
+    def _recourse(self, uscc: str, caller: dict, scheme: str = "shenzhen") -> dict:
+        code = check_uscc(uscc, self.store.known)
+        r = self.recourse_for(code, scheme)
+        self.audit.append(
+            [
+                {
+                    "endpoint": "recourse",
+                    **caller,
+                    "uscc": code,
+                    "actions": len(r.actions),
+                    "model_version": self.scoring.label,
+                }
+            ]
+        )
+        return r.to_dict()
+
+    def recourse_for(self, code: str, scheme: str = "shenzhen"):
+        """The `serving.recourse.Recourse` of a served enterprise at the served month-end, with the workflow's
+        corrections in force (not audited: the callers audit)."""
+        import datetime as dt
+
+        from creditgrade.serving import objections
+        from creditgrade.serving.recourse import recourse
+
+        if not self.store.known(code):
+            raise not_graded(code)
+        day = dt.date.fromisoformat(self.store.as_of)
+        in_force = objections.corrections(self._workflow(), until=day, uscc=code)
+        return recourse(self.settings.records, day, code, self.scoring, corrections=in_force, scheme=scheme)
+
     @bentoml.api(route="/v1/reload")
     @answers
     def reload(self, ctx: bentoml.Context) -> ModelInfo:
@@ -655,6 +709,7 @@ label_metrics_by_route(
     frozenset([*(api.route for api in CreditGrade.apis.values()), *OPEN_PATHS]),
     {
         "/v1/history/": "/v1/history/{uscc}",
+        "/v1/recourse/": "/v1/recourse/{uscc}",
         "/static_content/": "/static_content/{file}",
         "/console/enterprise/": "/console/enterprise/{uscc}",
         "/console/": "/console/{page}",

@@ -91,6 +91,36 @@ def whatif(
     render.whatif(result, scoring.label)
 
 
+@app.command()
+def recourse(
+    uscc: str = typer.Argument(..., help="The enterprise's USCC."),
+    data: Path = typer.Option(..., help="The ingested city folder the grades were computed from."),
+    graded: Optional[Path] = typer.Option(
+        None, help="Graded folder, or a folder of them (the newest is used); default <data>/graded."
+    ),
+    scheme: str = typer.Option("shenzhen", help="Grade scheme: shenzhen, shenzhen_fixed, pingshan or national."),
+    alias: str = typer.Option("champion"),
+) -> None:
+    """What the enterprise can do under the rules to lift its grade: each action, the grade it reaches and when
+    it becomes possible, and the fewest actions that reach the next grade up (信用修复指引)."""
+    from creditgrade.features.settings import settings
+    from creditgrade.serving import objections
+    from creditgrade.serving.graded import latest_folder
+    from creditgrade.serving.recourse import graded_day
+    from creditgrade.serving.recourse import recourse as find
+    from creditgrade.training import tracking
+
+    code = uscc.strip().upper()
+    folder = latest_folder(graded or data_dir() / "graded")
+    day = graded_day(folder, code)
+    tracking.configure()
+    scoring = tracking.load(alias)
+    in_force = objections.corrections(objections.engine(settings().database_url), until=day)
+    with console.status(f"recomputing {code}'s indicators under each action the rules allow"):
+        result = find(data, day, code, scoring, corrections=in_force, scheme=scheme)
+    render.recourse(result)
+
+
 @falsereg_app.command("list")
 def falsereg_list(
     features_file: Path = typer.Option(..., "--features", help="Feature table holding the date."),

@@ -197,6 +197,39 @@ def whatif(r, label: str) -> None:
     reasons(r.reasons)
 
 
+def recourse(r) -> None:
+    """A `Recourse`: the grade now, the actions that would change it, the fewest that reach the next grade."""
+    now = r.now
+    console.print(
+        f"{r.uscc} as of {r.as_of} ({r.model_version}): grade {now['grade']} ({r.scheme}), score {now['score']:.1f}"
+        + (f"; override {escape(now['override_en'])} / {escape(now['override_zh'])}" if now["override_rule"] else "")
+    )
+    if r.message_en:
+        console.print(f"  {escape(r.message_en)}\n  {escape(r.message_zh)}")
+        return
+    t = Table(title="What the rules allow, and what it would reach (可采取的操作及效果)")
+    for col in ("action 操作", "record 记录", "possible from 可申请日期", "grade 等级", "points 分值"):
+        t.add_column(col)
+    for s in r.actions:
+        when = s.possible_from + ("" if s.possible_now else " (not yet 尚未)")
+        t.add_row(f"{escape(s.en)}\n{escape(s.zh)}", s.record, when, s.grade, f"{s.gain:+.1f}")
+    console.print(t)
+    if r.smallest:
+        m = r.smallest
+        console.print(
+            f"  fewest actions to reach {r.next_grade} (达到 {r.next_grade} 的最少操作): {', '.join(m['actions'])} → "
+            f"{m['grade']}, score {m['score']:.1f}, possible from {m['possible_from']}"
+        )
+    elif r.next_grade:
+        console.print(
+            f"  no set of the allowed actions reaches {r.next_grade} (规则允许的操作均不能达到 {r.next_grade})"
+        )
+    if r.not_offered:
+        console.print(
+            f"  {r.not_offered} more allowed action(s) would not change the grade (另有 {r.not_offered} 项不改变等级)"
+        )
+
+
 def reasons(rows: list[dict]) -> None:
     for x in rows:
         console.print(f"  {x['points']:+6.1f}  {escape(x['zh'])} / {escape(x['en'])}")

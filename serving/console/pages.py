@@ -144,6 +144,10 @@ class Pages:
                 behind.extend(tables[table])
             reasons.append({**r, "records": behind})
         disputes = objections.objections(svc._workflow(), uscc=code)
+        try:
+            recourse, recourse_error = svc.recourse_for(code, scheme.name), None
+        except CreditgradeError as exc:  # the page still shows the grade; the section says why it is missing
+            recourse, recourse_error = None, exc.zh if lang == "zh" else str(exc)
         dims = [(d[lang], float(d["points"])) for d in row["dimensions"]]
         return {
             "row": row,
@@ -158,6 +162,8 @@ class Pages:
             "reasons": reasons,
             "record_choices": sorted({rec.id for recs in tables.values() for rec in recs if rec.fileable}),
             "disputes": disputes,
+            "recourse": recourse,
+            "recourse_error": recourse_error,
             "printed": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         }
 

@@ -140,6 +140,22 @@ def _draw(pdf: FPDF, data: dict[str, Any], t: Callable[..., str], lang: str, dra
         for rec in r["records"][:2]:
             line(f"      {rec.id}  {rec.day or ''}  {rec.text(lang)}", 8, 4.2)
 
+    heading(t("recourse.title"))
+    r = data["recourse"]
+    if r is None:
+        line(t("recourse.unavailable", error=data["recourse_error"]))
+    elif r.message_en:
+        line(r.message_zh if lang == "zh" else r.message_en)
+    else:
+        for s in r.actions:
+            later = "" if s.possible_now else f" ({t('recourse.not_yet')})"
+            line(f"{s.zh if lang == 'zh' else s.en}: {s.record} → {s.grade} ({s.gain:+.1f}); "
+                 f"{t('recourse.possible_from')} {s.possible_from}{later}", 8, 4.2)  # fmt: skip
+        if r.smallest:
+            m = r.smallest
+            line(t("recourse.smallest", grade=m["grade"], actions=", ".join(m["actions"]), on=m["possible_from"],
+                   score=f"{m['score']:.1f}"), 8, 4.2)  # fmt: skip
+
     heading(t("enterprise.history"))
     column = data["column"]
     line("    ".join(f"{m['month'][:7]}{'*' if m.get('correction') else ''}: {m[column]} ({m['score']:.0f})"

@@ -6,9 +6,18 @@ import datetime as dt
 
 import pytest
 
+from creditgrade.features import catalog
 from creditgrade.features.errors import NotFound
+from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.pipeline import connect, load_raw
-from creditgrade.features.whatif import RecordChange, WhatIfError, what_if
+from creditgrade.features.whatif import (
+    RecordChange,
+    WhatIfError,
+    feature_row,
+    local_records,
+    scenario_rows,
+    what_if,
+)
 from tests.features.town import E1, E2, E3, write_town
 
 DAY = dt.date(2024, 12, 31)
@@ -53,3 +62,35 @@ def test_changes_that_cannot_be_made_are_refused_with_the_reason(raw):
         RecordChange.parse("remove", "enterprises:" + E1)
     with pytest.raises(WhatIfError, match="no record to remove"):
         what_if(raw, DAY, E1, [])
+
+
+def test_every_scenario_of_the_neighbourhood_equals_the_full_town_what_if(raw, tmp_path):
+    """The fast path (the enterprise's neighbourhood, every scenario in one run) gives the rows the full
+    pipeline gives on the whole town, for each change and for several changes at once."""
+    folder = write_town(tmp_path / "town")
+    changes = {
+        E1: [
+            [RecordChange.parse("remove", "penalties:PN1")],
+            [RecordChange.parse("repair", "abnormal_list:AB1")],
+            [RecordChange.parse("remove", "chattel_mortgages:M1")],
+            [RecordChange.parse("remove", "penalties:PN1"), RecordChange.parse("repair", "abnormal_list:AB1")],
+        ],
+        E3: [[RecordChange.parse("repair", "serious_violations:SV1")]],
+    }
+    wanted = [*catalog.RISK_IDS, *OVERRIDE_COLUMNS]
+    for uscc, scenarios in changes.items():
+        rows = scenario_rows(local_records(folder, DAY, uscc), DAY, uscc, [[], *scenarios])
+        full = feature_row(raw, DAY, uscc)
+        assert [rows[0][c] for c in wanted] == [full[c] for c in wanted]
+        for row, made in zip(rows[1:], scenarios):
+            _, after = what_if(raw, DAY, uscc, made)
+            assert [row[c] for c in wanted] == [after[c] for c in wanted], made
+
+
+def test_the_neighbourhood_refuses_a_record_of_another_enterprise_and_an_unknown_enterprise(tmp_path):
+    folder = write_town(tmp_path / "town")
+    local = local_records(folder, DAY, E1)
+    with pytest.raises(WhatIfError, match=f"is not one of {E1}'s records"):
+        scenario_rows(local, DAY, E1, [[RecordChange.parse("repair", "serious_violations:SV1")]])  # E3's
+    with pytest.raises(NotFound, match="is not on the register"):
+        local_records(folder, DAY, "91440300MA5DC1YU4Q")

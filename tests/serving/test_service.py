@@ -23,6 +23,7 @@ from creditgrade.serving.schemas import (
     HistoryAnswer,
     ObjectionRecord,
     ObjectionsAnswer,
+    RecourseAnswer,
     WarningsAnswer,
 )
 from tests.serving.conftest import service_env
@@ -399,6 +400,28 @@ def test_history_answers_every_month_of_an_enterprise(service):
     assert post(client, "/v1/history", {"uscc": "not-a-code"}).status_code == 400
     audit = log.read_text()
     assert '"endpoint": "history"' in audit and uscc in audit
+
+
+def test_recourse_answers_what_the_enterprise_can_do(service, table, graded_city):
+    client, log, _ = service
+    features = pq.read_table(graded_city.features, columns=["uscc", "as_of", "d3_abnormal_current"]).to_pandas()
+    listed = set(features[(features.as_of == MONTHS[-1]) & (features.d3_abnormal_current > 0)].uscc)
+    active = table[(table.register_status == "active") & table.override_rule.isna() & table.index.isin(listed)]
+    uscc = active.index[0]
+    r = post(client, "/v1/recourse", {"uscc": uscc})
+    assert r.status_code == 200, r.text
+    answer = RecourseAnswer.model_validate(r.json())
+    assert answer.now.grade == table.loc[uscc].grade_shenzhen and answer.now.score == table.loc[uscc].score
+    assert answer.actions or answer.message_en  # something to do, or a sentence saying there is nothing
+    assert all(s.score >= answer.now.score for s in answer.actions)
+    got = client.get(f"/v1/recourse/{uscc}", headers={"X-API-Key": KEYS["regulator"]})
+    assert got.status_code == 200 and got.json() == r.json()
+    assert client.get(f"/v1/recourse/{uscc}").status_code == 401
+    assert post(client, "/v1/recourse", {"uscc": uscc}, role=None).status_code == 401
+    missing = client.get("/v1/recourse/91440300MA5DC1YU4Q", headers={"X-API-Key": KEYS["regulator"]})
+    assert missing.status_code == 404 and missing.json()["error_zh"]
+    assert post(client, "/v1/recourse", {"uscc": uscc, "scheme": "nine-tier"}).status_code == 404
+    assert '"endpoint": "recourse"' in log.read_text()
 
 
 def test_warnings_answer_the_month_and_filter(service):

@@ -129,6 +129,9 @@ def test_find_an_enterprise_by_uscc_and_by_chinese_name(browser, live, city):
     assert months == len(live.months) and page.locator("#history tbody tr").count() == len(live.months)
     assert page.locator("#dimension-chart svg rect").count() == 5
     assert page.locator(".records li").count() >= 1  # the records behind at least one reason
+    assert page.locator("#recourse-heading").inner_text() == T["zh"]("recourse.title")
+    offered = page.locator("#recourse-actions tbody tr").count()
+    assert offered or page.locator("#recourse-none").inner_text().startswith("按现行规则")  # actions, or why none
     page.select_option("#scheme", "national")
     page.click("#scheme-form button")
     assert page.locator("#grade").inner_text() == moved.grade_national
@@ -161,7 +164,13 @@ def test_the_credit_report_prints_to_pdf_and_downloads_as_pdf(browser, live, cit
     reader = PdfReader(printed)
     assert len(reader.pages) == 1, "the printable report is one A4 page"
     text = reader.pages[0].extract_text()
-    for expected in (T["zh"]("report.title"), moved.uscc, moved["name"], T["zh"]("enterprise.reasons")):
+    for expected in (
+        T["zh"]("report.title"),
+        moved.uscc,
+        moved["name"],
+        T["zh"]("enterprise.reasons"),
+        T["zh"]("recourse.title"),
+    ):
         assert expected in text
     page.goto(f"{live.base}/console/enterprise/{moved.uscc}")
     with page.expect_download() as download:
@@ -171,6 +180,7 @@ def test_the_credit_report_prints_to_pdf_and_downloads_as_pdf(browser, live, cit
     text = pdf.pages[0].extract_text()
     assert moved.uscc in text and moved["name"] in text and T["zh"]("report.title") in text
     assert f"{moved.score:.1f}" in text and moved.override_source in text.replace("\n", "")
+    assert T["zh"]("recourse.title") in text
     page.context.close()
 
 
