@@ -32,11 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from creditgrade.features import catalog
+from creditgrade.features.by_enterprise import records
 from creditgrade.features.contract import TABLES, TABLES_BY_NAME
 from creditgrade.features.corrections import ACTIONS, Correction, RecordChange, WhatIfError, check_owner, corrected
 from creditgrade.features.errors import NotFound
 from creditgrade.features.overrides import OVERRIDE_COLUMNS, override_hits, override_summary
-from creditgrade.features.pipeline import FeatureError, feature_table, indicator_table
+from creditgrade.features.pipeline import feature_table, indicator_table
 from creditgrade.features.pit import AsOf
 
 __all__ = [
@@ -53,6 +54,22 @@ __all__ = [
 # Columns that name an enterprise, a record or something enterprises share: a scenario's copy of the
 # neighbourhood carries its number in each, so copies never join one another.
 LINKS = ("uscc", "holder_id", "legal_rep_id", "address_id", "phone_id", "agent_id", "repaired_record_id")
+# The indicators of an enterprise that other enterprises' records feed, and that its own records cannot move:
+# how many enterprises share its address (and the cluster flag on that count); how many *other* enterprises
+# with its legal representative, sharing a shareholder, or holding it, are on a negative list (its own flag
+# is subtracted in their definitions). Tested: every scenario equals the full-city what-if.
+NEIGHBOURS = (
+    "d2_enterprises_at_address",
+    "d2_cluster_address",
+    "d3_related_negative_rep",
+    "d3_related_negative_holder",
+)
+# What of the neighbours those indicators read: the register (address, legal representative, on the
+# register or not), holdings, the three negative lists and the repairs that lift entries from them. Of the
+# other tables only the enterprise's own rows are read.
+NEIGHBOUR_TABLES = (
+    "enterprises", "shareholdings", "abnormal_list", "serious_violations", "judgment_defaulters", "credit_repairs",
+)  # fmt: skip
 KEYS = {t.name: (*LINKS, *(k for k in t.key if k.endswith("_id"))) for t in TABLES}
 
 
@@ -84,43 +101,20 @@ def what_if(raw: dict[str, ibis.Table], day: dt.date, uscc: str, changes: list[R
     return feature_row(raw, day, uscc), feature_row(changed_records(raw, uscc, day, changes), day, uscc)
 
 
-def neighbourhood(con: duckdb.DuckDBPyConnection, data: Path, uscc: str) -> list[str]:
+def neighbourhood(data: Path, uscc: str) -> list[str]:
     """The enterprises whose records an indicator or override of `uscc` reads: itself, the enterprises at
     its address or with its legal representative (d2_enterprises_at_address, d3_related_negative_rep),
     those sharing a shareholder with it and its enterprise shareholders (d3_related_negative_holder)."""
-    ent, holdings = _parquet(data, "enterprises"), _parquet(data, "shareholdings")
-    found = con.execute(
-        f"""
-        WITH me AS (SELECT address_id, legal_rep_id FROM {ent} WHERE uscc = $u),
-             holders AS (SELECT DISTINCT holder_id FROM {holdings} WHERE uscc = $u)
-        SELECT $u WHERE EXISTS (SELECT 1 FROM me)
-        UNION SELECT uscc FROM {ent} WHERE address_id = (SELECT address_id FROM me)
-        UNION SELECT uscc FROM {ent} WHERE legal_rep_id = (SELECT legal_rep_id FROM me)
-        UNION SELECT uscc FROM {holdings} WHERE holder_id IN (SELECT holder_id FROM holders)
-        UNION SELECT uscc FROM {ent} WHERE uscc IN (SELECT holder_id FROM holders)
-        """,
-        {"u": uscc},
-    ).fetchall()
-    if not found:
-        raise NotFound(f"{uscc} is not on the register", f"{uscc} 不在登记册上")
-    return sorted(u for (u,) in found)
+    return records(data).neighbourhood(uscc)
 
 
 def local_records(data: Path, day: dt.date, uscc: str, corrections: Sequence[Correction] = ()) -> dict[str, pa.Table]:
-    """The records of `uscc`'s neighbourhood in the ingested city folder `data`, every raw table, with the
-    `corrections` in force at `day` made (as `corrected` makes them for the city)."""
-    con = duckdb.connect(config={"threads": 2})
-    try:
-        members = neighbourhood(con, Path(data), uscc)
-        con.register("members", pa.table({"uscc": members}))
-        local = {
-            t.name: con.sql(
-                f"SELECT * FROM {_parquet(data, t.name)} WHERE uscc IN (SELECT uscc FROM members)"
-            ).to_arrow_table()
-            for t in TABLES
-        }
-    finally:
-        con.close()
+    """The records of `uscc`'s neighbourhood in the ingested city folder `data` (of NEIGHBOUR_TABLES; the
+    other tables: `uscc`'s own rows), read from the copy sorted by enterprise (`features.by_enterprise`), with
+    the `corrections` in force at `day` made (as `corrected` makes them for the city)."""
+    reader = records(data)
+    members = reader.neighbourhood(uscc)
+    local = reader.of(members, only=NEIGHBOUR_TABLES, own=uscc)
     return _changed(local, [c for c in corrections if c.day <= day and c.uscc in set(members)], "")
 
 
@@ -133,11 +127,15 @@ def scenario_rows(
     for changes in scenarios:
         for c in changes:
             _check_owner(local, uscc, c)
+    # The first scenario is computed with the whole neighbourhood; the others with the enterprise's own
+    # records only, their related-party indicators taken from the first (its own records do not move them:
+    # NEIGHBOURS) — a mass-registration address's thousands of neighbours are not copied once per scenario.
+    own = {name: t.filter(pc.equal(t["uscc"], uscc)) for name, t in local.items()}
     copies: dict[str, list[pa.Table]] = {name: [] for name in local}
     for n, changes in enumerate(scenarios):
         mark = f"~{n}"
         made = [Correction(c, uscc, day, f"WHATIF-{k + 1}") for k, c in enumerate(changes)]
-        for name, table in _changed(local, made, mark).items():
+        for name, table in _changed(local if n == 0 else own, made, mark).items():
             copies[name].append(table)
     tables = {name: pa.concat_tables(parts) for name, parts in copies.items()}
     wanted = [uscc + f"~{n}" for n in range(len(scenarios))]
@@ -155,13 +153,16 @@ def scenario_rows(
     by_uscc = {r["uscc"]: r for r in rows}
     if uscc + "~0" not in by_uscc:
         raise NotFound(f"{uscc} is not on the register as of {day}", f"{uscc} 在基准日 {day} 不在登记册上")
+    number = {w: n for n, w in enumerate(wanted)}
+    # One override summary for every scenario: the marks taken off the source records first, so each
+    # scenario's rules and records sort as the city's do.
+    hits["source_record"] = [r.removesuffix(f"~{number[u]}") for r, u in zip(hits.source_record, hits.uscc)]
+    summary = {r["uscc"]: r for r in override_summary(hits).to_pylist()}
     out = []
-    for n, w in enumerate(wanted):
-        mine = hits[hits.uscc == w].assign(uscc=uscc)
-        mine["source_record"] = mine.source_record.str.removesuffix(f"~{n}")
-        summary = override_summary(mine).to_pylist()
-        overrides = {c: summary[0][c] if summary else None for c in OVERRIDE_COLUMNS}
-        out.append({**by_uscc[w], "uscc": uscc, **overrides})
+    for w in wanted:
+        overrides = {c: summary[w][c] if w in summary else None for c in OVERRIDE_COLUMNS}
+        related = {i: by_uscc[wanted[0]][i] for i in NEIGHBOURS}
+        out.append({**by_uscc[w], "uscc": uscc, **overrides, **related})
     return out
 
 
@@ -179,15 +180,6 @@ def _feature_sql(day: dt.date, schemas: tuple[tuple[str, pa.Schema], ...]) -> tu
 
 def _key(table: str) -> str:
     return TABLES_BY_NAME[table].key[0]
-
-
-def _parquet(data: Path, name: str) -> str:
-    path = Path(data) / f"{name}.parquet"
-    if not path.exists():
-        raise FeatureError(
-            f"raw table '{name}' not found: expected {path}", f"未找到原始数据表 {name}：应为 {path}", code="not_found"
-        )
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
 
 
 def _changed(local: dict[str, pa.Table], made: list[Correction], mark: str) -> dict[str, pa.Table]:

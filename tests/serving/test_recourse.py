@@ -81,26 +81,25 @@ def test_the_predicted_grade_is_what_the_month_end_regrade_gives_once_the_action
     not taken together (one's repair may change the other's related-party indicators)."""
     change_of = {a.id: a.change for a in load_actions()}
     taken, corrections, seen = {}, [], set()
-    with duckdb.connect() as con:
-        for uscc, r in answers.items():
-            if r.smallest and len(r.smallest["actions"]) > 1 and not any(len(t[0]) > 1 for t in taken.values()):
-                m = r.smallest  # one set of several actions
-                plan = (list(zip(m["action_ids"], m["actions"])), m["grade"], m["score"])
-            elif r.actions:
-                s = r.actions[0]
-                plan = ([(s.action, s.record)], s.grade, s.score)
-            else:
-                continue
-            near = set(neighbourhood(con, graded_city.clean, uscc))
-            if near & seen:
-                continue
-            seen |= near
-            taken[uscc] = plan
-            for n, (action, record) in enumerate(plan[0]):
-                change = RecordChange.parse(change_of[action], record)
-                corrections.append(Correction(change, uscc, DAY, f"TEST-{uscc}-{n}"))
-            if len(taken) == 4:
-                break
+    for uscc, r in answers.items():
+        if r.smallest and len(r.smallest["actions"]) > 1 and not any(len(t[0]) > 1 for t in taken.values()):
+            m = r.smallest  # one set of several actions
+            plan = (list(zip(m["action_ids"], m["actions"])), m["grade"], m["score"])
+        elif r.actions:
+            s = r.actions[0]
+            plan = ([(s.action, s.record)], s.grade, s.score)
+        else:
+            continue
+        near = set(neighbourhood(graded_city.clean, uscc))
+        if near & seen:
+            continue
+        seen |= near
+        taken[uscc] = plan
+        for n, (action, record) in enumerate(plan[0]):
+            change = RecordChange.parse(change_of[action], record)
+            corrections.append(Correction(change, uscc, DAY, f"TEST-{uscc}-{n}"))
+        if len(taken) == 4:
+            break
     assert len(taken) >= 3, taken  # (on this city: three single actions and one set of two)
     run_month(
         graded_city.clean, DAY, tmp_path / "monthly", graded_city.loaded, corrections=corrections, accept_drift=True
