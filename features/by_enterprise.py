@@ -7,7 +7,8 @@ row groups that can hold an enterprise — and the links a neighbourhood is foun
 and by legal representative, holdings by holder), each sorted by its key. Measured on the 2.23 M city
 (`benchmarks/recourse.py`): the records of one enterprise from 19 tables in ~0.12 s instead of ~1.8 s.
 
-The copy lives in `<data>/.by_enterprise/<stamp>/`, the stamp a digest of the clean files' names, sizes and
+The copy lives in `<data>/.by_enterprise/<stamp>/` (in a cache folder under the system's temporary folder when
+`<data>` may not be written), the stamp a digest of the clean files' names, sizes and
 modification times: a city ingested again gets a new copy, never a stale one. It is written to a temporary
 folder and renamed whole (a reader never sees half of it); older copies are removed once a new one is in
 place. `Records` reads it through one DuckDB database per process whose Parquet metadata stays cached
@@ -61,9 +62,14 @@ def stamp(data: Path) -> str:
 def copy_for(data: Path) -> Path:
     """The sorted copy of the clean tables in `data`, written first if there is none for them as they are."""
     data = Path(data)
-    target = data / FOLDER / stamp(data)
+    name = stamp(data)
+    target = data / FOLDER / name
     if target.is_dir():
         return target
+    if not os.access(data, os.W_OK):  # a records folder the service may only read: a cache folder of its own
+        target = Path(tempfile.gettempdir()) / "creditgrade-by-enterprise" / _digest(str(data.resolve())) / name
+        if target.is_dir():
+            return target
     with _LOCK:
         if target.is_dir():
             return target
@@ -84,6 +90,10 @@ def copy_for(data: Path) -> Path:
             if old != target and (not partial or now - old.stat().st_mtime > STALE_PARTIAL):
                 shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _write(data: Path, out: Path) -> None:

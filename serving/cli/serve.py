@@ -81,6 +81,15 @@ def serve(
             "没有已注册的冠军模型：请先运行 `creditgrade train`（或 `make demo`）",
         )
     tracking.load(tracking.CHAMPION, isolated=True)  # a champion that cannot load stops here, with the reason
+    try:  # the records sorted by enterprise, for recourse: written here once per ingested city, not on a request
+        from creditgrade.features.by_enterprise import copy_for
+
+        with console.status("sorting the records by enterprise for recourse (once per ingested city)"):
+            copy_for(s.records)
+    except NotFound:
+        console.print(
+            f"[yellow]warning:[/] no ingested records at {s.records}: recourse and objections will answer 404"
+        )
     if not s.api_keys_file.exists() and not s.api_keys:
         console.print(
             f"[yellow]warning:[/] no API keys ({s.api_keys_file} missing): every request will get 401; "

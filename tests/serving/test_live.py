@@ -39,6 +39,8 @@ NEEDS = {
     ("post", "/v1/model"): "regulator",
     ("post", "/v1/history"): "regulator",
     ("get", "/v1/history/{uscc}"): "regulator",
+    ("post", "/v1/recourse"): "regulator",
+    ("get", "/v1/recourse/{uscc}"): "regulator",
     ("post", "/v1/warnings"): "regulator",
     ("post", "/v1/objection/file"): "regulator",
     ("post", "/v1/objection/decide"): "regulator",
