@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 
 from creditgrade.features.overrides import RULES
+from creditgrade.models import equity
 
 EFFECT_TEXT = {
     "worst": ("the worst grade (E; D in four or eight tiers)", "直接评为最差等级"),
@@ -89,6 +90,9 @@ def _sections(summary: dict) -> list[Section]:
                 ],
             )
         )
+    fair = summary.get("equal_treatment") or {}
+    if fair.get("groups"):
+        out.append(equity.calibration_section(fair["groups"], fair["tolerance"]))
     out.append(
         (
             "Override rules applied after the score, Shenzhen's rules (DOMAIN §1) (评分后适用的强制规则)",

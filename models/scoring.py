@@ -59,6 +59,7 @@ class ScoringModel:
         self.name, self.version, self.run_id, self.model, self.schemes = name, version, run_id, model, schemes
         self._explainer: CityExplainer | None = None
         self.reference: dict | None = None  # the training city's binned indicators and score, for drift
+        self.evaluation: dict | None = None  # the test-period figures (evaluation.json), equal treatment among them
 
     @property
     def label(self) -> str:

@@ -35,18 +35,24 @@ from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.feeds import MAX_DROP, FeedCheck, check_feeds, month_end
 from creditgrade.features.pipeline import build_features, read_features
 from creditgrade.features.store import atomic_file, atomic_folder
+from creditgrade.models import equity
 from creditgrade.models import monitoring as M
 from creditgrade.models.cutpoints import TARGET_SHARES
 from creditgrade.models.evaluation import migration
+from creditgrade.models.planning.plan import Plan
 from creditgrade.models.plots import drift_plot, grade_shares_plot, migration_plot, score_shift_plot
 from creditgrade.models.report import Section, html_page, markdown_page
 from creditgrade.models.scoring import ScoringModel
 from creditgrade.serving.batch import GRADED, OPERATING, grade_city
+from creditgrade.serving.equity import flagged as flagged_groups
+from creditgrade.serving.equity import month_treatment
+from creditgrade.serving.equity import sections as equal_treatment_sections
 from creditgrade.serving.history import History
 
 Progress = Callable[[str, int, int], None]
 FEATURES = "features.parquet"
 WARNINGS = "warnings.parquet"
+EQUAL_TREATMENT = "equal_treatment.json"
 SUMMARY = "month.json"
 REPORT = "report"
 HEADLINE = "shenzhen"
@@ -81,6 +87,7 @@ class MonthRun:
     feeds_flagged: list[dict]
     accepted_drift: bool
     explanations_reused: int  # enterprises the model saw unchanged since the previous month: explanation kept
+    equal_treatment: dict  # the plan, tolerance and every flagged group (the whole report: equal_treatment.json)
     correction: bool
     dry_run: bool
 
@@ -104,17 +111,22 @@ def run_month(
     corrections: Sequence[Correction] = (),
     engine: str = "duckdb",
     spark=None,
+    plan: Plan | None = None,
+    tolerance: float = equity.TOLERANCE,
 ) -> MonthRun:
     """Run the month ending `as_of` on the ingested city `data`; months and history live under `root`.
     `corrections` (upheld objections and repairs) change the records from their dates on. `engine`: 'duckdb'
     (one machine) or 'spark' (indicators and grading as partitioned Spark jobs, `serving.spark`, on the
-    session `spark` or one from the settings): the same files either way."""
+    session `spark` or one from the settings): the same files either way. The month report's equal-treatment
+    tables use `plan`'s inclusion probabilities (default: `serving.equity.DEFAULT_PLAN`) and flag groups beyond
+    `tolerance`."""
     if engine not in ENGINES:
         raise MonthError(
             f"engine must be one of {', '.join(ENGINES)}; got {engine!r}",
             f"计算引擎须为 {'、'.join(ENGINES)} 之一，当前为 {engine!r}",
         )
     progress = progress or (lambda step, done, total: None)
+    equity.check_tolerance(tolerance)
     root, history = Path(root), History(Path(root) / "history")
     if as_of != month_end(as_of):
         raise MonthError(
@@ -165,7 +177,9 @@ def run_month(
         progress("compare", 0, 1)
         now = _month_rows(tmp / "graded" / GRADED, tmp / FEATURES, scoring)
         before = _previous_rows(root, history, previous, scoring)
-        run = _compare(now, before, scoring, as_of, previous, feeds, history, tmp, watch, act)
+        fairness = month_treatment(tmp / "graded" / GRADED, Path(data), scoring, plan, tolerance)
+        (tmp / EQUAL_TREATMENT).write_text(json.dumps(fairness, ensure_ascii=False, indent=2, default=_plain))
+        run = _compare(now, before, scoring, as_of, previous, feeds, history, tmp, watch, act, fairness)
         run = MonthRun(
             **{
                 **run,
@@ -265,6 +279,7 @@ def _compare(
     out: Path,
     watch: float,
     act: float,
+    fairness: dict,
 ) -> dict:
     """Every comparison of the month, written to `out` (warnings, report, plots); the summary fields."""
     operating = now.graded.register_status == OPERATING
@@ -309,9 +324,17 @@ def _compare(
         "warnings": len(warned),
         "warnings_by_rule": by_rule,
         "feeds_flagged": [f.to_dict() for f in feeds if f.flagged],
+        "equal_treatment": {
+            "plan": fairness["plan"],
+            "tolerance": fairness["tolerance"],
+            "test_period": fairness["test_period"],
+            "flagged": [
+                {k: f[k] for k in ("kind", "grouping", "group", "en", "zh", "flag")} for f in flagged_groups(fairness)
+            ],
+        },
     }
     shares = _shares_over_months(history, now.graded, as_of, scheme)
-    _report(summary, drift, warned, feeds, shares, before, now, scheme, out / REPORT, watch, act)
+    _report(summary, drift, warned, feeds, shares, before, now, scheme, out / REPORT, watch, act, fairness)
     return summary
 
 
@@ -370,7 +393,7 @@ def _shares(graded: pd.DataFrame, scheme) -> dict[str, float]:
     return {g: float(counts.get(g, 0)) / max(len(live), 1) for g in scheme.grades}
 
 
-def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: Path, watch, act) -> None:
+def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: Path, watch, act, fairness) -> None:
     """The month report: Markdown and HTML from the same sections, the plots beside them."""
     folder.mkdir(parents=True, exist_ok=True)
     images: dict[str, str] = {}
@@ -404,7 +427,7 @@ def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: 
         top = drift[drift.against == against]
         drift_plot(top, folder / "drift.png", f"Indicator drift against the {against} (指标漂移)", watch, act)
         images[f"Indicators drifting most against the {against} (漂移最大的指标)"] = "drift.png"
-    sections = _sections(summary, drift, warned, feeds, shares, published)
+    sections = _sections(summary, drift, warned, feeds, shares, published) + equal_treatment_sections(fairness)
     title = f"Month report {summary['as_of']} (月度报告)"
     (folder / "month_report.md").write_text(markdown_page(title, sections, images), encoding="utf-8")
     (folder / "month_report.html").write_text(html_page(title, sections, images, lang="zh"), encoding="utf-8")
@@ -438,6 +461,11 @@ def _sections(summary, drift, warned, feeds, shares, published) -> list[Section]
                 ("score PSI vs training city", "分数PSI（对训练期）", idx(summary["psi_training"])),
                 ("indicator drift alerts", "指标漂移警报", f"{len(summary['drift_alerts']):,}"),
                 ("early warnings", "预警企业", f"{summary['warnings']:,}"),
+                (
+                    "groups flagged for equal treatment",
+                    "公平性标记分组",
+                    f"{len(summary['equal_treatment']['flagged']):,}",
+                ),
                 ("feeds flagged", "异常数据源", f"{len(summary['feeds_flagged']):,}"),
             ],
         )

@@ -28,6 +28,7 @@ from mlflow import MlflowClient
 
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.settings import settings
+from creditgrade.models import equity
 from creditgrade.models import grades as G
 from creditgrade.models.boosters import ModelRejected, checked_boosters
 from creditgrade.models.risk import RiskModel
@@ -245,6 +246,7 @@ RISK_ARTIFACTS = (
     "report/risk_model_state.json",
     "report/grade_schemes.json",
     "report/reference_distribution.json",
+    "report/evaluation.json",
 )
 FALSE_REGISTRATION_ARTIFACTS = ("model/state.json", "model/forest.skops")
 
@@ -271,6 +273,30 @@ def report_plot(version: int, plot: str, name: str = MODEL_NAME) -> bytes:
         raise NotFound(
             f"version {version} of {name} has no plot {plot!r}", f"{name} 版本 {version} 没有图表 {plot!r}"
         ) from None
+
+
+def evaluation(version: int, name: str = MODEL_NAME) -> dict | None:
+    """A registered version's test-period evaluation (`report/evaluation.json`, checked against its SHA-256);
+    None for a version registered without one."""
+    try:
+        return json.loads(artifact_bytes(name, version, "report/evaluation.json"))
+    except (NotFound, mlflow.exceptions.MlflowException, OSError):
+        return None
+
+
+def worse_for_groups(version: int | None = None, name: str = MODEL_NAME) -> list[dict]:
+    """The groups for which `version` (default: the challenger) is calibrated worse than the champion on their
+    test periods (`models.equity.worse_groups`): what a promotion warns of. [] when there is no champion, the
+    version is the champion, or either was registered without the table."""
+    target = version or alias_version(CHALLENGER, name)
+    champion = alias_version(CHAMPION, name)
+    if name != MODEL_NAME or target is None or champion is None or target == champion:
+        return []
+    mine, theirs = evaluation(target, name), evaluation(champion, name)
+    if not mine or not theirs:
+        return []
+    groups = [(e.get("equal_treatment") or {}).get("groups") or [] for e in (mine, theirs)]
+    return equity.worse_groups(*groups)
 
 
 def run_metrics(version: int, name: str = MODEL_NAME) -> dict[str, float]:
@@ -347,6 +373,10 @@ def load(alias: str = CHAMPION, isolated: bool = False) -> ScoringModel:
         scoring.reference = json.loads(artifact_bytes(MODEL_NAME, version, "report/reference_distribution.json"))
     except (NotFound, mlflow.exceptions.MlflowException, OSError):
         scoring.reference = None
+    try:  # the test-period figures, among them the calibration per group that the month's equal treatment uses
+        scoring.evaluation = json.loads(artifact_bytes(MODEL_NAME, version, "report/evaluation.json"))
+    except (NotFound, mlflow.exceptions.MlflowException, OSError):
+        scoring.evaluation = None
     return scoring
 
 

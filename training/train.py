@@ -30,6 +30,7 @@ from mlflow.models import infer_signature
 
 from creditgrade.features import catalog
 from creditgrade.features.pipeline import read_features
+from creditgrade.models import equity
 from creditgrade.models import grades as G
 from creditgrade.models.cutpoints import TARGET_SHARES, fit_cuts, grade_table
 from creditgrade.models.evaluation import calibration_curve, calibration_table, evaluate, psi, weighted_auc
@@ -72,6 +73,8 @@ class TrainResult:
     registered_version: int | None = None
     # The operating city at the tuning date, binned: what monthly drift is measured against (models/monitoring).
     reference: dict = field(default_factory=dict, repr=False)
+    # Calibration per district, industry, legal form and size band on the test rows (models/equity).
+    equal_treatment: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {
@@ -84,6 +87,7 @@ class TrainResult:
             "schemes": self.schemes,
             "scale": self.scale,
             "calibration": self.calibration,
+            "equal_treatment": self.equal_treatment,
         }
         if self.registered_version is not None:
             out["registered_version"] = self.registered_version
@@ -141,18 +145,21 @@ def train(
     register: bool = True,
     checks: pd.DataFrame | None = None,
     weighted: bool = True,
+    tolerance: float = equity.TOLERANCE,
 ) -> TrainResult:
     """Fit, tune and test the risk model with `as_of` as the test date (see the module's docstring), from the
     feature panel and the inspections (`data`'s spot checks, or `checks`).
 
     weighted=False ignores the inclusion probabilities (every inspection weighs 1): only for showing the
-    bias that the inverse-probability weights prevent.
+    bias that the inverse-probability weights prevent. `tolerance`: how far (relative) a group's observed
+    problem rate may lie from the predicted before the equal-treatment table flags it.
     """
     panel_dates = (
         sorted(pq.read_table(features_path, columns=["as_of"]).column("as_of").unique().to_pylist())
         if Path(features_path).exists()
         else []
     )
+    equity.check_tolerance(tolerance)
     periods = periods_of(panel_dates, as_of)
     days = [dt.date.fromisoformat(d) for d in (*periods.fit, periods.tune, periods.test)]
     frame = read_features(
@@ -228,10 +235,22 @@ def train(
         calibration=calibration_curve(y, p_test, w),
         model=model,
         reference=reference,
+        equal_treatment=equal_treatment(data, test_rows, p_test, tolerance),
     )
     if register:
         result = replace(result, registered_version=_log(result, x, as_of))
     return result
+
+
+def equal_treatment(data: Path | None, rows: pd.DataFrame, p: np.ndarray, tolerance: float) -> dict:
+    """The test rows' calibration per group (`models.equity`), the groups from the register in `data`; empty,
+    with the reason, when there is no register to group by."""
+    path = Path(data) / "enterprises.parquet" if data is not None else None
+    if path is None or not path.exists():
+        return {"tolerance": tolerance, "groups": [], "note": "no enterprise register beside the inspections"}
+    register = pq.read_table(path, columns=["uscc", *equity.ATTRIBUTES]).to_pandas()
+    test = equity.with_groups(rows[["uscc", "label", "weight"]].assign(p=p), register)
+    return {"tolerance": tolerance, "groups": equity.calibration_by_group(test, tolerance=tolerance)}
 
 
 def training_reference(model: RiskModel, city: pd.DataFrame) -> dict:
@@ -293,6 +312,7 @@ def _log(result: TrainResult, x: pd.DataFrame, as_of: dt.date) -> int:
                 "scheme_notes",
                 "scale",
                 "calibration",
+                "equal_treatment",
             )
         }
         (folder / "reference_distribution.json").write_text(json.dumps(result.reference))

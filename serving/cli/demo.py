@@ -89,7 +89,7 @@ def demo(
     shutil.rmtree(monthly, ignore_errors=True)
     for day in (previous_month, extraction):
         with progress_bar(f"month {day} with {scoring.label}") as update:
-            run = run_month(clean, day, monthly, scoring, progress=update)
+            run = run_month(clean, day, monthly, scoring, progress=update, plan=DEMO_PLAN)
         render.month(run)
     graded = monthly / "months" / str(extraction) / "graded"
     render.graded(GradingSummary(**json.loads((graded / "summary.json").read_text(encoding="utf-8"))), graded)

@@ -22,6 +22,9 @@ def train(
         ..., help="Test date T: the panel's year-end before T tunes, the earlier ones fit the trees."
     ),
     truth: Optional[Path] = typer.Option(None, help="Simulated city folder with truth/, for the Bayes limit."),
+    tolerance: float = typer.Option(
+        0.25, help="Equal treatment: flag a group whose observed problem rate lies beyond this share of the predicted."
+    ),
 ) -> None:
     """Train, calibrate, grade and evaluate the risk model out of time; register it in MLflow (模型训练)."""
     from creditgrade.features.pipeline import parse_dates
@@ -29,7 +32,7 @@ def train(
 
     day = parse_dates([as_of])[0]
     with console.status("training LightGBM (monotone), calibrating, fitting cut-points, logging to MLflow"):
-        result = run_train(features_file, data, day, truth_dir=truth)
+        result = run_train(features_file, data, day, truth_dir=truth, tolerance=tolerance)
     render.training(result)
 
 
@@ -85,6 +88,7 @@ def models_promote(
     from creditgrade.training import tracking
 
     tracking.configure()
+    render.worse_for_groups(tracking.worse_for_groups(version, model))
     console.print(f"{model} champion → version {tracking.promote(version, model)}")
 
 

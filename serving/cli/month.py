@@ -34,12 +34,19 @@ def month(
     engine: str = typer.Option(
         "duckdb", help="duckdb (one machine) or spark (partitioned jobs; CREDITGRADE_SPARK_MASTER, default local)."
     ),
+    plan: Optional[Path] = typer.Option(
+        None, help="PLAN.yaml whose inspection rates the equal-treatment tables use; default 3% risk-weighted."
+    ),
+    tolerance: float = typer.Option(
+        0.25, help="Flag a group whose risk or inspection lies beyond this share of its due (equal treatment)."
+    ),
 ) -> None:
     """The month-end run: feeds checked, indicators, grades, comparisons with last month, early warnings,
     drift, the month report, history appended (月度分级)."""
     from creditgrade.features.pipeline import parse_dates
     from creditgrade.serving import objections
     from creditgrade.serving.month import run_month
+    from creditgrade.serving.planner.plan import load_plan
     from creditgrade.training import tracking
 
     day = parse_dates([as_of])[0]
@@ -60,6 +67,8 @@ def month(
             progress=update,
             corrections=corrections,
             engine=engine,
+            plan=None if plan is None else load_plan(plan),
+            tolerance=tolerance,
         )
     render.month(run)
 
@@ -93,6 +102,31 @@ def warnings(
     if out is not None:
         export_warnings(frame, out)
     render.warnings(day, frame, limit, out)
+
+
+@app.command("equal-treatment")
+def equal_treatment(
+    graded: Path = typer.Option(..., help="A graded folder (or its graded.parquet), e.g. a month's graded/."),
+    data: Path = typer.Option(..., help="The ingested city folder (its enterprise register gives the groups)."),
+    plan: Optional[Path] = typer.Option(
+        None, help="PLAN.yaml whose inclusion probabilities give the inspection rates; default 3% risk-weighted."
+    ),
+    tolerance: float = typer.Option(0.25, help="Flag a group beyond this share of its due (±)."),
+    alias: str = typer.Option("champion", help="The registered model whose test-period calibration is used."),
+    out: Optional[Path] = typer.Option(None, help="Folder to write equal_treatment.json/.md/.html to."),
+) -> None:
+    """Equal treatment: calibration per district, industry, legal form and size band on the model's test
+    period beside this month's grade shares and inspection per group (公平性报告)."""
+    from creditgrade.serving import equity
+    from creditgrade.serving.planner.plan import load_plan
+    from creditgrade.training import tracking
+
+    report = equity.month_treatment(
+        graded, data, tracking.load(alias), None if plan is None else load_plan(plan), tolerance
+    )
+    if out is not None:
+        equity.write(report, out)
+    render.equal_treatment(report, out)
 
 
 objection_app = typer.Typer(

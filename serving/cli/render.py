@@ -48,6 +48,18 @@ def training(result) -> None:
     for name, note in result.scheme_notes.items():
         console.print(f"[yellow]{name}:[/] {escape(note['en'])}")
     calibration(result.calibration_table)
+    fair = result.equal_treatment
+    flagged = [g for g in fair.get("groups", []) if g["flag"]]
+    console.print(
+        f"equal treatment (公平性): calibration of {len(fair.get('groups', [])):,} groups on the test period, "
+        f"{len(flagged):,} flagged beyond ±{fair.get('tolerance', 0):.0%}"
+        + "".join(
+            f"\n  {escape(g['en'])} ({g['zh']}): observed {g['observed']:.1%} vs predicted {g['predicted']:.1%}, "
+            f"{g['flag']}"
+            for g in flagged[:10]
+        )
+        + (f"\n  [yellow]{escape(fair['note'])}[/]" if fair.get("note") else "")
+    )
     if result.registered_version is not None:
         console.print(
             f"registered enterprise-credit-risk version {result.registered_version} "
@@ -411,6 +423,48 @@ def month(run) -> None:
     console.print(f"early warnings (风险预警): {run.warnings:,} enterprises ({rules})")
     for f in run.feeds_flagged:
         console.print(f"[yellow]feed flagged[/] {f['table']} ({escape(f['agency_en'])}): {escape(f['reason_en'])}")
+    fair = run.equal_treatment
+    console.print(
+        f"equal treatment (公平性), plan {escape(fair['plan'])}, tolerance ±{fair['tolerance']:.0%}: "
+        f"{len(fair['flagged']):,} groups flagged"
+        + "".join(f"\n  {f['kind']:11s} {escape(f['en'])} ({f['zh']}): {f['flag']}" for f in fair["flagged"][:10])
+    )
+
+
+def equal_treatment(report: dict, out) -> None:
+    """The equal-treatment report: every flagged group, then where the whole report is."""
+    flagged = [("calibration", r) for r in report["calibration"] if r["flag"]]
+    flagged += [("treatment", r) for r in report["treatment"] if r["flag"]]
+    console.print(
+        f"equal treatment (公平性) with {report['model_version']} (test period {report['test_period'] or '—'}), "
+        f"plan {escape(report['plan'])}, tolerance ±{report['tolerance']:.0%}: "
+        f"{len(report['treatment']):,} groups, {len(flagged):,} flagged"
+    )
+    for kind, r in flagged:
+        if kind == "calibration":
+            what = f"observed {r['observed']:.1%} ({r['low']:.1%}–{r['high']:.1%}) vs predicted {r['predicted']:.1%}"
+        else:
+            what = f"index {r['index']:.2f}, inspection rate {r['inspection_rate']:.2%}"
+        console.print(f"  {kind:11s} {escape(r['en'])} ({r['zh']}): {r['flag']} — {what}")
+    if not report["calibration"]:
+        console.print("the model has no calibration per group (trained before it was measured): treatment only")
+    if out is not None:
+        console.print(f"report → {escape(str(out))}")
+
+
+def worse_for_groups(groups: list[dict]) -> None:
+    """A promotion's warning: the groups the new champion is calibrated worse for (equal treatment)."""
+    if not groups:
+        return
+    console.print(
+        f"[yellow]warning[/]: the version promoted is calibrated worse than the champion for {len(groups)} "
+        f"group(s) on its test period (公平性警告：新冠军模型在 {len(groups)} 个分组上校准更差):"
+    )
+    for g in groups:
+        was = "—" if g["champion_ratio"] is None else f"{g['champion_ratio']:.2f}"
+        console.print(
+            f"  {escape(g['en'])} ({g['zh']}): observed/predicted {g['ratio']:.2f} (champion {was}), {g['flag']}"
+        )
 
 
 def history(uscc: str, frame) -> None:

@@ -1,5 +1,6 @@
 """The model page's data and its two acts: champion and challenger from the MLflow registry with their
-test-period figures; promote and roll back, each confirmed on the form and written to the audit log.
+test-period figures and calibration per group (equal treatment); promote and roll back, each confirmed on the
+form and written to the audit log; a promotion warns of every group the new champion is calibrated worse for.
 
 The page reads the registry at most every ten seconds (at once after an act on this worker), so an alias
 moved by the command line or another worker shows within ten seconds. A promotion takes effect in the service
@@ -32,6 +33,19 @@ def board() -> list[dict[str, Any]]:
     with _LOCK:
         if time.monotonic() - _BOARD["at"] >= BOARD_SECONDS:
             rows = [{**v, "metrics": tracking.run_metrics(v["version"])} for v in tracking.versions()]
+            for row in rows:  # the champion's and challenger's calibration per group (equal treatment)
+                if row["aliases"]:
+                    try:
+                        found = tracking.evaluation(row["version"]) or {}
+                    except CreditgradeError as exc:  # a changed file is said so, never shown as figures
+                        found = {"equal_treatment": {"refused": {"en": exc.en, "zh": exc.zh}}}
+                    row["equal_treatment"] = found.get("equal_treatment") or {}
+            try:
+                worse = tracking.worse_for_groups()
+            except CreditgradeError:  # a changed file: the card above says so
+                worse = []
+            for row in rows:
+                row["worse_than_champion"] = worse if tracking.CHALLENGER in row["aliases"] else []
             _BOARD.update(at=time.monotonic(), rows=rows)
         return _BOARD["rows"]
 
@@ -57,8 +71,10 @@ def act(view: View, form: FormData) -> dict[str, Any]:
         asked = str(form.get("version") or "")
         if not asked.isdigit():
             raise problem("error.version", value=asked[:12])
+        worse = tracking.worse_for_groups(int(asked))
         after = tracking.promote(int(asked))
     else:
+        worse = []
         after = tracking.rollback()
     try:
         svc.reload_everywhere()
@@ -75,4 +91,4 @@ def act(view: View, form: FormData) -> dict[str, Any]:
           "model_version": svc.scoring.label}]
     )  # fmt: skip
     _forget()
-    return {"action": action, "before": before, "after": after}
+    return {"action": action, "before": before, "after": after, "worse": worse}

@@ -399,7 +399,10 @@ class Pages:
             as_of = request.query_params.get("as_of") or months[-1]
             if as_of not in months:
                 raise problem("error.month", month=as_of[:24], known=", ".join(months), status=404)
-            summary = json.loads((view.svc.settings.monthly / "months" / as_of / "month.json").read_text("utf-8"))
+            folder = view.svc.settings.monthly / "months" / as_of
+            summary = json.loads((folder / "month.json").read_text("utf-8"))
+            fair_file = folder / "equal_treatment.json"  # months published before the report have none
+            fairness = json.loads(fair_file.read_text("utf-8")) if fair_file.exists() else None
             matrix = summary["migration"]["matrix"]
             order = list(G.SCHEMES["shenzhen"].grades)
             before = [g for g in order + ["new"] if g in matrix]
@@ -416,7 +419,7 @@ class Pages:
             self.c._audit(view, "month", month=as_of)
             return self.c.render(
                 view, "month.html", months=months, as_of=as_of, summary=summary, heat=heat, shares=shares,
-                plots=MONTH_PLOTS,
+                plots=MONTH_PLOTS, fairness=fairness,
             )  # fmt: skip
 
         return await self.c.answer(request, NEEDS["month"], build)

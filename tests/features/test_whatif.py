@@ -70,8 +70,6 @@ def test_every_scenario_of_the_neighbourhood_equals_the_full_town_what_if(raw, t
     folder = write_town(tmp_path / "town")
     changes = {
         E1: [
-            [RecordChange.parse("remove", "penalties:PN1")],
-            [RecordChange.parse("repair", "abnormal_list:AB1")],
             [RecordChange.parse("remove", "chattel_mortgages:M1")],
             [RecordChange.parse("remove", "penalties:PN1"), RecordChange.parse("repair", "abnormal_list:AB1")],
         ],

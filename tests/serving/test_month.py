@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 
 import pyarrow as pa
@@ -55,6 +56,17 @@ def test_the_second_month_is_compared_with_the_first(two_months, graded_city):
     for heading in ("Grade migration", "Indicator drift", "Feeds this month", "Early warnings by rule", "等级迁移"):
         assert heading in report
     assert "published (Pingshan 2024)" in report
+    # Equal treatment: the champion's calibration per group beside this month's inspection per group.
+    for heading in ("Equal treatment: calibration per group on the test period", "Equal treatment this month"):
+        assert heading in report
+    fair = json.loads((folder / "equal_treatment.json").read_text(encoding="utf-8"))
+    assert fair["calibration"] and fair["model_version"] == graded_city.loaded.label
+    districts = [r for r in fair["treatment"] if r["grouping"] == "district"]
+    operating = pq.read_table(folder / "graded" / GRADED, columns=["register_status"]).to_pandas()
+    assert sum(r["enterprises"] for r in districts) == (operating.register_status == "active").sum()
+    assert second.equal_treatment["plan"] == "equal-treatment-default" and second.equal_treatment["tolerance"] == 0.25
+    flagged = {(f["grouping"], f["group"]) for f in second.equal_treatment["flagged"]}
+    assert flagged == {(r["grouping"], r["group"]) for r in fair["treatment"] + fair["calibration"] if r["flag"]}
 
 
 def test_the_history_holds_every_published_month_of_an_enterprise(two_months):
@@ -160,3 +172,24 @@ def test_the_month_history_and_warnings_commands(two_months, graded_city, tmp_pa
     assert "changes_en" in header and "changes_zh" in header and "rules" in header
     r = runner.invoke(app, ["warnings", "--out", str(tmp_path / "w.xlsx")])
     assert r.exit_code != 0 and ".csv or .parquet" in r.output
+    r = runner.invoke(app, ["month", "--data", str(graded_city.clean), "--as-of", str(SECOND), "--tolerance", "0"])
+    assert r.exit_code != 0 and "tolerance must be a share above 0" in r.output and "公平性容忍度" in r.output
+
+
+def test_the_equal_treatment_command_writes_the_report_whole(two_months, graded_city, tmp_path, monkeypatch):
+    root, _ = two_months
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(graded_city.mlruns))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("plan_id: by-district\nbudget: 0.05\nstrata: [district]\n", encoding="utf-8")
+    out = tmp_path / "fair"
+    graded = root / "months" / str(SECOND) / "graded"
+    args = ["equal-treatment", "--graded", str(graded), "--data", str(graded_city.clean), "--out", str(out)]
+    r = runner.invoke(app, [*args, "--plan", str(plan), "--tolerance", "0.1"])
+    assert r.exit_code == 0, r.output
+    assert "plan by-district, tolerance ±10%" in r.output and "flagged" in r.output
+    report = json.loads((out / "equal_treatment.json").read_text(encoding="utf-8"))
+    assert report["plan"] == "by-district" and report["tolerance"] == 0.1
+    assert "Equal treatment this month" in (out / "equal_treatment.md").read_text(encoding="utf-8")
+    assert "<table>" in (out / "equal_treatment.html").read_text(encoding="utf-8")
+    r = runner.invoke(app, ["equal-treatment", "--graded", str(tmp_path / "none"), "--data", str(graded_city.clean)])
+    assert r.exit_code != 0 and "run `creditgrade grade` first" in r.output

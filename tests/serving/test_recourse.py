@@ -42,10 +42,10 @@ def published(graded_city):
 
 @pytest.fixture(scope="module")
 def answers(graded_city):
-    """Recourse for 30 active enterprises with records that count against them."""
+    """Recourse for 20 active enterprises with records that count against them."""
     picked = duckdb.sql(
         f"SELECT uscc FROM {_joined(graded_city)} WHERE register_status = 'active' AND ({ADVERSE}) "
-        "ORDER BY hash(uscc) LIMIT 30"
+        "ORDER BY hash(uscc) LIMIT 20"
     ).fetchall()
     return {u: recourse(graded_city.clean, DAY, u, graded_city.loaded) for (u,) in picked}
 
