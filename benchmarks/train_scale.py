@@ -29,7 +29,8 @@ os.environ['CREDITGRADE_MLRUNS'] = '{out}/mlruns'
 from creditgrade.training.train import train
 s = train('{panel}', '{data}', dt.date({y1}, 12, 31), truth_dir='{truth}')
 out = s.to_dict()
-json.dump({{k: out[k] for k in ('periods', 'metrics', 'report', 'calibration_table', 'scheme_notes')}},
+kept = ('periods', 'metrics', 'report', 'calibration_table', 'scheme_notes', 'equal_treatment')
+json.dump({{k: out[k] for k in kept}},
           open('{out}/train_result.json', 'w'), indent=2, default=str)
 """
 

@@ -20,3 +20,26 @@ def test_the_report_lists_every_override_rule_with_its_effect():
         assert rule.en in md and rule.zh in md and rule.zh in page
     assert "two grades down" in md and "降两级" in md and "the worst grade" in md
     assert "serious illegal-and-dishonest list" not in md  # not a rule: it counts through its indicators
+
+
+def test_the_report_carries_the_calibration_per_group_with_its_flags():
+    group = {
+        "grouping": "district",
+        "group": "440305",
+        "en": "Nanshan",
+        "zh": "南山区",
+        "inspections": 420,
+        "effective": 300.0,
+        "predicted": 0.24,
+        "observed": 0.07,
+        "low": 0.05,
+        "high": 0.1,
+        "ratio": 0.29,
+        "flag": "overstated",
+    }
+    summary = {**SUMMARY, "equal_treatment": {"tolerance": 0.25, "groups": [group]}}
+    md, page = to_markdown(summary, {}), to_html(summary, {})
+    assert "Equal treatment: calibration per group on the test period" in md and "±25%" in md
+    assert "| Nanshan | 南山区 | 420 | 24.0% | 7.0% | 5.0%–10.0% | risk overstated" in md
+    assert "风险被高估" in page
+    assert "Equal treatment" not in to_markdown(SUMMARY, {})  # a summary without the table: no empty section

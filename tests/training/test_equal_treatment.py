@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from creditgrade.models import equity
 from creditgrade.serving.batch import GRADED
+from creditgrade.serving.cli import app
 from creditgrade.serving.equity import month_treatment
+from creditgrade.training import tracking
 from creditgrade.training.train import load_checks, train
 
 KEEP = 0.25  # in the planted group, a quarter of the problems found in the test year are kept
 
 
 @pytest.fixture(scope="module")
-def runs(graded_city):
+def runs(graded_city, tmp_path_factory):
     """The model trained twice on the same city, once with the test year's findings planted: in the industry
     with the most test inspections, three problems in four found that year recorded as none. Fitting and
-    tuning rows are the same, so the same model; only the test figures can tell the difference."""
+    tuning rows are the same, so the same model; only the test figures can tell the difference. Both are
+    registered in a registry of their own: the first the champion, the planted one the challenger."""
     test_day = graded_city.days[1]
     checks = load_checks(graded_city.clean)
     register = pq.read_table(graded_city.clean / "enterprises.parquet", columns=["uscc", "industry_section"])
@@ -37,9 +44,18 @@ def runs(graded_city):
     erased = rng.choice(hit, size=int(round(len(hit) * (1 - KEEP))), replace=False)
     planted = checks.copy()
     planted.loc[planted.index[erased], "problem_found"] = False
-    clean = train(graded_city.features, graded_city.clean, test_day, register=False, checks=checks)
-    dirty = train(graded_city.features, graded_city.clean, test_day, register=False, checks=planted)
-    return group, clean, dirty
+    mlruns = tmp_path_factory.mktemp("registry") / "mlruns"
+    before = os.environ.get("CREDITGRADE_MLRUNS")
+    os.environ["CREDITGRADE_MLRUNS"] = str(mlruns)
+    try:
+        clean = train(graded_city.features, graded_city.clean, test_day, checks=checks)
+        dirty = train(graded_city.features, graded_city.clean, test_day, checks=planted)
+    finally:
+        if before is None:
+            os.environ.pop("CREDITGRADE_MLRUNS", None)
+        else:
+            os.environ["CREDITGRADE_MLRUNS"] = before
+    return SimpleNamespace(group=group, clean=clean, dirty=dirty, mlruns=mlruns)
 
 
 def _rows(result) -> dict:
@@ -47,7 +63,7 @@ def _rows(result) -> dict:
 
 
 def test_the_planted_group_is_found_and_nothing_else_moves(runs):
-    group, clean, dirty = runs
+    group, clean, dirty = runs.group, runs.clean, runs.dirty
     before, after = _rows(clean), _rows(dirty)
     found = after[("industry", group)]
     assert found["inspections"] >= equity.MIN_INSPECTIONS
@@ -62,11 +78,27 @@ def test_the_planted_group_is_found_and_nothing_else_moves(runs):
     assert not moved  # other industries: not a figure changed
     flagged_elsewhere = [k for k in untouched if k[0] == "industry" and after[k]["flag"]]
     assert not flagged_elsewhere
-    assert equity.worse_groups(dirty.equal_treatment["groups"], clean.equal_treatment["groups"])  # promotion warns
+
+
+def test_promoting_the_planted_model_warns_of_its_group_in_the_command_and_the_report(runs, monkeypatch):
+    monkeypatch.setenv("CREDITGRADE_MLRUNS", str(runs.mlruns))
+    assert tracking.alias_version(tracking.CHAMPION) == runs.clean.registered_version
+    worse = tracking.worse_for_groups()  # the challenger: the planted model
+    assert ("industry", runs.group) in {(g["grouping"], g["group"]) for g in worse}
+    assert tracking.worse_for_groups(runs.clean.registered_version) == []  # the champion against itself
+    report = tracking.artifact_bytes(tracking.MODEL_NAME, runs.dirty.registered_version, "report/evaluation.json")
+    assert json.loads(report)["equal_treatment"] == runs.dirty.equal_treatment  # sealed with the model
+    r = CliRunner().invoke(app, ["models", "promote"])
+    assert r.exit_code == 0, r.output
+    assert "calibrated worse than the champion" in r.output and "校准更差" in r.output
+    name = next(g["en"] for g in worse if g["group"] == runs.group and g["grouping"] == "industry")
+    assert name in r.output and f"champion → version {runs.dirty.registered_version}" in r.output
+    r = CliRunner().invoke(app, ["models", "promote", str(runs.clean.registered_version)])
+    assert r.exit_code == 0 and "calibrated worse" not in r.output  # back to the well-calibrated one: no warning
 
 
 def test_the_month_inspects_the_planted_group_more_than_its_measured_risk_justifies(runs, graded_city):
-    group, clean, dirty = runs
+    group, clean, dirty = runs.group, runs.clean, runs.dirty
     scoring = copy.copy(graded_city.loaded)
     graded = graded_city.latest / GRADED
     reports = {}

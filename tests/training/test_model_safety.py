@@ -165,3 +165,21 @@ def test_a_locked_registry_database_is_one_clear_message_not_a_traceback(store, 
     assert served.exit_code == 2 and "is locked by another process" in said and "nothing was changed" in said, said
     assert "Traceback" not in served.output and took < 15, took
     assert tracking.load().version == store[0]  # the lock gone, the store works as before
+
+
+def test_an_edited_equal_treatment_table_is_refused_not_shown(store, graded_city):
+    """evaluation.json (the calibration per group the month report and the promotion warning read) is sealed
+    like the model: a flag quietly removed is refused."""
+    version, _ = store
+    copy = pathlib.Path(tracking._artifact(tracking.MODEL_NAME, version, "report/evaluation.json"))
+    (stored,) = [p for p in graded_city.mlruns.rglob("evaluation.json") if p.read_bytes() == copy.read_bytes()]
+    summary = json.loads(stored.read_bytes())
+    assert summary["equal_treatment"]["groups"]
+    for group in summary["equal_treatment"]["groups"]:
+        group["flag"] = None
+    with changed(stored, json.dumps(summary).encode()):
+        with pytest.raises(ModelRejected, match="report/evaluation.json of enterprise-credit-risk version"):
+            tracking.load()
+        with pytest.raises(ModelRejected):
+            tracking.evaluation(version)
+    assert tracking.evaluation(version)["equal_treatment"] == json.loads(copy.read_bytes())["equal_treatment"]

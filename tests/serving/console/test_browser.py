@@ -426,6 +426,10 @@ def test_screenshots_of_every_page_in_both_languages_and_no_serious_accessibilit
             if key == "planner":
                 page.click("#preview")
                 page.wait_for_selector("#plan-preview")
+            if key == "month":  # equal treatment: every district's row, from the month's report
+                assert page.locator("#equal-treatment tbody tr").count() >= 9
+            if key == "model":  # the champion's calibration per group on its test period
+                assert page.locator("table[id^=equal-treatment-] tbody tr").count() >= 9
             shots[key] = page
             shown.append(page.content())
             _check(axe, page, lang, key, problems)
