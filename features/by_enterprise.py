@@ -2,17 +2,18 @@
 
 The clean tables are kept in arrival order, so finding one enterprise's records in them reads every file
 whole: 1.5–4 s on the 2.23 M-enterprise city, most of a recourse's time. `copy_for(data)` writes each table
-again sorted by USCC in row groups of `ROW_GROUP` rows — the Parquet statistics then name the one or two
-row groups that can hold an enterprise — and the links a neighbourhood is found by (enterprises by address
-and by legal representative, holdings by holder), each sorted by its key. Measured on the 2.23 M city
-(`benchmarks/recourse.py`): the records of one enterprise from 19 tables in ~0.12 s instead of ~1.8 s.
+again sorted by USCC — an uncompressed Arrow IPC file that readers map in place (the rows stay on disk and in
+the page cache, shared by every worker, until asked for) with its keys as a sorted byte array beside it — and
+the links a neighbourhood is found by (enterprises by address and by legal representative, holdings by
+holder), each sorted by its key. An enterprise's rows are then a binary search and a slice: its records from
+19 tables in a few milliseconds (`benchmarks/recourse.py`; the Parquet copy sorted in row groups that this
+replaced took ~0.15 s, the clean files ~1.8 s).
 
-The copy lives in `<data>/.by_enterprise/<stamp>/` (in a cache folder under the system's temporary folder when
-`<data>` may not be written), the stamp a digest of the clean files' names, sizes and
+The copy lives in `<data>/.by_enterprise/<stamp>-<format>/` (in a cache folder under the system's temporary
+folder when `<data>` may not be written), the stamp a digest of the clean files' names, sizes and
 modification times: a city ingested again gets a new copy, never a stale one. It is written to a temporary
 folder and renamed whole (a reader never sees half of it); older copies are removed once a new one is in
-place. `Records` reads it through one DuckDB database per process whose Parquet metadata stays cached
-between reads, one cursor per thread.
+place.
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from creditgrade.features.contract import TABLES
 from creditgrade.features.errors import NotFound
 
 FOLDER = ".by_enterprise"
-ROW_GROUP = 16_384  # smaller groups read less per enterprise but make every file's footer longer (measured)
+FORMAT = "arrow1"  # part of the copy's name: a copy in an older layout is written again, never misread
+BATCH = 65_536  # rows per record batch of the copy
 LINKS = {  # file -> (table, key column it is sorted by, columns)
     "enterprises_by_address": ("enterprises", "address_id", ("address_id", "uscc")),
     "enterprises_by_rep": ("enterprises", "legal_rep_id", ("legal_rep_id", "uscc")),
@@ -62,7 +65,7 @@ def stamp(data: Path) -> str:
 def copy_for(data: Path) -> Path:
     """The sorted copy of the clean tables in `data`, written first if there is none for them as they are."""
     data = Path(data)
-    name = stamp(data)
+    name = f"{stamp(data)}-{FORMAT}"
     target = data / FOLDER / name
     if target.is_dir():
         return target
@@ -97,22 +100,34 @@ def _digest(text: str) -> str:
 
 
 def _write(data: Path, out: Path) -> None:
-    with duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False}) as con:
+    with duckdb.connect(config={"threads": os.cpu_count() or 1}) as con:
         for t in TABLES:
-            src = _quoted(data / f"{t.name}.parquet")
             keys = ", ".join(f'"{k}"' for k in t.key if k != "uscc")
             order = "uscc" + (f", {keys}" if keys else "")
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet({src}) ORDER BY {order}) TO {_quoted(out / f'{t.name}.parquet')} "
-                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
-            )
+            query = f"SELECT * FROM read_parquet({_quoted(data / f'{t.name}.parquet')}) ORDER BY {order}"
+            _write_sorted(con.sql(query).to_arrow_reader(BATCH), out / t.name, "uscc")
         for name, (table, key, columns) in LINKS.items():
             cols = ", ".join(columns)
-            con.execute(
-                f"COPY (SELECT DISTINCT {cols} FROM read_parquet({_quoted(data / f'{table}.parquet')}) "
-                f"WHERE {key} IS NOT NULL ORDER BY {cols}) TO {_quoted(out / f'{name}.parquet')} "
-                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
+            query = (
+                f"SELECT DISTINCT {cols} FROM read_parquet({_quoted(data / f'{table}.parquet')}) "
+                f"WHERE {key} IS NOT NULL ORDER BY {cols}"
             )
+            _write_sorted(con.sql(query).to_arrow_reader(BATCH), out / name, key)
+
+
+def _write_sorted(reader: pa.RecordBatchReader, stem: Path, key: str) -> None:
+    """The rows as an uncompressed Arrow IPC file (`<stem>.arrow`, mapped in place by readers) and their keys
+    as bytes (`<stem>.keys.npy`), which the rows are sorted by (checked)."""
+    parts = []
+    with pa.OSFile(str(stem.with_suffix(".arrow")), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
+        for batch in reader:
+            out.write_batch(batch)
+            parts.append(np.array(pc.cast(batch.column(key), pa.binary()).to_pylist(), dtype=np.bytes_))
+    width = max((a.dtype.itemsize for a in parts), default=1)
+    keys = np.concatenate([a.astype(f"S{width}") for a in parts]) if parts else np.zeros(0, dtype="S1")
+    if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
+        raise RuntimeError(f"{stem.name}: rows not sorted by {key} as bytes")  # would make lookups miss rows
+    np.save(stem.with_suffix(".keys.npy"), keys)
 
 
 def _quoted(path: Path) -> str:
@@ -126,68 +141,60 @@ class Records:
         self.data = Path(data)
         self.stamp = stamp(self.data)
         self.folder = copy_for(self.data)
-        self._db = duckdb.connect(config={"threads": 1})
-        self._db.execute("SET parquet_metadata_cache = true")
-        self._local = threading.local()
-        self._pool = ThreadPoolExecutor(max(2, min(4, os.cpu_count() or 1)), thread_name_prefix="records")
+        self._open: dict[str, tuple[pa.Table, np.ndarray]] = {}
 
-    def _con(self) -> duckdb.DuckDBPyConnection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = self._local.con = self._db.cursor()
-        return con
+    def _table(self, name: str) -> tuple[pa.Table, np.ndarray]:
+        """A table of the copy mapped in place (no rows read until asked for) and its sorted keys."""
+        held = self._open.get(name)
+        if held is None:
+            with _LOCK:
+                held = self._open.get(name)
+                if held is None:
+                    stem = self.folder / name
+                    table = pa.ipc.open_file(pa.memory_map(str(stem.with_suffix(".arrow")))).read_all()
+                    held = self._open[name] = (table, np.load(stem.with_suffix(".keys.npy"), mmap_mode="r"))
+        return held
 
-    def _file(self, name: str) -> str:
-        return f"read_parquet({_quoted(self.folder / f'{name}.parquet')})"
+    def rows(self, name: str, values: Collection[str]) -> pa.Table:
+        """The rows of table or link file `name` whose key is one of `values`, in the file's order."""
+        table, keys = self._table(name)
+        width = keys.dtype.itemsize
+        wanted = sorted({v.encode() for v in values if v is not None} - {b""})
+        wanted = [v for v in wanted if len(v) <= width]  # a longer key cannot be in the file
+        if not wanted:
+            return table.slice(0, 0)
+        v = np.asarray(wanted, dtype=keys.dtype)
+        lo, hi = np.searchsorted(keys, v, "left"), np.searchsorted(keys, v, "right")
+        spans = [(a, b) for a, b in zip(lo.tolist(), hi.tolist()) if b > a]
+        if not spans:
+            return table.slice(0, 0)
+        return pa.concat_tables([table.slice(a, b - a) for a, b in spans]).combine_chunks()
 
     def neighbourhood(self, uscc: str) -> list[str]:
         """`uscc`, the enterprises at its address or with its legal representative, those sharing a shareholder
         with it and its enterprise shareholders (NotFound when it is not on the register)."""
-        con = self._con()
-        me = con.execute(
-            f"SELECT address_id, legal_rep_id FROM {self._file('enterprises')} WHERE uscc = ?", [uscc]
-        ).fetchall()
+        me = self.rows("enterprises", [uscc]).select(["address_id", "legal_rep_id"]).to_pylist()
         if not me:
             raise NotFound(f"{uscc} is not on the register", f"{uscc} 不在登记册上")
-        address, rep = me[0]
-        holders = [
-            h
-            for (h,) in con.execute(
-                f"SELECT holder_id FROM {self._file('shareholdings')} WHERE uscc = ?", [uscc]
-            ).fetchall()
-        ]
+        address, rep = me[0]["address_id"], me[0]["legal_rep_id"]
+        holders = [h for h in self.rows("shareholdings", [uscc]).column("holder_id").to_pylist() if h is not None]
         found = {uscc}
-        if address is not None:
-            found.update(self._linked(con, "enterprises_by_address", "address_id", [address]))
-        if rep is not None:
-            found.update(self._linked(con, "enterprises_by_rep", "legal_rep_id", [rep]))
-        if holders:
-            found.update(self._linked(con, "holdings_by_holder", "holder_id", holders))
-            found.update(self._linked(con, "enterprises", "uscc", holders))
+        for name, values in (
+            ("enterprises_by_address", [address]),
+            ("enterprises_by_rep", [rep]),
+            ("holdings_by_holder", holders),
+            ("enterprises", holders),
+        ):
+            if any(v is not None for v in values):
+                found.update(self.rows(name, values).column("uscc").to_pylist())
         return sorted(found)
-
-    def _linked(self, con, name: str, key: str, values: list[str]) -> list[str]:
-        return [
-            u
-            for (u,) in con.execute(f"SELECT uscc FROM {self._file(name)} WHERE {key} IN ({_list(values)})").fetchall()
-        ]
 
     def of(
         self, members: list[str], only: Collection[str] | None = None, own: str | None = None
     ) -> dict[str, pa.Table]:
         """Every raw table's rows of `members`, as in the clean folder (row order: by USCC); with `only`, the
         other tables hold the rows of `own` alone."""
-
-        def read(name: str) -> pa.Table:  # DuckDB lets go of the GIL: two tables are read at once
-            wanted = _list(members if only is None or name in only else [own])
-            return self._con().sql(f"SELECT * FROM {self._file(name)} WHERE uscc IN ({wanted})").to_arrow_table()
-
-        return dict(zip((t.name for t in TABLES), self._pool.map(read, [t.name for t in TABLES])))
-
-
-def _list(values: list[str]) -> str:
-    """SQL literals for an IN list: constants, so the Parquet reader can skip row groups by their statistics."""
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+        return {t.name: self.rows(t.name, members if only is None or t.name in only else [own]) for t in TABLES}
 
 
 _READERS: dict[Path, Records] = {}
