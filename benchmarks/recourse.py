@@ -9,7 +9,9 @@ months, a current listing), one after the other in one process as a service work
 to one thread): the whole recourse (neighbourhood read, candidates, every scenario re-derived and scored)
 with the records read from the copy sorted by enterprise (`features.by_enterprise`), and — side by side in
 the same run — the neighbourhood's records read from the clean files as ingested (the baseline it replaced).
-Writes <out>/recourse.json. The first call (which compiles the pipeline for the date and writes the sorted
+With `--graded FOLDER` (a graded month of the same city, e.g. `benchmarks/grade_scale.py`'s), the same
+enterprises again through the real HTTP server serving it (`GET /v1/recourse/{uscc}`, one client, one request
+at a time; the server's start and each worker's first request not timed). Writes <out>/recourse.json. The first call (which compiles the pipeline for the date and writes the sorted
 copy when there is none) is timed apart.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -42,6 +45,44 @@ def clean_read(data: Path, members: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def through_service(a, day: dt.date, picked: list[str]) -> dict:
+    """The same enterprises' recourse through the real HTTP server (2 workers, API key, audit log), one request
+    at a time from one client: GET /v1/recourse/{uscc}."""
+    import httpx
+
+    from creditgrade.serving.auth import hash_key
+    from creditgrade.serving.launch import running_server
+
+    work = a.out / "recourse_service"
+    work.mkdir(parents=True, exist_ok=True)
+    key = "bench-recourse-key"
+    env = {
+        "CREDITGRADE_MLRUNS": str(Path(os.environ.get("CREDITGRADE_MLRUNS", "mlruns")).resolve()),
+        "CREDITGRADE_RECORDS": str(a.data.resolve()),
+        "CREDITGRADE_MONTHLY": str((work / "monthly").resolve()),
+        "CREDITGRADE_DATABASE_URL": f"sqlite:///{(work / 'workflow.db').resolve()}",
+        "CREDITGRADE_AUDIT_LOG": str((work / "audit.log").resolve()),
+        "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(key)}",
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    took, codes = [], {}
+    with running_server("--graded", str(a.graded), env=env, timeout=600) as base, httpx.Client(timeout=60) as http:
+        for u in picked[:2]:  # each worker compiles the pipeline for the date once
+            http.get(f"{base}/v1/recourse/{u}", headers=headers)
+        for u in picked[1:]:
+            start = time.perf_counter()
+            r = http.get(f"{base}/v1/recourse/{u}", headers=headers)
+            took.append(time.perf_counter() - start)
+            codes[r.status_code] = codes.get(r.status_code, 0) + 1
+    ms = np.asarray(took) * 1000
+    return {
+        "requests": len(took),
+        "status": codes,
+        "recourse_ms": {q: round(float(np.percentile(ms, v)), 1) for q, v in (("p50", 50), ("p95", 95))}
+        | {"max": round(float(ms.max()), 1)},
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("data/bench/clean"))
@@ -49,6 +90,7 @@ def main() -> None:
     p.add_argument("--as-of", default="2025-12-31")
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--out", type=Path, default=Path("data/bench"))
+    p.add_argument("--graded", type=Path, default=None, help="Also through the HTTP service serving this month.")
     a = p.parse_args()
     day = dt.date.fromisoformat(a.as_of)
     tracking.configure()
@@ -88,6 +130,9 @@ def main() -> None:
         "neighbourhood_sizes": {"p50": float(np.median(sizes)), "max": int(max(sizes))},
         "with_an_action_offered": offered,
     }
+    if a.graded is not None:
+        result["through_service"] = through_service(a, day, picked)
+        result["command"] += f" --graded {a.graded}"
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "recourse.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
