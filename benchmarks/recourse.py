@@ -1,8 +1,9 @@
 """Benchmark: recourse for one enterprise on the full city (issue #19 target: ≤ 1 s p95).
 
-    .venv/bin/creditgrade demo --out data/demo        # the champion model (mlruns/)
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/recourse.py \
-        --data data/bench/clean --features data/bench/features_full.parquet
+    .venv/bin/python benchmarks/train_scale.py --first-year 2021 --out data/bench            # a champion, once
+    .venv/bin/python benchmarks/grade_scale.py --features data/bench/train_panel.parquet     # a graded month
+    CREDITGRADE_MLRUNS=data/bench/mlruns OMP_NUM_THREADS=2 .venv/bin/python benchmarks/recourse.py \
+        --data data/bench/clean --features data/bench/features_full.parquet --graded data/bench/graded/2025-12-31
 
 For `--n` enterprises drawn at random among those with a record that counts against them (penalties in 36
 months, a current listing), one after the other in one process as a service worker runs them (model pinned
@@ -11,8 +12,9 @@ with the records read from the copy sorted by enterprise (`features.by_enterpris
 the same run — the neighbourhood's records read from the clean files as ingested (the baseline it replaced).
 With `--graded FOLDER` (a graded month of the same city, e.g. `benchmarks/grade_scale.py`'s), the same
 enterprises again through the real HTTP server serving it (`GET /v1/recourse/{uscc}`, one client, one request
-at a time; the server's start and each worker's first request not timed). Writes <out>/recourse.json. The first call (which compiles the pipeline for the date and writes the sorted
-copy when there is none) is timed apart.
+at a time; the server's start and each worker's first request not timed). Writes <out>/recourse.json. The
+first call (which compiles the pipeline for the date and writes the sorted copy when there is none) is timed
+apart.
 """
 
 from __future__ import annotations
