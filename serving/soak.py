@@ -40,6 +40,7 @@ class SoakReport:
     errors: dict[str, dict[str, int]]  # endpoint -> {status or exception: count}
     latency_ms: dict[str, dict[str, float]]  # endpoint -> {requests, p50, p99, max}
     memory_mb: dict[int, tuple[float, float]]  # worker pid -> (after warm-up, at the end)
+    answers: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # endpoint -> first unexpected bodies
 
     @property
     def error_count(self) -> int:
@@ -60,6 +61,8 @@ class SoakReport:
                 f"  {name:<24} {int(lat['requests']):>7} req  p50 {lat['p50']:7.1f} ms  p99 {lat['p99']:7.1f} ms  "
                 f"max {lat['max']:7.1f} ms{'  errors ' + str(bad) if bad else ''}"
             )
+        for name, bodies in sorted(self.answers.items()):
+            out += [f"  {name} answered: {b}" for b in bodies]
         for pid, (warm, end) in sorted(self.memory_mb.items()):
             out.append(f"  worker {pid}: {warm:.0f} MB after warm-up, {end:.0f} MB at the end ({end / warm - 1:+.1%})")
         return out
@@ -81,11 +84,12 @@ def worker_memory(server_pid: int) -> dict[int, float]:
 
 async def _drive(
     base: str, mix: Sequence[Call | Iterator[Call]], clients: int, seconds: float
-) -> tuple[dict, dict, int]:
+) -> tuple[dict, dict, int, dict]:
     import aiohttp
 
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    answers: dict[str, list[str]] = defaultdict(list)  # the first few unexpected answers' bodies, to say why
     order = itertools.cycle(mix)
     stop = time.perf_counter() + seconds
 
@@ -104,9 +108,11 @@ async def _drive(
             start = time.perf_counter()
             try:
                 async with session.request(call.method, base + call.path, json=call.body, headers=call.headers) as r:
-                    await r.read()
+                    body = await r.read()
                     if r.status != call.expect:
                         errors[call.endpoint][str(r.status)] += 1
+                        if len(answers[call.endpoint]) < 3:
+                            answers[call.endpoint].append(f"{r.status} {body[:300].decode(errors='replace')}")
             except (TimeoutError, aiohttp.ClientError) as exc:
                 errors[call.endpoint][type(exc).__name__] += 1
             latencies[call.endpoint].append(time.perf_counter() - start)
@@ -114,7 +120,7 @@ async def _drive(
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
         await asyncio.gather(*(client(session) for _ in range(clients)))
-    return latencies, errors, sum(len(v) for v in latencies.values())
+    return latencies, errors, sum(len(v) for v in latencies.values()), answers
 
 
 def soak(
@@ -140,7 +146,7 @@ def soak(
         if warm and all(pid in before and warm[pid] <= before[pid] * 1.02 for pid in warm):
             break
     start = time.perf_counter()
-    latencies, errors, count = asyncio.run(_drive(base, mix, clients, seconds))
+    latencies, errors, count, answers = asyncio.run(_drive(base, mix, clients, seconds))
     took = time.perf_counter() - start
     end = worker_memory(server_pid)
     table = {}
@@ -159,4 +165,5 @@ def soak(
         errors={k: dict(v) for k, v in errors.items() if v},
         latency_ms=table,
         memory_mb={pid: (warm[pid], end[pid]) for pid in warm if pid in end},
+        answers=dict(answers),
     )
