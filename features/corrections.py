@@ -129,7 +129,11 @@ def check_owner(raw: dict[str, ibis.Table], uscc: str, change: RecordChange) -> 
             f"no record {change.record_id} in {change.table}", f"{change.table} 中没有记录 {change.record_id}"
         )
     if uscc not in owners.to_pylist():
-        raise WhatIfError(
-            f"record {change.table}:{change.record_id} is not one of {uscc}'s records",
-            f"记录 {change.table}:{change.record_id} 不属于 {uscc}",
-        )
+        raise not_owner(change, uscc)
+
+
+def not_owner(change: RecordChange, uscc: str) -> WhatIfError:
+    return WhatIfError(
+        f"record {change.table}:{change.record_id} is not one of {uscc}'s records",
+        f"记录 {change.table}:{change.record_id} 不属于 {uscc}",
+    )

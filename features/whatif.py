@@ -35,7 +35,15 @@ import pyarrow.compute as pc
 from creditgrade.features import catalog
 from creditgrade.features.by_enterprise import records
 from creditgrade.features.contract import TABLES, TABLES_BY_NAME
-from creditgrade.features.corrections import ACTIONS, Correction, RecordChange, WhatIfError, check_owner, corrected
+from creditgrade.features.corrections import (
+    ACTIONS,
+    Correction,
+    RecordChange,
+    WhatIfError,
+    check_owner,
+    corrected,
+    not_owner,
+)
 from creditgrade.features.errors import NotFound
 from creditgrade.features.overrides import OVERRIDE_COLUMNS, override_hits, override_summary
 from creditgrade.features.pipeline import feature_table, indicator_table
@@ -242,10 +250,7 @@ def _check_owner(local: dict[str, pa.Table], uscc: str, change: RecordChange) ->
     t = local[change.table]
     owners = set(t.filter(pc.equal(t[change.key], change.record_id)).column("uscc").to_pylist())
     if uscc not in owners:  # the enterprise's own records are all in its neighbourhood's
-        raise WhatIfError(
-            f"record {change.table}:{change.record_id} is not one of {uscc}'s records",
-            f"记录 {change.table}:{change.record_id} 不属于 {uscc}",
-        )
+        raise not_owner(change, uscc)
 
 
 def _marked(table: pa.Table, columns: tuple[str, ...], mark: str) -> pa.Table:

@@ -569,6 +569,15 @@ def explain_one(folder: Path, uscc: str, scoring: ScoringModel, png: Path, lang:
     return Explained(uscc, graded[0], graded[1], graded[2], graded[3], override, r.reasons.to_pylist()[0], str(png))
 
 
+def graded_as_of(folder: Path, uscc: str) -> dt.date:
+    """The as-of date `uscc` was graded at in a graded folder (NotFound when it is not graded there)."""
+    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
+        found = con.execute("SELECT as_of FROM graded WHERE uscc = ?", [uscc]).fetchone()
+    if found is None:
+        raise _not_graded(uscc, folder)
+    return found[0]
+
+
 def _not_graded(uscc: str, folder: Path) -> NotFound:
     return NotFound(
         f"no graded enterprise has USCC {uscc} in {folder}",
@@ -657,11 +666,7 @@ def whatif_by_record(data: Path, folder: Path, uscc: str, changes: list, scoring
     from creditgrade.features.pipeline import connect, load_raw
     from creditgrade.features.whatif import what_if
 
-    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
-        found = con.execute("SELECT as_of FROM graded WHERE uscc = ?", [uscc]).fetchone()
-    if found is None:
-        raise _not_graded(uscc, folder)
-    day = found[0]
+    day = graded_as_of(folder, uscc)
     before, after = what_if(load_raw(connect(), data), day, uscc, changes)
     features = scoring.model.features
     x = np.array([[np.nan if row[f] is None else row[f] for f in features] for row in (before, after)])

@@ -97,19 +97,6 @@ def recourse(
     return _answer(uscc, day, scheme, scoring, found, graded)
 
 
-def graded_day(folder: Path, uscc: str) -> dt.date:
-    """The as-of date `uscc` was graded at in a graded folder (NotFound when it is not graded there)."""
-    import duckdb
-
-    from creditgrade.serving.batch import DATABASE, _not_graded
-
-    with duckdb.connect(str(Path(folder) / DATABASE), read_only=True) as con:
-        found = con.execute("SELECT as_of FROM graded WHERE uscc = ?", [uscc]).fetchone()
-    if found is None:
-        raise _not_graded(uscc, folder)
-    return found[0]
-
-
 def _sets(n: int, order: list[int] | None) -> list[tuple[int, ...]]:
     """The sets of candidate actions to try, as sorted index tuples, the empty set first."""
     if n <= EXHAUSTIVE:

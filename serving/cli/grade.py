@@ -105,14 +105,14 @@ def recourse(
     it becomes possible, and the fewest actions that reach the next grade up (信用修复指引)."""
     from creditgrade.features.settings import settings
     from creditgrade.serving import objections
+    from creditgrade.serving.batch import graded_as_of
     from creditgrade.serving.graded import latest_folder
-    from creditgrade.serving.recourse import graded_day
     from creditgrade.serving.recourse import recourse as find
     from creditgrade.training import tracking
 
     code = uscc.strip().upper()
     folder = latest_folder(graded or data_dir() / "graded")
-    day = graded_day(folder, code)
+    day = graded_as_of(folder, code)
     tracking.configure()
     scoring = tracking.load(alias)
     in_force = objections.corrections(objections.engine(settings().database_url), until=day)

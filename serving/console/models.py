@@ -40,14 +40,24 @@ def board() -> list[dict[str, Any]]:
                     except CreditgradeError as exc:  # a changed file is said so, never shown as figures
                         found = {"equal_treatment": {"refused": {"en": exc.en, "zh": exc.zh}}}
                     row["equal_treatment"] = found.get("equal_treatment") or {}
-            try:
-                worse = tracking.worse_for_groups()
-            except CreditgradeError:  # a changed file: the card above says so
-                worse = []
+            worse = _worse(rows, tracking.CHALLENGER, tracking.CHAMPION)
             for row in rows:
                 row["worse_than_champion"] = worse if tracking.CHALLENGER in row["aliases"] else []
             _BOARD.update(at=time.monotonic(), rows=rows)
         return _BOARD["rows"]
+
+
+def _worse(rows: list[dict[str, Any]], challenger: str, champion: str) -> list[dict]:
+    """The groups the challenger is calibrated worse for than the champion, from the tables the board has just
+    read (as `tracking.worse_for_groups`, without reading them again)."""
+    from creditgrade.models.equity import worse_groups
+
+    by_alias = {alias: row for row in rows for alias in row["aliases"]}
+    mine, theirs = by_alias.get(challenger), by_alias.get(champion)
+    if mine is None or theirs is None or mine is theirs:
+        return []
+    groups = [(row.get("equal_treatment") or {}).get("groups") or [] for row in (mine, theirs)]
+    return worse_groups(*groups) if all(groups) else []
 
 
 def _forget() -> None:
