@@ -126,7 +126,7 @@ def equal_treatment(
     )
     if out is not None:
         equity.write(report, out)
-    render.equal_treatment(report, out)
+    render.equal_treatment(report, equity.flagged(report), out)
 
 
 objection_app = typer.Typer(

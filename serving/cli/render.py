@@ -431,16 +431,15 @@ def month(run) -> None:
     )
 
 
-def equal_treatment(report: dict, out) -> None:
-    """The equal-treatment report: every flagged group, then where the whole report is."""
-    flagged = [("calibration", r) for r in report["calibration"] if r["flag"]]
-    flagged += [("treatment", r) for r in report["treatment"] if r["flag"]]
+def equal_treatment(report: dict, flagged: list[dict], out) -> None:
+    """The equal-treatment report: every flagged group (`serving.equity.flagged`), then where the report is."""
     console.print(
         f"equal treatment (公平性) with {report['model_version']} (test period {report['test_period'] or '—'}), "
         f"plan {escape(report['plan'])}, tolerance ±{report['tolerance']:.0%}: "
         f"{len(report['treatment']):,} groups, {len(flagged):,} flagged"
     )
-    for kind, r in flagged:
+    for r in flagged:
+        kind = r["kind"]
         if kind == "calibration":
             what = f"observed {r['observed']:.1%} ({r['low']:.1%}–{r['high']:.1%}) vs predicted {r['predicted']:.1%}"
         else:
