@@ -172,17 +172,21 @@ def split_points(trees: list[Tree], n_features: int) -> list[tuple[np.ndarray, b
 
 
 def model_view(points: list[tuple[np.ndarray, bool]], x: np.ndarray) -> np.ndarray:
-    """Per row, a 128-bit digest (two uint64) of the row as the model sees it: for every indicator, which of
-    its split points the value lies between, and whether it is missing (or zero, where a split treats zero
-    as missing). Two rows with the same view take the same side of every split of every tree, so their
-    exact TreeSHAP contributions and prediction are the same to the bit; different views may still agree
-    (the digest says "same" for different views only by a collision of two independent 64-bit mixes)."""
+    """Per row, a 128-bit digest (two uint64) of the row as the model sees it: for every indicator some tree
+    splits, which of its split points the value lies between, and whether it is missing (or zero, where a split
+    treats zero as missing). Two rows with the same view take the same side of every split of every tree, so
+    their exact TreeSHAP contributions and prediction are the same to the bit; different views may still agree
+    (the digest says "same" for different views only by a collision of two independent 64-bit mixes). The
+    indicators' bins are packed into 64-bit words exactly (each in as few bits as its bins need), and the words
+    mixed: a few mixes a row, not two per indicator."""
     n, f = x.shape
     thresholds = np.concatenate([t for t, _ in points]) if points else np.empty(0)
     bounds = np.concatenate([[0], np.cumsum([len(t) for t, _ in points])]).astype(np.int64)
     zero = np.array([z for _, z in points], dtype=np.bool_)
+    # a bin is 1 (zero as missing), 2 (missing) or 3 + the split points below the value: len(t) + 4 values
+    bits = np.array([int(len(t) + 3).bit_length() if len(t) else 0 for t, _ in points], dtype=np.int64)
     out = np.empty((n, 2), dtype=np.uint64)
-    _digest(np.ascontiguousarray(x, dtype=np.float64), thresholds, bounds, zero, out)
+    _digest(np.ascontiguousarray(x, dtype=np.float64), thresholds, bounds, zero, bits, out)
     return out
 
 
@@ -193,23 +197,46 @@ def _mix(z):  # pragma: no cover - compiled  (splitmix64's finaliser)
     return z ^ (z >> np.uint64(31))
 
 
+@numba.njit(cache=True)
+def _mixed(a, b, word, at):  # pragma: no cover - compiled
+    """Two running digests with one more packed word (`at`: the word's place in the row)."""
+    position = np.uint64(at)
+    a = _mix(a ^ (word + position * np.uint64(0x632BE59BD9B4E019)))
+    b = _mix(b ^ (word * np.uint64(0x8CB92BA72F3D8DD7) + position))
+    return a, b
+
+
 @numba.njit(parallel=True, cache=True)
-def _digest(x, thresholds, bounds, zero, out):  # pragma: no cover - compiled
-    """out[r] = two 64-bit mixes of row r's bins: per indicator j, the number of its split points below the
-    value (searchsorted, side left: v <= t ⟺ t at or after it), -1 missing, -2 zero where zero is missing."""
+def _digest(x, thresholds, bounds, zero, bits, out):  # pragma: no cover - compiled
+    """out[r] = two 64-bit mixes of row r's bins packed into words: per indicator j some tree splits (bits[j] >
+    0), the number of its split points below the value plus 3 (side left: v <= t ⟺ t at or after it), 2
+    missing, 1 zero where zero is missing."""
     for r in numba.prange(x.shape[0]):
         a, b = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)
+        word, used, words = np.uint64(0), 0, 0
         for j in range(x.shape[1]):
+            if bits[j] == 0:
+                continue
             v = x[r, j]
             if np.isnan(v):
-                k = -1
+                k = 2
             elif zero[j] and abs(v) <= K_ZERO:
-                k = -2
-            else:
-                k = np.searchsorted(thresholds[bounds[j] : bounds[j + 1]], v)
-            u = np.uint64(k + 3)
-            a = _mix(a ^ (u + np.uint64(j) * np.uint64(0x632BE59BD9B4E019)))
-            b = _mix(b ^ (u * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(j)))
+                k = 1
+            else:  # the split points below v, by bisection (searchsorted, side left)
+                low, high = bounds[j], bounds[j + 1]
+                while low < high:
+                    middle = (low + high) >> 1
+                    if thresholds[middle] < v:
+                        low = middle + 1
+                    else:
+                        high = middle
+                k = 3 + low - bounds[j]
+            if used + bits[j] > 64:
+                a, b = _mixed(a, b, word, words)
+                word, used, words = np.uint64(0), 0, words + 1
+            word |= np.uint64(k) << np.uint64(used)
+            used += bits[j]
+        a, b = _mixed(a, b, word, words)
         out[r, 0], out[r, 1] = a, b
 
 
@@ -325,9 +352,21 @@ REASON_TYPE = pa.list_(
         ]
     )
 )
+# The same reasons as they are built: indicator and texts dictionary-encoded (a city's 11 M reasons read a few
+# tens of thousands of distinct texts), so that reusing last month's moves integers, not strings. A graded table
+# holds them plain (`plain`).
+ENCODED = pa.dictionary(pa.int32(), pa.string())
+REASON_ENCODED = pa.list_(
+    pa.struct([(f.name, ENCODED if f.type == pa.string() else f.type) for f in REASON_TYPE.value_type])
+)
 
 
 REASON_CHUNK = 250_000  # rows per step (bounds the temporaries of ranking 63 contributions per row)
+
+
+def plain(reasons: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Reasons with their strings plain (`REASON_TYPE`), as a graded table holds them."""
+    return reasons.cast(REASON_TYPE)
 
 
 def top_reasons(
@@ -336,29 +375,47 @@ def top_reasons(
     """Per row, the k indicators with the largest contributions (by size), risk-raising first, each
     rendered from the catalog's templates with the enterprise's value, in Chinese and English.
 
-    Returns an Arrow list of structs (indicator, value, points, zh, en); indicators whose contribution
-    is exactly zero are left out. Texts are formatted once per distinct (indicator, value) and chunk.
+    Returns an Arrow list of structs (indicator, value, points, zh, en; strings dictionary-encoded,
+    `REASON_ENCODED`); indicators whose contribution is exactly zero are left out. Texts are formatted
+    once per distinct (indicator, value) and chunk.
     """
     n = phi.shape[0]
-    parts = [
-        _top_reasons(
-            np.ascontiguousarray(phi[i : i + REASON_CHUNK]), values[i : i + REASON_CHUNK], features, per_logodds, k
-        )
-        for i in range(0, max(n, 1), REASON_CHUNK)
-    ]
-    return pa.chunked_array(parts, type=REASON_TYPE)
+    parts = []
+    for i in range(0, max(n, 1), REASON_CHUNK):
+        offsets, ind, value, contribution = top(np.ascontiguousarray(phi[i : i + REASON_CHUNK]), values[i:], k)
+        struct = _reason_structs(ind, value, contribution * per_logodds, features)
+        parts.append(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), struct))
+    return pa.chunked_array(parts, type=REASON_ENCODED)
 
 
-def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[str, ...]) -> pa.StructArray:
-    """Reasons (indicator positions, this month's values, points) rendered from the catalog's templates, zh
-    and en; texts are formatted once per distinct (indicator, value)."""
-    f = len(features)
+def top(phi: np.ndarray, values: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of `phi`, its k largest contributions by size, risk-raising first, zeros left out, as flat
+    arrays: row offsets (n + 1), indicator positions, the row's values of them (from `values`, row-aligned
+    with `phi`), and the contributions."""
+    n, f = phi.shape
+    k = min(k, f)
+    if n == 0 or k == 0:
+        return np.zeros(n + 1, dtype=np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
+    best = np.argpartition(-np.abs(phi), k - 1, axis=1)[:, :k]
+    contribution = np.take_along_axis(phi, best, axis=1)
+    order = np.argsort(-contribution, axis=1, kind="stable")
+    best, contribution = np.take_along_axis(best, order, axis=1), np.take_along_axis(contribution, order, axis=1)
+    keep = contribution != 0.0
+    row = np.broadcast_to(np.arange(n)[:, None], best.shape)[keep]
+    ind = best[keep]
+    offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
+    return offsets, ind, values[row, ind], contribution[keep]
+
+
+def _rendered(ind: np.ndarray, value: np.ndarray, features: tuple[str, ...]) -> tuple[np.ndarray, list, list]:
+    """The texts of reasons (indicator positions and values) from the catalog's templates: each reason's text
+    number and the texts in zh and en, formatted once per distinct (indicator, value)."""
     text_index = np.empty(ind.size, dtype=np.int32)
     texts_zh: list[str] = []
     texts_en: list[str] = []
     by_indicator = np.argsort(ind, kind="stable")
-    bounds = np.searchsorted(ind[by_indicator], np.arange(f + 1))
-    for j in range(f):
+    bounds = np.searchsorted(ind[by_indicator], np.arange(len(features) + 1))
+    for j in range(len(features)):
         sel = by_indicator[bounds[j] : bounds[j + 1]]
         if sel.size == 0:
             continue
@@ -368,85 +425,135 @@ def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[
         distinct = (distinct + 0.0).tolist()  # -0.0 and 0.0 are one value here: rendered as 0.0
         texts_zh += indicator.reasons(distinct, "zh")
         texts_en += indicator.reasons(distinct, "en")
-    ids = pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32)), pa.array(list(features)))
+    return text_index, texts_zh, texts_en
+
+
+def _reason_structs(ind: np.ndarray, value: np.ndarray, points, features: tuple[str, ...]) -> pa.StructArray:
+    """Reasons (indicator positions, values, points) with their texts rendered (`_rendered`), encoded."""
+    text_index, texts_zh, texts_en = _rendered(ind, value, features)
+    codes = pa.array(text_index)
+    texts = [pa.DictionaryArray.from_arrays(codes, pa.array(t, pa.string())) for t in (texts_zh, texts_en)]
+    return _structs(ind, value, points, features, *texts)
+
+
+def _structs(ind, value, points, features, zh: pa.DictionaryArray, en: pa.DictionaryArray) -> pa.StructArray:
+    """Reasons as `REASON_ENCODED` holds them: indicator positions, values (NaN: missing), points, texts."""
     return pa.StructArray.from_arrays(
         [
-            ids.cast(pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(np.asarray(ind, dtype=np.int32)), pa.array(list(features))),
             pa.array(value, mask=np.isnan(value)),
-            points if isinstance(points, pa.Array) else pa.array(points),
-            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_zh)).cast(pa.string()),
-            pa.DictionaryArray.from_arrays(pa.array(text_index), pa.array(texts_en)).cast(pa.string()),
+            pa.array(points),
+            zh,
+            en,
         ],
-        fields=list(REASON_TYPE.value_type),
+        fields=list(REASON_ENCODED.value_type),
     )
 
 
 def merged_reasons(
-    fresh: pa.ListArray,
+    fresh: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     changed: np.ndarray,
     previous: pa.Array,
     source: np.ndarray,
     values: np.ndarray,
     features: tuple[str, ...],
 ) -> pa.ListArray:
-    """Every row's reasons in row order: row `changed[k]` has `fresh[k]` (just explained); every other row i
-    has last month's reasons of row `source[i]` of `previous` — the same indicators in the same order with
-    the same points, since the model sees it unchanged — with each value from this month's `values` and its
-    text rendered again where the value moved (an enterprise a month older is still in the same bin, but
-    its reason says its age; a text is a function of the indicator and value alone, so the others are kept).
-    Assembled as flat arrays gathered once, not list by list; `previous` may hold its indicator and texts
-    dictionary-encoded (as read from Parquet with `REASON_DICTIONARY`)."""
+    """Every row's reasons in row order (`REASON_ENCODED`): row `changed[k]` has the k-th of the rows just
+    explained (`fresh`: `top`'s offsets, indicators, values, points of the changed rows); every other row i has
+    last month's reasons of row `source[i]` of `previous` — the same indicators in the same order with the same
+    points, since the model sees it unchanged — with each value from this month's `values`. A text is a function
+    of the indicator and the value alone, so a reason whose indicator and value the enterprise already had last
+    month keeps last month's text, reused or just explained; only the others are rendered (an enterprise a month
+    older is still in the same bin, but its reason says its age). `source` is -1 for a row not graded last month.
+    Assembled in one compiled pass, the texts as codes into last month's and the new distinct texts; `previous`
+    may hold its indicator and texts dictionary-encoded (as read from Parquet with `REASON_DICTIONARY`) or plain."""
     previous = previous.combine_chunks() if isinstance(previous, pa.ChunkedArray) else previous
     n = len(values)
-    same = np.ones(n, dtype=bool)
-    same[changed] = False
+    fresh_row = np.full(n, -1, dtype=np.int64)
+    fresh_row[changed] = np.arange(len(changed))
+    old_off = np.asarray(previous.offsets, dtype=np.int64)
+    old_off = old_off - old_off[0]  # `flatten` starts at the first row's first reason
+    old = previous.flatten()
 
-    def parts(lists: pa.ListArray) -> tuple[np.ndarray, pa.StructArray]:
-        offsets = np.asarray(lists.offsets, dtype=np.int64)
-        return offsets - offsets[0], lists.flatten()
-
-    old_off, old = parts(previous)
-    new_off, new = parts(fresh)
-    lengths = np.empty(n, dtype=np.int64)
-    starts = np.empty(n, dtype=np.int64)
-    rows = source[same]
-    lengths[same], starts[same] = old_off[rows + 1] - old_off[rows], old_off[rows]
-    lengths[changed], starts[changed] = np.diff(new_off), new_off[:-1]
-    out_off = np.concatenate([[0], np.cumsum(lengths)])
-    at = np.repeat(starts - out_off[:-1], lengths) + np.arange(out_off[-1])  # in old (from last) or new
-    from_last = np.repeat(same, lengths)
-
-    last_at, fresh_at = np.flatnonzero(from_last), np.flatnonzero(~from_last)
-
-    def gathered(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
-        out = np.empty(len(at), dtype=old_values.dtype)
-        out[last_at], out[fresh_at] = old_values[at[last_at]], new_values[at[fresh_at]]
-        return out
-
-    def numbers(name: str) -> np.ndarray:
-        return gathered(*(a.field(name).to_numpy(zero_copy_only=False).astype(np.float64) for a in (old, new)))
+    def number(array: pa.Array) -> np.ndarray:
+        return np.ascontiguousarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
 
     names = pa.array(list(features))
-    ind = gathered(*(_positions(a.field("indicator"), names) for a in (old, new)))
-    points = numbers("points")
-    value = values[np.repeat(np.arange(n), lengths), ind]
-    was = numbers("value")
-    moved = from_last & ~((was == value) | (np.isnan(was) & np.isnan(value)))
-    again = _reason_structs(ind[moved].astype(np.int64), value[moved], points[moved], features)
-    which = np.where(from_last, np.int8(0), np.int8(1))  # 0 last month's text, 1 fresh, 2 rendered again
-    which[moved] = 2
-    at[moved] = np.arange(int(moved.sum()))
-    texts = [gather_strings([old.field(lang), new.field(lang), again.field(lang)], which, at) for lang in ("zh", "en")]
-    struct = pa.StructArray.from_arrays(
-        [
-            pa.DictionaryArray.from_arrays(pa.array(ind), names).cast(pa.string()),
-            pa.array(value, mask=np.isnan(value)),
-            pa.array(points),
-            *texts,
-        ],
-        fields=list(REASON_TYPE.value_type),
-    )
+    old_ind = _positions(old.field("indicator"), names)
+    old_value = number(old.field("value"))
+    new_off, new_ind, _, new_points = fresh  # a fresh row's values are its row of `values`
+    out_off = _merged_offsets(fresh_row, np.asarray(source, dtype=np.int64), old_off, np.asarray(new_off, np.int64))
+    total = int(out_off[-1])
+    ind = np.empty(total, dtype=np.int32)
+    value, points = np.empty(total), np.empty(total)
+    (zh, zh_dictionary), (en, en_dictionary) = (_codes(old.field(lang)) for lang in ("zh", "en"))
+    text = np.empty((2, total), dtype=np.int32)  # codes of the zh and en texts, -1 where to be rendered
+    _merge(
+        fresh_row, np.asarray(source, dtype=np.int64), np.ascontiguousarray(values, dtype=np.float64),
+        old_off, old_ind, old_value, number(old.field("points")), zh, en,
+        np.asarray(new_off, np.int64), np.asarray(new_ind, np.int32), np.asarray(new_points, np.float64),
+        out_off, ind, value, points, text,
+    )  # fmt: skip
+    render = np.flatnonzero(text[0] < 0)
+    text_index, texts_zh, texts_en = _rendered(ind[render].astype(np.int64), value[render], features)
+    texts = []
+    for codes, dictionary, rendered in ((text[0], zh_dictionary, texts_zh), (text[1], en_dictionary, texts_en)):
+        codes[render] = len(dictionary) + text_index
+        strings = pa.concat_arrays([dictionary, pa.array(rendered, pa.string())])
+        texts.append(pa.DictionaryArray.from_arrays(pa.array(codes), strings))
+    struct = _structs(ind, value, points, features, *texts)
     return pa.ListArray.from_arrays(pa.array(out_off.astype(np.int32)), struct)
+
+
+@numba.njit(cache=True)
+def _merged_offsets(fresh_row, source, old_off, new_off):  # pragma: no cover - compiled
+    """Each row's first reason in the merged list: its fresh ones' count where explained, else last month's."""
+    out = np.zeros(fresh_row.size + 1, dtype=np.int64)
+    for i in range(fresh_row.size):
+        k = fresh_row[i]
+        if k >= 0:
+            count = new_off[k + 1] - new_off[k]
+        else:
+            count = old_off[source[i] + 1] - old_off[source[i]]
+        out[i + 1] = out[i] + count
+    return out
+
+
+@numba.njit(cache=True)
+def _same(a, b) -> bool:  # pragma: no cover - compiled
+    return a == b or (np.isnan(a) and np.isnan(b))
+
+
+@numba.njit(parallel=True, cache=True)
+def _merge(
+    fresh_row, source, values, old_off, old_ind, old_value, old_points, old_zh, old_en, new_off, new_ind,
+    new_points, out_off, ind, value, points, text,
+):  # pragma: no cover - compiled  # fmt: skip
+    """Fill the merged reasons (see `merged_reasons`): indicator, this month's value, points, and the codes of the
+    texts of the reason last month that reads the same (-1: to be rendered)."""
+    for i in numba.prange(fresh_row.size):
+        k, s, e = fresh_row[i], source[i], out_off[i]
+        if k < 0:  # seen unchanged: last month's reasons, this month's values
+            for q in range(old_off[s], old_off[s + 1]):
+                j = old_ind[q]
+                v = values[i, j]
+                ind[e], value[e], points[e] = j, v, old_points[q]
+                kept = _same(old_value[q], v)
+                text[0, e] = old_zh[q] if kept else -1
+                text[1, e] = old_en[q] if kept else -1
+                e += 1
+            continue
+        for q in range(new_off[k], new_off[k + 1]):  # just explained: a text of last month's where it reads so
+            j = new_ind[q]
+            v = values[i, j]
+            ind[e], value[e], points[e] = j, v, new_points[q]
+            text[0, e], text[1, e] = -1, -1
+            if s >= 0:
+                for r in range(old_off[s], old_off[s + 1]):
+                    if old_ind[r] == j and _same(old_value[r], v):
+                        text[0, e], text[1, e] = old_zh[r], old_en[r]
+                        break
+            e += 1
 
 
 # the reason fields read dictionary-encoded from a graded table's Parquet (`pq.read_table(read_dictionary=)`)
@@ -460,38 +567,8 @@ def _positions(strings: pa.Array, names: pa.Array) -> np.ndarray:
     return pa.compute.index_in(strings, value_set=names).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
-def gather_strings(sources: list[pa.Array], which: np.ndarray, at: np.ndarray) -> pa.StringArray:
-    """out[e] = sources[which[e]][at[e]] for string arrays, plain or dictionary-encoded: one `take` from the
-    sources' distinct strings (a month's reason texts are a few tens of thousands, read from Parquet as a
-    dictionary), not from the concatenated sources."""
-    index = np.asarray(at, dtype=np.int64).copy()
-    strings, base = [], 0
-    for k, a in enumerate(sources):
-        chosen = which == k
-        if pa.types.is_dictionary(a.type):
-            index[chosen] = a.indices.to_numpy(zero_copy_only=False)[index[chosen]]
-            a = a.dictionary
-        index[chosen] += base
-        strings.append(a.cast(pa.string()))
-        base += len(a)
-    return pa.concat_arrays(strings).take(pa.array(index))
-
-
-def _top_reasons(
-    phi: np.ndarray, values: np.ndarray, features: tuple[str, ...], per_logodds: float, k: int = 5
-) -> pa.ListArray:
-    n, f = phi.shape
-    k = min(k, f)
-    if n == 0 or k == 0:
-        return pa.array([[] for _ in range(n)], type=REASON_TYPE)
-    top = np.argpartition(-np.abs(phi), k - 1, axis=1)[:, :k]
-    contribution = np.take_along_axis(phi, top, axis=1)
-    order = np.argsort(-contribution, axis=1, kind="stable")
-    top, contribution = np.take_along_axis(top, order, axis=1), np.take_along_axis(contribution, order, axis=1)
-    keep = contribution != 0.0
-    row = np.broadcast_to(np.arange(n)[:, None], top.shape)[keep]
-    ind = top[keep]
-    value = values[row, ind]
-    struct = _reason_structs(ind, value, contribution[keep] * per_logodds, features)
-    offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), struct)
+def _codes(strings: pa.Array) -> tuple[np.ndarray, pa.StringArray]:
+    """Strings as codes into their distinct values: the dictionary they are encoded with, else one made."""
+    if not pa.types.is_dictionary(strings.type):
+        strings = pa.compute.dictionary_encode(strings)
+    return strings.indices.to_numpy(zero_copy_only=False).astype(np.int32), strings.dictionary.cast(pa.string())

@@ -34,7 +34,7 @@ class Scored:
     grades: dict[str, np.ndarray]  # by score, per scheme
     points: pd.DataFrame  # the five dimension sub-scores in score points
     base_points: float
-    reasons: pa.ChunkedArray  # top reasons per row (indicator, value, points, zh, en)
+    reasons: pa.ChunkedArray  # top reasons per row (indicator, value, points, zh, en; `X.REASON_ENCODED`)
     phi: np.ndarray | None  # contributions in the trees' log-odds, rows × indicators (None: some reused)
     expected: float
     per_logodds: float  # score points per unit of the trees' log-odds (negative: risk lowers the score)
@@ -103,10 +103,12 @@ class ScoringModel:
             p[changed] = cal.predict(expected + X.row_sums(phi))
             p[reuse.same] = reuse.probability
             fresh = X.dimension_points(phi, self.model.features, per)
-            points = pd.DataFrame(index=np.arange(len(x)), columns=fresh.columns, dtype=np.float64)
-            points.iloc[changed] = fresh.to_numpy()
-            points.iloc[np.flatnonzero(reuse.same)] = reuse.points[list(fresh.columns)].to_numpy()
-            fresh_reasons = X.top_reasons(phi, x[changed], self.model.features, per, k=k).combine_chunks()
+            merged_points = np.empty((len(x), fresh.shape[1]))
+            merged_points[changed] = fresh.to_numpy()
+            merged_points[reuse.same] = reuse.points[list(fresh.columns)].to_numpy()
+            points = pd.DataFrame(merged_points, columns=fresh.columns)
+            offsets, ind, value, contribution = X.top(phi, x[changed], k=k)
+            fresh_reasons = (offsets, ind, value, contribution * per)
             merged = X.merged_reasons(fresh_reasons, changed, reuse.reasons, reuse.source, x, self.model.features)
             reasons = pa.chunked_array([merged])
             phi = None

@@ -35,7 +35,7 @@ from creditgrade.features.pipeline import META_AS_OF, read_features
 from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
-from creditgrade.models.explain import REASON_DICTIONARY
+from creditgrade.models.explain import REASON_DICTIONARY, plain
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
 
 Progress = Callable[[str, int, int], None]
@@ -136,7 +136,7 @@ def graded_table(
     for d in points.columns:
         columns[f"points_{d.lower()}"] = points[d].to_numpy()
     columns["base_points"] = np.full(n, round(r.base_points, 2))
-    columns["reasons"] = r.reasons
+    columns["reasons"] = plain(r.reasons)
     columns[MODEL_VIEW] = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(view.tobytes())])
     columns["model_version"] = pa.repeat(scoring.label, n)
     columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
@@ -173,6 +173,10 @@ def city_plots(
 REUSED_META = b"creditgrade.explanations_reused"
 MODEL_VIEW = "model_view"  # the row as the model sees it (`models.explain.model_view`): 16 bytes
 REUSED = ["uscc", "model_version", MODEL_VIEW, "probability", "reasons"]  # and the points_* columns
+# the month's explanations as next month's run reuses them: the REUSED and points_* columns, their strings as
+# codes (uncompressed Arrow IPC, mapped: no decoding, no 11 M texts read as strings)
+EXPLAINED = "explained.arrow"
+EXPLAINED_CODES = {"model_version": (), "reasons": ("indicator", "zh", "en")}
 
 
 def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: ScoringModel) -> Reuse | None:
@@ -184,7 +188,7 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
     before = previous[MODEL_VIEW].combine_chunks()
     views = np.frombuffer(before.buffers()[1], dtype=np.uint64, count=2 * len(before), offset=16 * before.offset)
     views = views.reshape(-1, 2)[np.where(found, at, 0)]
-    current = pa.compute.equal(previous["model_version"], scoring.label).to_numpy(zero_copy_only=False)
+    current = _equal(previous["model_version"], scoring.label)
     same = found & current[np.where(found, at, 0)] & (views == view).all(axis=1)
     rows = at[same]
     point_columns = [c for c in previous.column_names if c.startswith("points_")]
@@ -195,6 +199,15 @@ def _reuse(usccs: pd.Series, view: np.ndarray, previous: pa.Table, scoring: Scor
         points=pd.DataFrame({c.removeprefix("points_").upper(): previous[c].to_numpy()[rows] for c in point_columns}),
         reasons=previous["reasons"].combine_chunks(),
     )
+
+
+def _equal(column: pa.ChunkedArray, value: str) -> np.ndarray:
+    """Which rows of a string column hold `value`: by its dictionary where it is encoded (as read)."""
+    column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        hit = np.array([v == value for v in column.dictionary.to_pylist()] + [False])  # the last: no value
+        return hit[column.indices.fill_null(len(column.dictionary)).to_numpy()]
+    return pa.compute.equal(column, value).fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _rows_in(keys: pa.Array | pa.ChunkedArray, among: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -351,12 +364,14 @@ def write_graded_folder(
     with (
         RowGroups(tmp / GRADED, "parquet", ROW_GROUP) as table_out,
         RowGroups(tmp / LOOKUP, "arrow", LOOKUP_BATCH) as out,
+        explained_file(tmp / EXPLAINED) as explained,
     ):
         for graded, indicators in parts:
             reused += int((graded.schema.metadata or {}).get(REUSED_META, b"0"))
             graded = graded.replace_schema_metadata(metadata)
             table_out.add(graded)
             out.add(lookup_rows(graded, indicators))
+            explained.add(graded)
     if table_out.rows == 0:
         raise GradingError("no enterprise to grade", "没有可分级的企业")
     pa.default_memory_pool().release_unused()
@@ -408,10 +423,11 @@ def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: pd.Dat
 class RowGroups:
     """A Parquet or Arrow IPC file written from tables given in order, in groups of exactly `size` rows (the
     last one shorter), each column of a group one contiguous chunk: the file's bytes depend on the rows
-    alone, not on how they were split when they arrived. Opened on the first table."""
+    alone, not on how they were split when they arrived. `encode` (optional) turns each group into what is
+    written (an IPC file may then grow its dictionaries from group to group: written as deltas)."""
 
-    def __init__(self, path: Path, kind: str, size: int):
-        self.path, self.kind, self.size = path, kind, size
+    def __init__(self, path: Path, kind: str, size: int, encode: Callable[[pa.Table], pa.Table] | None = None):
+        self.path, self.kind, self.size, self.encode = path, kind, size, encode
         self.pending: list[pa.Table] = []
         self.held = self.rows = 0
         self._sink = self._writer = None
@@ -420,36 +436,76 @@ class RowGroups:
         return self
 
     def add(self, table: pa.Table) -> None:
-        if self._writer is None:
-            if self.kind == "parquet":
-                self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-            else:
-                self._sink = pa.OSFile(str(self.path), "wb")
-                self._writer = pa.ipc.new_file(self._sink, table.schema)
         self.pending.append(table)
         self.held += table.num_rows
         self.rows += table.num_rows
         while self.held >= self.size:
             self._flush(self.size)
 
+    def _open(self, schema: pa.Schema) -> None:
+        if self.kind == "parquet":
+            self._writer = pq.ParquetWriter(self.path, schema, compression="zstd")
+        else:
+            self._sink = pa.OSFile(str(self.path), "wb")
+            options = pa.ipc.IpcWriteOptions(emit_dictionary_deltas=True)
+            self._writer = pa.ipc.new_file(self._sink, schema, options=options)
+
     def _flush(self, n: int) -> None:
         rows = pa.concat_tables(self.pending)
         group = rows.slice(0, n).combine_chunks()
-        if self.kind == "parquet":
-            self._writer.write_table(group, row_group_size=n)
-        else:
-            self._writer.write_table(group, max_chunksize=n)
+        if self.encode is not None:
+            group = self.encode(group)
+        if self._writer is None:
+            self._open(group.schema)
+        if n:
+            if self.kind == "parquet":
+                self._writer.write_table(group, row_group_size=n)
+            else:
+                self._writer.write_table(group, max_chunksize=n)
         self.pending, self.held = [rows.slice(n)], rows.num_rows - n
 
     def __exit__(self, kind, value, tb) -> None:
         try:
-            if kind is None and self.held:
-                self._flush(self.held)
+            if kind is None and (self.held or (self._writer is None and self.pending)):
+                self._flush(self.held)  # the last group; or only the schema, when no row came
         finally:
             if self._writer is not None:
                 self._writer.close()
             if self._sink is not None:
                 self._sink.close()
+
+
+class Encoder:
+    """Strings as codes into dictionaries that grow as groups of rows arrive (first seen, first numbered), the
+    same whatever the groups: for the explanations file, whose 11 M reason texts are a few tens of thousands
+    of distinct ones. Top-level string columns and string fields of a list of structs (`fields`) are encoded."""
+
+    def __init__(self, fields: dict[str, tuple[str, ...]]):
+        self.fields = fields
+        self.codes: dict[tuple[str, str], dict[str, int]] = {}
+
+    def _encoded(self, key: tuple[str, str], strings: pa.Array) -> pa.DictionaryArray:
+        local = pa.compute.dictionary_encode(strings)  # codes in this group; nulls stay null
+        known = self.codes.setdefault(key, {})
+        remap = pa.array([known.setdefault(v, len(known)) for v in local.dictionary.to_pylist()], pa.int32())
+        return pa.DictionaryArray.from_arrays(remap.take(local.indices), pa.array(list(known), pa.string()))
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        for name, inner in self.fields.items():
+            column = table.column(name).combine_chunks()
+            if not inner:
+                encoded = self._encoded((name, ""), column)
+            else:
+                values = column.flatten()
+                children = [
+                    self._encoded((name, f.name), values.field(f.name)) if f.name in inner else values.field(f.name)
+                    for f in values.type
+                ]
+                struct = pa.StructArray.from_arrays(children, names=[f.name for f in values.type])
+                offsets = pa.array(np.asarray(column.offsets) - column.offsets[0].as_py())
+                encoded = pa.ListArray.from_arrays(offsets, struct)
+            table = table.set_column(table.schema.get_field_index(name), name, encoded)
+        return table
 
 
 FEW_TAKEN = 16  # up to this many rows, `take_rows` slices instead of taking
@@ -607,14 +663,31 @@ def _counts(column: pa.ChunkedArray, scheme: G.GradeScheme) -> dict[str, int]:
 
 def read_explained(path: Path, between: tuple[str, str] | None = None) -> pa.Table | None:
     """Last month's explanations, for the enterprises the model sees unchanged (None: graded by an earlier
-    release, without the model's view of each row); `between`: only the USCCs in that range (a partition's)."""
-    path = Path(path) / GRADED if Path(path).is_dir() else Path(path)
+    release, without the model's view of each row); `between`: only the USCCs in that range (a partition's).
+    From the folder's explanations file (mapped, its texts already codes) where it has one, else from the
+    graded table."""
+    path = Path(path)
+    if path.is_dir() and between is None and (path / EXPLAINED).exists():
+        return pa.ipc.open_file(pa.memory_map(str(path / EXPLAINED))).read_all()  # mapped: read in place
+    path = path / GRADED if path.is_dir() else path
     names = pq.read_schema(path).names
     if MODEL_VIEW not in names:
         return None
-    columns = [*REUSED, *(c for c in names if c.startswith("points_"))]
     filters = [("uscc", ">=", between[0]), ("uscc", "<=", between[1])] if between is not None else None
-    return pq.read_table(path, columns=columns, read_dictionary=REASON_DICTIONARY, filters=filters)
+    return pq.read_table(
+        path, columns=explained_columns(names), read_dictionary=[*REASON_DICTIONARY, "model_version"], filters=filters
+    )
+
+
+def explained_file(path: Path) -> RowGroups:
+    """A writer of a month's explanations file (`EXPLAINED`): graded tables added in USCC order."""
+    encoder = Encoder(EXPLAINED_CODES)
+    return RowGroups(path, "arrow", LOOKUP_BATCH, lambda t: encoder(t.select(explained_columns(t.column_names))))
+
+
+def explained_columns(names: list[str]) -> list[str]:
+    """The graded columns a month's reuse of last month's explanations reads (`_reuse`)."""
+    return [*REUSED, *(c for c in names if c.startswith("points_"))]
 
 
 def read_previous(path: Path) -> pd.DataFrame:

@@ -297,3 +297,44 @@ def test_last_months_rows_are_found_by_merge_or_by_hash(chunked):
     unsorted = ["91D", "91C", "91B", "91E"]
     assert batch._rows_in(array(this), array(unsorted)).tolist() == [-1, 1, 0, -1]  # not sorted: by hash
     assert batch._rows_in(array(["91AB", "91ABC"]), array(["91A", "91ABC"])).tolist() == [-1, 1]  # prefixes
+
+
+def test_the_explanations_file_holds_the_graded_tables_explanations_as_codes(graded_city):
+    """A month's explanations file (what next month's run reuses, mapped) holds the same rows as its graded
+    table, the reason texts as codes into one dictionary per field."""
+    import pyarrow as pa
+
+    folder = graded_city.root / "graded" / str(graded_city.days[-1])
+    mapped = batch.read_explained(folder)
+    table = batch.read_explained(folder / GRADED)  # a file: read from the graded table itself
+    assert mapped.column_names == table.column_names and mapped.num_rows == table.num_rows > 0
+    for name in mapped.column_names:
+        assert mapped[name].to_pylist() == table[name].to_pylist(), name
+    reasons = mapped["reasons"].combine_chunks().flatten()
+    assert all(pa.types.is_dictionary(reasons.field(f).type) for f in ("indicator", "zh", "en"))
+    assert len(reasons.field("zh").dictionary) < len(reasons) / 10  # a few distinct texts, many reasons
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [7, 150], [99, 100, 101]])
+def test_the_explanations_file_has_the_same_bytes_however_its_rows_arrive(graded_city, tmp_path, cuts):
+    """Codes are numbered in order of first appearance across fixed groups of rows (dictionary deltas), so
+    the file depends on the rows alone, as the graded table's files do; read back it holds the same values."""
+    rows = pq.read_table(graded_city.root / "graded" / str(graded_city.days[-1]) / GRADED).slice(0, 400)
+    bounds = [0, *cuts, rows.num_rows]
+    written = []
+    for k, parts in enumerate(([rows], [rows.slice(a, b - a) for a, b in zip(bounds, bounds[1:])])):
+        path = tmp_path / f"{k}.arrow"
+        with batch.RowGroups(path, "arrow", 64, batch.Encoder(batch.EXPLAINED_CODES)) as out:
+            for part in parts:
+                out.add(part.select(batch.explained_columns(part.column_names)))
+        written.append(path.read_bytes())
+    assert written[0] == written[1]
+    back = pa_read(tmp_path / "1.arrow")
+    assert back["reasons"].to_pylist() == rows["reasons"].to_pylist()
+    assert back["model_version"].to_pylist() == rows["model_version"].to_pylist()
+
+
+def pa_read(path):
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
