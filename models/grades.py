@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -135,19 +136,28 @@ def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme)
     >>> apply_overrides(["A+", "A", "C", "A"], [(), ("down2",), ("down2",), ("worst", "down2")], SHENZHEN).tolist()
     ['A+', 'C', 'D', 'E']
     """
-    grades = np.asarray(grades).astype(str)
     if len(effects) != len(grades):
         raise ValueError(f"one tuple of effects per grade is needed; got {len(effects)} for {len(grades)} grades")
-    scored = scheme.scored_grades
-    out = grades.astype(f"<U{max(len(g) for g in scheme.grades)}")
-    for i, eff in enumerate(effects):
-        if not eff:
-            continue
-        unknown = set(eff) - {"worst", "down2"}
-        if unknown:
-            raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
-        if "worst" in eff:
-            out[i] = scheme.worst
-        else:
-            out[i] = scored[min(scored.index(grades[i]) + 2, len(scored) - 1)]
+    unknown = set().union(*map(set, effects)) - {"worst", "down2"}
+    if unknown:
+        raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
+    worst = np.array(["worst" in e for e in effects], dtype=bool)
+    down2 = np.array(["down2" in e for e in effects], dtype=bool)
+    return apply_effects(grades, worst, down2, scheme)
+
+
+def apply_effects(grades, worst: np.ndarray, down2: np.ndarray, scheme: GradeScheme) -> np.ndarray:
+    """`apply_overrides` for whole columns: the grades where `worst` is set become the worst grade, those where
+    only `down2` is set move two scored grades down (at most to the worst a score can give)."""
+    out = np.asarray(grades).astype(f"<U{max(len(g) for g in scheme.grades)}")
+    scored = np.array(scheme.scored_grades)
+    moved = down2 & ~worst
+    if moved.any():
+        at = pd.Categorical(out[moved], categories=scheme.scored_grades).codes.astype(np.int64)
+        if (at < 0).any():
+            raise ValueError(
+                f"grades not given by a score in scheme {scheme.name!r}: {sorted(set(out[moved][at < 0]))}"
+            )
+        out[moved] = scored[np.minimum(at + 2, len(scored) - 1)]
+    out[worst] = scheme.worst
     return out

@@ -134,5 +134,9 @@ class ScoringModel:
         >>> m.overridden({"shenzhen": np.array(["A+", "A", "B"])}, [None, "down2", "worst"])["shenzhen"].tolist()
         ['A+', 'C', 'E']
         """
-        as_tuples: list[tuple[str, ...]] = [(e,) if isinstance(e, str) and e else () for e in effects]
-        return {name: G.apply_overrides(g, as_tuples, self.schemes[name]) for name, g in grades.items()}
+        kinds = pd.Series(effects, dtype="string").fillna("")  # one vectorised pass, not a tuple per enterprise
+        unknown = set(kinds.unique()) - {"", "worst", "down2"}
+        if unknown:
+            raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
+        worst, down2 = (kinds == "worst").to_numpy(dtype=bool), (kinds == "down2").to_numpy(dtype=bool)
+        return {name: G.apply_effects(g, worst, down2, self.schemes[name]) for name, g in grades.items()}

@@ -112,27 +112,27 @@ def graded_table(
         sample = plot_sample(len(x))
         explained = (r.phi[sample], r.expected) if r.phi is not None else None
         city_plots(plots, scoring, x[sample], points.abs().mean().to_dict(), explained)
-    final = scoring.overridden(r.grades, frame["override_effect"].tolist())
+    final = scoring.overridden(r.grades, frame["override_effect"])
     n = len(frame)
     columns: dict[str, pa.Array | pa.ChunkedArray | np.ndarray] = {
-        "uscc": frame.uscc.to_numpy(),
-        "name": frame["name"].to_numpy(),
-        "region_code": frame.region_code.to_numpy(),
+        "uscc": frame.uscc,
+        "name": frame["name"],
+        "region_code": frame.region_code,
         "district_zh": _names(frame.region_code, C.DISTRICTS, "zh"),
         "district_en": _names(frame.region_code, C.DISTRICTS, "en"),
-        "industry_section": frame.industry_section.to_numpy(),
+        "industry_section": frame.industry_section,
         "industry_zh": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "zh"),
         "industry_en": _names(frame.industry_section, C.INDUSTRY_SECTIONS, "en"),
-        "register_status": frame.register_status.to_numpy(),
+        "register_status": frame.register_status,
         "probability": r.probability,
         "score": r.score,
     }
     for name in SCHEME_ORDER:
-        columns[f"grade_{name}"] = final[name]
+        columns[f"grade_{name}"] = _grade_column(final[name], scoring.schemes[name])
     for name in SCHEME_ORDER:  # the grade before any override rule moved it, kept in plain sight
-        columns[f"grade_{name}_by_score"] = r.grades[name]
+        columns[f"grade_{name}_by_score"] = _grade_column(r.grades[name], scoring.schemes[name])
     for c in OVERRIDE_COLUMNS:
-        columns[c] = frame[c].to_numpy()
+        columns[c] = frame[c]
     for d in points.columns:
         columns[f"points_{d.lower()}"] = points[d].to_numpy()
     columns["base_points"] = np.full(n, round(r.base_points, 2))
@@ -142,12 +142,7 @@ def graded_table(
     columns["catalog_version"] = pa.repeat(model.catalog_version_, n)
     columns["as_of"] = pa.repeat(pa.scalar(day, pa.date32()), n)
     del r
-    table = pa.table(
-        {
-            k: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True))
-            for k, v in columns.items()
-        }
-    )
+    table = pa.table({k: _arrow(v) for k, v in columns.items()})
     return table.replace_schema_metadata({REUSED_META: str(0 if reuse is None else int(reuse.same.sum())).encode()})
 
 
@@ -257,6 +252,31 @@ def _merged(a_off, a, b_off, b, at) -> bool:  # pragma: no cover - compiled
             j += 1
         at[i] = j if j < m and _before(a_off, a, i, b_off, b, j) == 0 else -1
     return True
+
+
+def _arrow(values: pa.Array | pa.ChunkedArray | pd.Series | np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """A graded column as Arrow, without a Python object per row: NaN is null, text is `string` (a frame's text
+    columns are held as Arrow's large strings)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":  # grades: a few distinct texts
+        categories = pd.Categorical(values)
+        codes = pa.array(categories.codes.astype(np.int32))
+        return pa.DictionaryArray.from_arrays(codes, pa.array(list(categories.categories), pa.string())).cast(
+            pa.string()
+        )
+    array = pa.array(values, from_pandas=True)
+    return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
+
+
+def _grade_column(grades: np.ndarray, scheme: G.GradeScheme) -> pa.Array:
+    """A column of grades as Arrow text, by the scheme's few grade names (not a string per row converted)."""
+    codes = np.full(len(grades), -1, dtype=np.int32)
+    for i, grade in enumerate(scheme.grades):
+        codes[grades == grade] = i
+    if (codes < 0).any():
+        raise GradingError(f"not a grade of scheme {scheme.name}: {grades[codes < 0][0]}", f"不是 {scheme.name} 的等级")
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(scheme.grades, pa.string())).cast(pa.string())
 
 
 def _names(codes: pd.Series, names: dict, lang: str) -> pa.Array:
