@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from creditgrade.features.pit import CLOSED_STATES, SPECIAL_LISTS, AsOf, sources
 
@@ -124,17 +126,30 @@ def override_summary(hits: pd.DataFrame) -> pa.Table:
         + "@"
         + pd.to_datetime(hits.source_date).dt.strftime("%Y-%m-%d")
     )
-    g = hits.groupby("uscc", sort=True)
+    # per enterprise, in the order sorted: the strongest effect comes first; rules once each, as first met
+    strongest = hits.drop_duplicates("uscc")
+    rules = hits.drop_duplicates(["uscc", "rule"])
     frame = pd.DataFrame(
         {
-            "override_effect": g.effect.agg(lambda e: min(e, key=EFFECTS.index)),
-            "override_rule": g.rule.agg(lambda r: "; ".join(dict.fromkeys(r))),
-            "override_zh": g.rule.agg(lambda r: "；".join(RULES[x].zh for x in dict.fromkeys(r))),
-            "override_en": g.rule.agg(lambda r: "; ".join(RULES[x].en for x in dict.fromkeys(r))),
-            "override_source": g.source.agg(lambda s: "; ".join(s)),
+            "uscc": strongest.uscc.to_numpy(),
+            "override_effect": strongest.effect.to_numpy(),
+            "override_rule": _joined(rules.uscc, rules.rule, "; "),
+            "override_zh": _joined(rules.uscc, rules.rule.map(lambda r: RULES[r].zh), "；"),
+            "override_en": _joined(rules.uscc, rules.rule.map(lambda r: RULES[r].en), "; "),
+            "override_source": _joined(hits.uscc, hits.source, "; "),
         }
-    ).reset_index()
+    )
     return pa.Table.from_pandas(frame, schema=OVERRIDE_SCHEMA, preserve_index=False)
+
+
+def _joined(keys: pd.Series, values: pd.Series, sep: str) -> pa.Array:
+    """Each key's values joined by `sep`, in the order given, for rows sorted by key (each key's rows together):
+    the rows cut where the key changes and joined by Arrow, not by a Python call per enterprise."""
+    keys = keys.to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.empty(0, np.int64)
+    offsets = pa.array(np.append(starts, len(keys)).astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, pa.array(values.to_numpy(dtype=object), pa.string()))
+    return pa.compute.binary_join(lists, sep)
 
 
 def with_overrides(table: ibis.Table, raw: dict[str, ibis.Table], asof: AsOf) -> ibis.Table:
