@@ -63,6 +63,7 @@ def test_the_month_on_spark_writes_the_single_machine_files_byte_for_byte(both, 
     assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
     same = [f for f in files if f not in WHERE_WRITTEN | NOT_REPRODUCIBLE | {"features.parquet"}]
     assert "graded/graded.parquet" in same and "graded/lookup.arrow" in same and "warnings.parquet" in same
+    assert "graded/explained.arrow" in same  # next month's reuse reads it
     assert {f: _sha(a / f) for f in same} == {f: _sha(b / f) for f in same}
     assert database_checksum(a / "graded") == database_checksum(b / "graded")
     assert _sha(one / "history" / f"{day}.parquet") == _sha(many / "history" / f"{day}.parquet")
