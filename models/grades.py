@@ -138,12 +138,17 @@ def apply_overrides(grades, effects: list[tuple[str, ...]], scheme: GradeScheme)
     """
     if len(effects) != len(grades):
         raise ValueError(f"one tuple of effects per grade is needed; got {len(effects)} for {len(grades)} grades")
-    unknown = set().union(*map(set, effects)) - {"worst", "down2"}
-    if unknown:
-        raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
+    check_effects(set().union(*map(set, effects)))
     worst = np.array(["worst" in e for e in effects], dtype=bool)
     down2 = np.array(["down2" in e for e in effects], dtype=bool)
     return apply_effects(grades, worst, down2, scheme)
+
+
+def check_effects(found: set[str]) -> None:
+    """Refuse override effects other than the two the rules have ('' or none: no effect)."""
+    unknown = found - {"", "worst", "down2"}
+    if unknown:
+        raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
 
 
 def apply_effects(grades, worst: np.ndarray, down2: np.ndarray, scheme: GradeScheme) -> np.ndarray:

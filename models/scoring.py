@@ -97,7 +97,8 @@ class ScoringModel:
         else:
             changed = np.flatnonzero(~reuse.same)
             # explained the way a whole city is (pattern by pattern), so each row comes out the same
-            phi, expected = explainer.contributions(x[changed] if changed.size else x[:1], progress, few_rows=0)
+            rows = x[changed]
+            phi, expected = explainer.contributions(rows if changed.size else x[:1], progress, few_rows=0)
             phi = phi[: changed.size]
             p = np.empty(len(x))
             p[changed] = cal.predict(expected + X.row_sums(phi))
@@ -107,7 +108,7 @@ class ScoringModel:
             merged_points[changed] = fresh.to_numpy()
             merged_points[reuse.same] = reuse.points[list(fresh.columns)].to_numpy()
             points = pd.DataFrame(merged_points, columns=fresh.columns)
-            offsets, ind, value, contribution = X.top(phi, x[changed], k=k)
+            offsets, ind, value, contribution = X.top(phi, rows, k=k)
             fresh_reasons = (offsets, ind, value, contribution * per)
             merged = X.merged_reasons(fresh_reasons, changed, reuse.reasons, reuse.source, x, self.model.features)
             reasons = pa.chunked_array([merged])
@@ -135,8 +136,6 @@ class ScoringModel:
         ['A+', 'C', 'E']
         """
         kinds = pd.Series(effects, dtype="string").fillna("")  # one vectorised pass, not a tuple per enterprise
-        unknown = set(kinds.unique()) - {"", "worst", "down2"}
-        if unknown:
-            raise ValueError(f"unknown override effect(s) {sorted(unknown)}; known: worst, down2")
+        G.check_effects(set(kinds.unique()))
         worst, down2 = (kinds == "worst").to_numpy(dtype=bool), (kinds == "down2").to_numpy(dtype=bool)
         return {name: G.apply_effects(g, worst, down2, self.schemes[name]) for name, g in grades.items()}

@@ -259,12 +259,6 @@ def _arrow(values: pa.Array | pa.ChunkedArray | pd.Series | np.ndarray) -> pa.Ar
     columns are held as Arrow's large strings)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
-    if isinstance(values, np.ndarray) and values.dtype.kind == "U":  # grades: a few distinct texts
-        categories = pd.Categorical(values)
-        codes = pa.array(categories.codes.astype(np.int32))
-        return pa.DictionaryArray.from_arrays(codes, pa.array(list(categories.categories), pa.string())).cast(
-            pa.string()
-        )
     array = pa.array(values, from_pandas=True)
     return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
 
