@@ -494,14 +494,15 @@ class Encoder:
     same whatever the groups: for the explanations file, whose 11 M reason texts are a few tens of thousands
     of distinct ones. Top-level string columns and string fields of a list of structs (`fields`) are encoded."""
 
-    def __init__(self, fields: dict[str, tuple[str, ...]]):
+    def __init__(self, fields: dict[str, tuple[str, ...]], index: pa.DataType | None = None):
         self.fields = fields
+        self.index = index or pa.int32()  # the codes' type: a narrower one where few texts are distinct
         self.codes: dict[tuple[str, str], dict[str, int]] = {}
 
     def _encoded(self, key: tuple[str, str], strings: pa.Array) -> pa.DictionaryArray:
         local = pa.compute.dictionary_encode(strings)  # codes in this group; nulls stay null
         known = self.codes.setdefault(key, {})
-        remap = pa.array([known.setdefault(v, len(known)) for v in local.dictionary.to_pylist()], pa.int32())
+        remap = pa.array([known.setdefault(v, len(known)) for v in local.dictionary.to_pylist()], self.index)
         return pa.DictionaryArray.from_arrays(remap.take(local.indices), pa.array(list(known), pa.string()))
 
     def __call__(self, table: pa.Table) -> pa.Table:

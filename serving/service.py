@@ -58,6 +58,7 @@ from creditgrade.features.settings import settings
 from creditgrade.models.boosters import ModelRejected
 from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving import metrics
+from creditgrade.serving.accept import one_connection_per_wakeup
 from creditgrade.serving.audit import AuditLog, WorkerAudit
 from creditgrade.serving.auth import OPEN_PATHS, ApiKeyMiddleware
 from creditgrade.serving.console.app import Console
@@ -170,6 +171,7 @@ def check_uscc(uscc: str, known: Callable[[str], bool] = lambda code: False) -> 
 
 
 logger = logging.getLogger("creditgrade.service")
+one_connection_per_wakeup()  # in each worker, before uvicorn serves: connections spread over the workers
 WORKER: dict[str, Any] = {}  # this worker process's service instance
 
 
@@ -227,6 +229,7 @@ class CreditGrade:
         self._months_looked = time.monotonic()
         self._refused_stamp: float | None = None  # a reload other workers asked for that this one refused
         self._load()
+        self._lookup().refresh()  # the history lookup file opened now, not by the worker's first request
         WORKER["service"] = self  # for the bare ASGI route (`history_app`): one service per worker process
         gc.freeze()  # what was loaded lives as long as the worker: keep it out of the collector's way
         # A batch of 1,000 answers makes ~100 k short-lived objects: at Python's default thresholds (700, 10, 10)

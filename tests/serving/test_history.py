@@ -7,7 +7,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from creditgrade.models.scoring import SCHEME_ORDER
@@ -36,9 +35,7 @@ def _month(usccs: list[str], month: dt.date, seed: int) -> pa.Table:
 
 @pytest.fixture
 def published(tmp_path, monkeypatch):
-    """Three months of 500 enterprises (one new each month), in lookup row groups of 7 rows, so that an
-    enterprise's months straddle row groups."""
-    monkeypatch.setattr(H, "LOOKUP_ROW_GROUP", 7)
+    """Three months of 500 enterprises (one new each month)."""
     history = H.History(tmp_path / "history")
     codes = [f"91440300{i:09d}X" for i in range(503)]
     for k, month in enumerate(MONTHS):
@@ -59,14 +56,17 @@ def test_the_lookup_answers_what_the_month_files_hold(published):
         _same(lookup.of(uscc), published.of(uscc))
     assert len(lookup.of("91440300000000000X")) == 3 and len(lookup.of("91440300000000501X")) == 1
     assert lookup.of("91440300999999999X").empty and lookup.of("00000000000000000X").empty
-    assert lookup._file is not None  # answered from the lookup file, not the month files
-    assert lookup._file.metadata.num_rows == 3 * 500 + 3 and lookup._file.metadata.num_row_groups >= 214  # 7 a group
+    assert lookup._batches is not None  # answered from the lookup file, not the month files
+    assert [b.num_rows for b in lookup._batches] == [97 * 3] * 5 + [3 * 500 + 3 - 97 * 3 * 5]  # a batch a range
+    assert lookup.of("91440300000000096X").month.tolist() == [str(m) for m in MONTHS]  # the last of a batch
+    assert lookup.of("91440300000000097X").month.tolist() == [str(m) for m in MONTHS]  # the first of the next
+    assert lookup.of("91440300000000000").empty and lookup.of("91440300000000000XX").empty  # cut or longer
 
 
 def test_a_month_published_after_the_lookup_is_seen_and_corrections_follow_their_month(published):
     lookup = H.Lookup(published, every=0.0)
     uscc = "91440300000000007X"
-    assert len(lookup.of(uscc)) == 3 and lookup._file is None  # no lookup file yet: the month files
+    assert len(lookup.of(uscc)) == 3 and lookup._batches is None  # no lookup file yet: the month files
     published.write_lookup()
     fixed = _month([uscc], MONTHS[1], 9)
     fixed = H.History.rows(
@@ -77,13 +77,13 @@ def test_a_month_published_after_the_lookup_is_seen_and_corrections_follow_their
     )
     published.write_correction(fixed, "OBJ-20250310-00001")
     rows = lookup.of(uscc)
-    assert lookup._file is not None
+    assert lookup._batches is not None
     assert list(rows.correction.fillna("")) == ["", "", "OBJ-20250310-00001", ""]  # after February, before March
     _same(rows, published.of(uscc))
     april = dt.date(2025, 4, 30)
     published.write(_month(["91440300000000007X"], april, 4), april)  # a month newer than the lookup file
     rows = lookup.of(uscc)
-    assert lookup._file is None and str(rows.month.iloc[-1])[:10] == "2025-04-30"  # the month files, not stale
+    assert lookup._batches is None and str(rows.month.iloc[-1])[:10] == "2025-04-30"  # the month files, not stale
 
 
 def test_a_new_month_and_an_enterprise_gone_or_new_are_in_the_rewritten_lookup(published):
@@ -92,11 +92,11 @@ def test_a_new_month_and_an_enterprise_gone_or_new_are_in_the_rewritten_lookup(p
     codes = [f"91440300{i:09d}X" for i in range(1, 505)]  # one enterprise gone, two new
     published.write(_month(codes, april, 4), april)
     lookup = H.Lookup(published, every=0.0)
-    assert len(lookup.of("91440300000000001X")) == 4 and lookup._file is None  # stale: the month files
+    assert len(lookup.of("91440300000000001X")) == 4 and lookup._batches is None  # stale: the month files
     published.write_lookup(per_step=97)
     for uscc in ["91440300000000000X", "91440300000000001X", "91440300000000504X"]:
         _same(lookup.of(uscc), published.of(uscc))
-    assert lookup._file is not None and H._lookup_months(published.root / H.LOOKUP) == [*MONTHS, april]
+    assert lookup._batches is not None and H._lookup_months(published.root / H.LOOKUP) == [*MONTHS, april]
 
 
 def test_the_lookup_file_is_written_whole(published, monkeypatch):
@@ -105,7 +105,7 @@ def test_the_lookup_file_is_written_whole(published, monkeypatch):
 
     published.write_lookup()
     before = (published.root / H.LOOKUP).read_bytes()
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken)
+    monkeypatch.setattr(pa.ipc.RecordBatchFileWriter, "write_batch", broken)
     with pytest.raises(OSError, match="disk full"):
         published.write_lookup()
     assert (published.root / H.LOOKUP).read_bytes() == before
