@@ -217,7 +217,11 @@ class AuditLog:
         else:
             count = int(head["entries"]) + added
         text = json.dumps({"entries": count, "hash": last, "mac": _mac(count, last, key)}).ljust(HEAD_BYTES)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o640)
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o640)
+        except FileNotFoundError:  # the head's folder (on another volume, say) not made yet
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o640)
         try:
             if os.pwrite(fd, text.encode(), 0) != len(text):
                 raise OSError(28, "short write")

@@ -99,8 +99,7 @@ def test_a_truncated_or_emptied_log_no_longer_verifies(tmp_path, monkeypatch):
 
 def test_a_signed_head_cannot_be_forged_without_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("CREDITGRADE_AUDIT_KEY", "a secret kept off this machine")
-    monkeypatch.setenv("CREDITGRADE_AUDIT_HEAD", str(tmp_path / "elsewhere" / "head.json"))
-    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("CREDITGRADE_AUDIT_HEAD", str(tmp_path / "elsewhere" / "head.json"))  # its folder made
     path = tmp_path / "audit.log"
     log = AuditLog(path)
     for n in range(4):
