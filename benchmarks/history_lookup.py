@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from service_load import drive_calls  # benchmarks/ is the script's folder
+from service_load import UNLIMITED, drive_calls  # benchmarks/ is the script's folder
 from stdnum.cn import uscc as stdnum_uscc
 
 from creditgrade.models.scoring import SCHEME_ORDER
@@ -129,6 +129,7 @@ def main() -> None:
         "CREDITGRADE_MONTHLY": str((a.out / "monthly").resolve()),
         "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
         "CREDITGRADE_DATABASE_URL": f"sqlite:///{(a.out / 'workflow.db').resolve()}",
+        **UNLIMITED,
     }
     headers = {"X-API-Key": KEY}
     print(f"creditgrade serve ({a.workers} workers) on {months[-1]}, history {history.root}")

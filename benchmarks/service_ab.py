@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-from service_load import drive_calls  # benchmarks/ is the script's folder
+from service_load import UNLIMITED, drive_calls  # benchmarks/ is the script's folder
 
 from creditgrade.serving.auth import hash_key
 from creditgrade.serving.launch import running_server
@@ -40,6 +40,7 @@ def main() -> None:
         "CREDITGRADE_MONTHLY": str(tmp / "monthly"),
         "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
         "CREDITGRADE_DATABASE_URL": f"sqlite:///{tmp / 'workflow.db'}",
+        **UNLIMITED,
     }
     headers = {"X-API-Key": KEY}
     with running_server(

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pyarrow as pa
-from service_load import drive_calls  # benchmarks/ is the script's folder
+from service_load import UNLIMITED, drive_calls  # benchmarks/ is the script's folder
 from stdnum.cn import uscc as stdnum_uscc
 
 from creditgrade.serving.auth import hash_key
@@ -212,6 +212,7 @@ def server_env(a: argparse.Namespace) -> dict[str, str]:
         "CREDITGRADE_MONTHLY": str((a.out / "monthly").resolve()),
         "CREDITGRADE_API_KEYS": f"bench:regulator:{hash_key(KEY)}",
         "CREDITGRADE_DATABASE_URL": f"sqlite:///{(a.out / 'workflow.db').resolve()}",
+        **UNLIMITED,
     }
 
 

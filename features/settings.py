@@ -157,20 +157,20 @@ def _count(name: str, default: int) -> int:
     return int(value)
 
 
-_READ = ("CREDITGRADE_", "XDG_DATA_HOME", "HOME", "OMP_NUM_THREADS")  # the variables `settings` reads
-_LAST: list = [None, None]  # (what they were, the settings they gave)
+_LAST: list = [None, None, None]  # (the environment, the working folder, the settings they gave)
 
 
 def settings() -> Settings:
-    """The settings as the environment gives them now. Worked out again only when a variable they are read from
-    or the working folder (relative paths) changed: resolving every path took 0.4 ms, and the service asks for
-    the settings on every audited lookup."""
-    seen = (os.getcwd(), sorted((k, v) for k, v in os.environ.items() if k.startswith(_READ)))
-    last_seen, last = _LAST
-    if last is not None and last_seen == seen:
+    """The settings as the environment gives them now. Worked out again only when the environment or the
+    working folder (relative paths) changed: resolving every path took 0.4 ms, and the service asks for the
+    settings on every audited lookup. The environment is compared as the process holds it (`os.environ._data`,
+    bytes to bytes, one comparison in C): going through `os.environ` decodes every variable, 28 µs a call."""
+    env, cwd = getattr(os.environ, "_data", os.environ), os.getcwd()
+    last_env, last_cwd, last = _LAST
+    if last is not None and cwd == last_cwd and env == last_env:
         return last
     made = _settings()
-    _LAST[:] = [seen, made]
+    _LAST[:] = [dict(env), cwd, made]
     return made
 
 

@@ -490,3 +490,33 @@ def test_an_objection_filed_and_upheld_over_the_service_regrades_at_once(service
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     steps = [(e["endpoint"], e.get("objection")) for e in entries if e["endpoint"].startswith("objection_")]
     assert steps == [("objection_file", filed.id), ("objection_decide", filed.id)]
+
+
+TRACED = """
+import json, os
+from bentoml._internal.configuration.containers import BentoMLContainer
+from creditgrade.serving.service import CreditGrade
+CreditGrade.inject_config()
+excluded = BentoMLContainer.tracing_excluded_urls.get()
+paths = ("/v1/history/X", "/console/", "/healthz")
+print(json.dumps({u: excluded.url_disabled(f"http://127.0.0.1:3000{u}") for u in paths}))
+"""
+
+
+def test_the_api_is_left_out_of_the_unexported_tracing_unless_the_operator_traces_it(tmp_path):
+    """BentoML's OpenTelemetry middleware spans every request though no trace is exported by default: the API and
+    the console are excluded (a quarter of a lookup's time), and an operator's BENTOML_CONFIG can bring them back.
+    In child processes: BentoML's configuration is global and read once."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "bentoml.yaml"
+    config.write_text("services:\n  creditgrade:\n    tracing:\n      excluded_urls: ['/healthz']\n")
+    seen = []
+    for extra in ({}, {"BENTOML_CONFIG": str(config)}):
+        env = {k: v for k, v in os.environ.items() if k != "BENTOML_CONFIG"} | extra
+        done = subprocess.run([sys.executable, "-c", TRACED], capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert seen[0] == {"/v1/history/X": True, "/console/": True, "/healthz": False}
+    assert seen[1] == {"/v1/history/X": False, "/console/": False, "/healthz": True}
