@@ -39,13 +39,7 @@ for text in json.load(sys.stdin):
 print("ok")
 """
 
-PASSED_ENV = "CREDITGRADE_MODELS_PASSED"  # digests a parent process checked: its workers need not check again
-_PASSED: set[str] = set(filter(None, os.environ.get(PASSED_ENV, "").split(",")))
-
-
-def passed_digests() -> str:
-    """The digests of the models this process has checked, for PASSED_ENV in the processes it starts."""
-    return ",".join(sorted(_PASSED))
+_PASSED: set[str] = set()  # digests of the models this process has checked: a reload of one is not checked again
 
 
 class ModelRejected(CreditgradeError):

@@ -77,3 +77,30 @@ def running_server(
     port = free_port()
     exe = Path(sys.executable).parent / "creditgrade"
     return running([str(exe), "serve", "--port", str(port), *args], port, env=env, timeout=timeout, on_start=on_start)
+
+
+def supervise(proc: subprocess.Popen) -> int:
+    """Wait for `proc`, a server this process started in its own process group, and return its exit code.
+    SIGTERM and SIGHUP sent to this process are passed on to it. SIGINT is not: Ctrl+C reaches the whole
+    process group from the terminal, the server included, and a second SIGINT would make it quit at once
+    instead of finishing its requests."""
+
+    def forward(signum, _frame) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return proc.wait()  # retried after each forwarded signal (PEP 475)
+
+
+def stop(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """Stop `proc` (SIGTERM, then SIGKILL after `grace` seconds) and wait for it."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,7 @@ import typer
 
 from creditgrade.features.settings import settings
 from creditgrade.serving.cli.app import app, console
+from creditgrade.serving.launch import stop, supervise
 
 SERVICE = "creditgrade.serving.service:CreditGrade"
 
@@ -47,9 +49,7 @@ def serve(
     Runs from any working directory and from an installed wheel: the service is imported as
     `creditgrade.serving.service`, and every place it reads comes to its workers as settings."""
     from creditgrade.features.errors import NotFound
-    from creditgrade.models import boosters
     from creditgrade.serving.graded import served_folder
-    from creditgrade.training import tracking
 
     given = {
         "graded": graded,
@@ -74,13 +74,6 @@ def serve(
             f"{s.mlruns / 'mlflow.db'} 处没有模型库：请先运行 `creditgrade train`（或 `make demo`），"
             "或设置 CREDITGRADE_MLRUNS",
         )
-    tracking.configure()
-    if tracking.alias_version(tracking.CHAMPION) is None:
-        raise NotFound(
-            "no champion model is registered: run `creditgrade train` (or `make demo`)",
-            "没有已注册的冠军模型：请先运行 `creditgrade train`（或 `make demo`）",
-        )
-    tracking.load(tracking.CHAMPION, isolated=True)  # a champion that cannot load stops here, with the reason
     try:  # the records sorted by enterprise, for recourse: written here once per ingested city, not on a request
         from creditgrade.features.by_enterprise import copy_for
 
@@ -95,19 +88,34 @@ def serve(
             f"[yellow]warning:[/] no API keys ({s.api_keys_file} missing): every request will get 401; "
             "add one with `creditgrade keys add`"
         )
-    env = {
-        **os.environ,
-        **s.to_env(),
-        "OMP_NUM_THREADS": "1",
-        "BENTOML_DO_NOT_TRACK": "true",
-        boosters.PASSED_ENV: boosters.passed_digests(),  # the workers load the champion just checked without a check
-    }
+    env = {**os.environ, **s.to_env(), "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
     console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
     console.print(f"web console (网页控制台): http://{host}:{port}/console/")
     s.home.mkdir(parents=True, exist_ok=True)
     bentoml = Path(sys.executable).parent / "bentoml"
-    os.execve(
-        str(bentoml),
-        [str(bentoml), "serve", SERVICE, "--host", host, "--port", str(port), "--working-dir", str(s.home)],
-        env,
-    )
+    argv = [str(bentoml), "serve", SERVICE, "--host", host, "--port", str(port), "--working-dir", str(s.home)]
+    # The server starts now and the champion is checked beside it: the check (MLflow's registry, the model parsed
+    # and smoke-tested in a child process) took ~4.5 s that the start used to wait for. The workers check the
+    # model they load themselves (in a child process, as a reload does), so nothing is served from a model that
+    # fails; the check here is for the reason, said where the command was typed, and it stops the server.
+    server = subprocess.Popen(argv, env=env)
+    try:
+        check_champion()
+    except BaseException:
+        stop(server)
+        raise
+    raise typer.Exit(supervise(server))
+
+
+def check_champion() -> None:
+    """The registered champion loads and passes its checks; NotFound or ModelRejected with the reason."""
+    from creditgrade.features.errors import NotFound
+    from creditgrade.training import tracking
+
+    tracking.configure()
+    if tracking.alias_version(tracking.CHAMPION) is None:
+        raise NotFound(
+            "no champion model is registered: run `creditgrade train` (or `make demo`)",
+            "没有已注册的冠军模型：请先运行 `creditgrade train`（或 `make demo`）",
+        )
+    tracking.load(tracking.CHAMPION, isolated=True)  # a champion that cannot load stops here, with the reason
