@@ -37,6 +37,7 @@ from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
 from creditgrade.models.explain import REASON_DICTIONARY, plain
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
+from creditgrade.serving.names import NAMES, write_names
 
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
@@ -370,9 +371,10 @@ def write_graded_folder(
 ) -> GradingSummary:
     """Everything a graded folder holds, from its graded rows and indicator values (`grade_rows`), given as
     parts in USCC order — one part for a city graded whole, one per partition on Spark: the graded table
-    (Parquet), the lookup file the service maps (`write_lookup`), the DuckDB database, the SHAP and dimension
-    plots, the summary. Each file is written in fixed groups of rows from the rows alone, so the parts' sizes
-    never show: a city graded in partitions gives the same bytes as the city graded whole (tested)."""
+    (Parquet), the lookup file the service maps (`write_lookup`) and its name index (`serving.names`), the
+    DuckDB database, the SHAP and dimension plots, the summary. Each file is written in fixed groups of rows
+    from the rows alone, so the parts' sizes never show: a city graded in partitions gives the same bytes as
+    the city graded whole (tested)."""
     metadata = {META_AS_OF: str(day).encode(), b"creditgrade.model_version": scoring.label.encode()}
     reused = 0
     with (
@@ -390,6 +392,7 @@ def write_graded_folder(
         raise GradingError("no enterprise to grade", "没有可分级的企业")
     pa.default_memory_pool().release_unused()
     lookup = pa.ipc.open_file(pa.memory_map(str(tmp / LOOKUP))).read_all()  # mapped, not read into memory
+    write_names(lookup.column("name"), tmp / NAMES)  # the console's name search, mapped by the service
     with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
         no_progress_bar(con.execute)
         con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")

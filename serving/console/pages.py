@@ -25,7 +25,7 @@ from creditgrade.models import grades as G
 from creditgrade.serving.console import charts
 from creditgrade.serving.console.app import BASE, NEEDS, View, problem, scheme_of, temporary_folder
 from creditgrade.serving.console.records import record_tables, records
-from creditgrade.serving.console.search import looks_like_uscc, name_index
+from creditgrade.serving.names import looks_like_uscc, name_index
 
 if TYPE_CHECKING:
     from creditgrade.serving.console.app import Console
