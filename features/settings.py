@@ -169,8 +169,9 @@ def settings() -> Settings:
     last_env, last_cwd, last = _LAST
     if last is not None and cwd == last_cwd and env == last_env:
         return last
+    seen = dict(env)  # before the settings are made from it: a change meanwhile is seen at the next call
     made = _settings()
-    _LAST[:] = [dict(env), cwd, made]
+    _LAST[:] = [seen, cwd, made]
     return made
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -79,28 +80,68 @@ def running_server(
     return running([str(exe), "serve", "--port", str(port), *args], port, env=env, timeout=timeout, on_start=on_start)
 
 
-def supervise(proc: subprocess.Popen) -> int:
-    """Wait for `proc`, a server this process started in its own process group, and return its exit code.
-    SIGTERM and SIGHUP sent to this process are passed on to it. SIGINT is not: Ctrl+C reaches the whole
-    process group from the terminal, the server included, and a second SIGINT would make it quit at once
-    instead of finishing its requests."""
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
-    def forward(signum, _frame) -> None:
+
+class Supervised:
+    """A server this process starts and stays the parent of (`creditgrade serve`).
+
+    The server runs in a process group of its own, so each signal reaches it once, from this process: SIGTERM,
+    SIGHUP (BentoML then reloads its workers) and SIGINT (Ctrl+C, which the terminal sends to this process's
+    group) sent to this process are passed on to it, from before it is started. On Linux the server is also
+    sent SIGTERM when this process dies, even by SIGKILL, so no server is left behind holding the port. The
+    server's exit is this process's: its code, or the signal that killed it."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]):
+        self.proc: subprocess.Popen | None = None
+        self._pending: list[int] = []
+        self._before = {sig: signal.signal(sig, self._forward) for sig in FORWARDED}
+        self.proc = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_stop_with_parent)
+        for sig in self._pending:  # what arrived while it was being started
+            self._forward(sig, None)
+
+    def _forward(self, signum: int, _frame) -> None:
+        if self.proc is None:
+            self._pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signum)
+            self.proc.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGHUP, forward)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return proc.wait()  # retried after each forwarded signal (PEP 475)
+    def _restore(self) -> None:
+        for sig, handler in self._before.items():
+            signal.signal(sig, handler)
+
+    def wait(self) -> int:
+        """The server's exit code, once it has stopped (a server killed by a signal kills this process alike)."""
+        assert self.proc is not None
+        while True:  # in steps: a signal the kernel hands to another thread (MLflow's, say) does not interrupt
+            try:  # a wait without a timeout, and its handler would run only once the server had stopped
+                code = self.proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self._restore()
+        if code < 0:  # killed by a signal: so is this process, so that whatever restarts it sees why
+            with contextlib.suppress(OSError, ValueError):  # SIGKILL's disposition cannot be set, nor need be
+                signal.signal(-code, signal.SIG_DFL)
+            os.kill(os.getpid(), -code)
+        return code
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop the server and its workers (SIGTERM to its process group, SIGKILL after `grace` seconds)."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._restore()
 
 
-def stop(proc: subprocess.Popen, grace: float = 30.0) -> None:
-    """Stop `proc` (SIGTERM, then SIGKILL after `grace` seconds) and wait for it."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before it executes the server
+    """In the server's process: SIGTERM when its parent dies (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1

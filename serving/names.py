@@ -120,19 +120,30 @@ _LOCK = threading.Lock()
 
 def name_index(store) -> NameIndex:
     """The name index of a `GradedStore`: its folder's file, mapped at the first search. A folder graded before
-    the file existed gets it written once (whole or not at all), or, where the folder cannot be written to,
-    the index built in memory."""
+    the file existed, or whose file is damaged or holds another number of names than the table, gets it written
+    again (whole or not at all); where the folder cannot be written to, the index is built in memory."""
     with _LOCK:
         index = _INDEXES.get(store)
         if index is None:
             path = Path(store.folder) / NAMES
-            if not path.exists():
+            index = _mapped(path, len(store))
+            if index is None:
                 try:
                     with atomic_file(path) as tmp:
                         write_names(store.table.column("name"), tmp)
+                    index = _mapped(path, len(store))
                 except OSError:
-                    index = NameIndex(name_table(store.table.column("name")))
+                    pass
             if index is None:
-                index = NameIndex.mapped(path)
+                index = NameIndex(name_table(store.table.column("name")))
             _INDEXES[store] = index
         return index
+
+
+def _mapped(path: Path, rows: int) -> NameIndex | None:
+    """The mapped index at `path` if it is whole and of a table of `rows` rows, else None."""
+    try:
+        index = NameIndex.mapped(path)
+    except (OSError, KeyError, pa.ArrowInvalid):
+        return None
+    return index if len(index) == rows else None

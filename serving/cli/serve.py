@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +12,7 @@ import typer
 
 from creditgrade.features.settings import settings
 from creditgrade.serving.cli.app import app, console
-from creditgrade.serving.launch import stop, supervise
+from creditgrade.serving.launch import Supervised
 
 SERVICE = "creditgrade.serving.service:CreditGrade"
 
@@ -98,13 +97,13 @@ def serve(
     # and smoke-tested in a child process) took ~4.5 s that the start used to wait for. The workers check the
     # model they load themselves (in a child process, as a reload does), so nothing is served from a model that
     # fails; the check here is for the reason, said where the command was typed, and it stops the server.
-    server = subprocess.Popen(argv, env=env)
+    server = Supervised(argv, env)
     try:
         check_champion()
     except BaseException:
-        stop(server)
+        server.stop()
         raise
-    raise typer.Exit(supervise(server))
+    raise typer.Exit(server.wait())
 
 
 def check_champion() -> None:

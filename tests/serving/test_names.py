@@ -79,6 +79,15 @@ def test_a_folder_graded_before_the_file_gets_it_once_or_an_index_in_memory(grad
     assert (folder / N.NAMES).exists() and index.table.num_rows == len(store)
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # nothing half-written left
 
+    for damaged in (b"", b"not an Arrow file", None):  # cut short by a crash, overwritten, another table's
+        if damaged is None:
+            N.write_names(pa.array(["深圳市甲公司"], pa.string()), folder / N.NAMES)
+        else:
+            (folder / N.NAMES).write_bytes(damaged)
+        store = GradedStore(folder)
+        assert N.name_index(store).table.num_rows == len(store)  # written again
+        assert N.NameIndex.mapped(folder / N.NAMES).table.num_rows == len(store)
+
     (folder / N.NAMES).unlink()
 
     def read_only(path):

@@ -61,18 +61,16 @@ def test_every_file_loaded_is_sealed_at_registration(store):
 
 
 def test_a_truncated_model_is_refused_by_grade_and_serve(store, graded_city, tmp_path, monkeypatch):
-    import subprocess
-
     from creditgrade.serving.cli import serve as serve_command
+    from creditgrade.serving.launch import Supervised
 
-    started: list[subprocess.Popen] = []  # `serve` starts the server beside the champion's check
-    real = subprocess.Popen
+    started: list[Supervised] = []  # `serve` starts the server beside the champion's check
 
-    def popen(*args, **kwargs):
-        started.append(real(*args, **kwargs))
+    def recorded(*args, **kwargs):
+        started.append(Supervised(*args, **kwargs))
         return started[-1]
 
-    monkeypatch.setattr(serve_command.subprocess, "Popen", popen)
+    monkeypatch.setattr(serve_command, "Supervised", recorded)
     version, model_file = store
     text = model_file.read_bytes()
     with changed(model_file, text[: len(text) // 2]):
@@ -87,7 +85,7 @@ def test_a_truncated_model_is_refused_by_grade_and_serve(store, graded_city, tmp
         assert served.exit_code == 2 and "SHA-256 differs" in " ".join(served.output.split())
         assert time.monotonic() - start < 30
         assert "Traceback" not in served.output
-        assert len(started) == 1 and started[0].poll() is not None  # the server it had started is stopped
+        assert len(started) == 1 and started[0].proc.poll() is not None  # the server it had started is stopped
     assert tracking.load().version == version  # restored: loads again
 
 
