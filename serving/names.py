@@ -30,7 +30,7 @@ from creditgrade.features.store import atomic_file
 NAMES = "names.arrow"
 LIMIT = 20
 FUZZY_CUTOFF = 70
-CITY_PREFIX = "^深圳市?"  # typed or not, a name search ignores the city's own prefix (深圳市 or 深圳)
+CITY_PREFIXES = ("深圳市", "深圳")  # typed or not, a name search ignores the city's own prefix (the longer first)
 BLOCK = 1 << 16  # names per block of the similarity scan: what a worker holds of them at once
 USCC_LIKE = re.compile(r"^[0-9A-Za-z]{6,40}$")
 
@@ -42,7 +42,7 @@ def looks_like_uscc(q: str) -> bool:
 
 def bare(name: str) -> str:
     """A name as the index holds it: without the city's prefix."""
-    for p in ("深圳市", "深圳"):
+    for p in CITY_PREFIXES:
         if name.startswith(p):
             return name[len(p) :]
     return name
@@ -51,7 +51,8 @@ def bare(name: str) -> str:
 def name_table(names: pa.Array | pa.ChunkedArray) -> pa.Table:
     """The index of `names` (the lookup file's `name` column, in row order): `sorted` and its `row`, then `bare`
     in row order. Sorting is stable, so equal names keep their rows' order."""
-    plain = pc.replace_substring_regex(pc.fill_null(names, ""), CITY_PREFIX, "", max_replacements=1)
+    prefix = "^(?:" + "|".join(map(re.escape, CITY_PREFIXES)) + ")"  # what `bare` strips, in Arrow's kernels
+    plain = pc.replace_substring_regex(pc.fill_null(names, ""), prefix, "", max_replacements=1)
     order = pc.sort_indices(plain)
     return pa.table(
         {"sorted": pc.take(plain, order), "row": pc.cast(order, pa.int64()), "bare": plain}
@@ -111,7 +112,7 @@ class NameIndex:
                 scores.append(score[close])
             offset += len(chunk)
         row, score = np.concatenate(rows or [np.empty(0, np.int64)]), np.concatenate(scores or [np.empty(0)])
-        return row[np.lexsort((row, -score.astype(np.float64)))][:limit].astype(np.int64)
+        return row[np.lexsort((row, -score.astype(np.float64)))][:limit]
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
