@@ -21,6 +21,7 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_MONTHLY | monthly | home/data/monthly (months/ and history/) |
 | CREDITGRADE_RECORDS | records | home/data/clean (the ingested raw tables, for objections) |
 | CREDITGRADE_DATABASE_URL | database_url | sqlite:///<monthly>/workflow.db; a postgresql:// URL for a team |
+| CREDITGRADE_LOOKUPS | lookups | files (the graded folder, mapped); database: the team database (PostgreSQL) |
 | CREDITGRADE_OBJECTION_DAYS | objection_days | 15 (working days to answer an objection) |
 | CREDITGRADE_CHECKS | checks | none |
 | CREDITGRADE_INSPECTORS | inspectors | none |
@@ -64,6 +65,7 @@ class Settings:
     monthly: Path
     records: Path
     database_url: str
+    lookups: str  # where the service answers lookups and history from: "files" or "database" (serving/database.py)
     objection_days: int
     checks: Path | None
     inspectors: Path | None
@@ -94,6 +96,7 @@ class Settings:
             "CREDITGRADE_MONTHLY": str(self.monthly),
             "CREDITGRADE_RECORDS": str(self.records),
             "CREDITGRADE_DATABASE_URL": self.database_url,
+            "CREDITGRADE_LOOKUPS": self.lookups,
             "CREDITGRADE_OBJECTION_DAYS": str(self.objection_days),
             "CREDITGRADE_API_KEYS_FILE": str(self.api_keys_file),
             "CREDITGRADE_AUDIT_LOG": str(self.audit_log),
@@ -157,6 +160,22 @@ def _count(name: str, default: int) -> int:
     return int(value)
 
 
+LOOKUPS = ("files", "database")
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        from creditgrade.features.errors import CreditgradeError
+
+        raise CreditgradeError(
+            f"{name} must be one of {', '.join(choices)}; got {value!r}",
+            f"环境变量 {name} 须为 {'、'.join(choices)} 之一，当前为 {value!r}",
+            code="bad_setting",
+        )
+    return value
+
+
 _LAST: list = [None, None, None]  # (the environment, the working folder, the settings they gave)
 
 
@@ -191,6 +210,7 @@ def _settings() -> Settings:
         monthly=monthly,
         records=_path("CREDITGRADE_RECORDS", data / "clean"),
         database_url=os.environ.get("CREDITGRADE_DATABASE_URL") or f"sqlite:///{monthly / 'workflow.db'}",
+        lookups=_choice("CREDITGRADE_LOOKUPS", LOOKUPS),
         objection_days=_count("CREDITGRADE_OBJECTION_DAYS", 15),
         checks=_optional_path("CREDITGRADE_CHECKS"),
         inspectors=_optional_path("CREDITGRADE_INSPECTORS"),

@@ -208,6 +208,10 @@ class GradedStore:
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()
 
+    def names(self) -> pa.ChunkedArray:
+        """Every enterprise's name in USCC order (the name index's rows)."""
+        return self.table.column("name")
+
 
 def fixed_width(strings: pa.Array) -> np.ndarray | None:
     """A string array as numpy fixed-width bytes over the same memory (no copy) when every value has the same

@@ -198,6 +198,9 @@ def run_month(
         progress("history", 0, 1)
         history.write_lookup()
         progress("history", 1, 1)
+        from creditgrade.serving.database import sync_when_served
+
+        sync_when_served(root, f"month {as_of} was published", f"{as_of} 月度结果已发布")
     return run
 
 

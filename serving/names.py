@@ -120,24 +120,25 @@ _LOCK = threading.Lock()
 
 
 def name_index(store) -> NameIndex:
-    """The name index of a `GradedStore`: its folder's file, mapped at the first search. A folder graded before
-    the file existed, or whose file is damaged or holds another number of names than the table, gets it written
-    again (whole or not at all); where the folder cannot be written to, the index is built in memory."""
+    """The name index of a `GradedStore` (or a `DatabaseStore`): its folder's file, mapped at the first search. A
+    folder graded before the file existed, or whose file is damaged or holds another number of names than the
+    table, gets it written again (whole or not at all); where the folder cannot be written to, or the store has
+    no folder (a month served from the database on a machine without its files), the index is built in memory."""
     with _LOCK:
         index = _INDEXES.get(store)
-        if index is None:
+        if index is None and store.folder is not None:
             path = Path(store.folder) / NAMES
             index = _mapped(path, len(store))
             if index is None:
                 try:
                     with atomic_file(path) as tmp:
-                        write_names(store.table.column("name"), tmp)
+                        write_names(store.names(), tmp)
                     index = _mapped(path, len(store))
                 except OSError:
                     pass
-            if index is None:
-                index = NameIndex(name_table(store.table.column("name")))
-            _INDEXES[store] = index
+        if index is None:
+            index = NameIndex(name_table(store.names()))
+        _INDEXES[store] = index
         return index
 
 

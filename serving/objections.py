@@ -352,6 +352,9 @@ def decide(
     rows = History.rows(graded, month, correction=o.id, corrected_on=day)
     history.write_regraded(graded, o.id, day)  # the whole row, for the service to answer at once
     history.write_correction(rows, o.id)
+    from creditgrade.serving.database import sync_when_served
+
+    sync_when_served(history.root.parent, f"{o.id} was upheld and the enterprise regraded", f"{o.id} 已支持并重新分级")
     after = rows.to_pylist()[0]
     return Decision(
         decided,

@@ -43,6 +43,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import bentoml
@@ -260,8 +261,14 @@ class CreditGrade:
         try:
             scoring = self._tracking.load(self._tracking.CHAMPION, isolated=True)
             scoring.model.config = scoring.model.config.with_threads(1)  # one per worker
-            folder = served_folder(self.root, self.settings.monthly)
-            store = GradedStore(folder)
+            if self.settings.lookups == "database":  # the team database's newest month (serving/database.py)
+                from creditgrade.serving.database import DatabaseStore, matching_folder
+
+                store = DatabaseStore(self.settings.database_url)
+                folder = store.folder = matching_folder(self.root, self.settings.monthly, store.as_of)
+            else:
+                folder = served_folder(self.root, self.settings.monthly)
+                store = GradedStore(folder)
         except CreditgradeError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever it was, the serving state stays as it is
@@ -270,17 +277,26 @@ class CreditGrade:
                 "冠军模型或分级结果无法加载",
             ) from None
         self.scoring, self.store, self.folder, self.loaded_at = scoring, store, folder, time.time()
-        self.regraded = Regraded(self.settings.monthly / "history" / REGRADED, self.store.as_of)
+        if self.settings.lookups == "database":
+            from creditgrade.serving.database import DatabaseRegraded
+
+            self.regraded = DatabaseRegraded(self.store)
+        else:
+            self.regraded = Regraded(self.settings.monthly / "history" / REGRADED, self.store.as_of)
         self.months_seen = self._months_stamp()
         summary = metrics.month_summary(self.settings.monthly)
         if summary is not None:
             metrics.show(summary)  # the month's drift and warnings as gauges on /metrics
 
     def _months_stamp(self):
+        """What changes when a month is published: the months folder, and the database's newest month when
+        lookups are served from it."""
         try:
-            return (self.settings.monthly / "months").stat().st_mtime_ns
+            files = (self.settings.monthly / "months").stat().st_mtime_ns
         except FileNotFoundError:
-            return None
+            files = None
+        stamp = getattr(self.store, "stamp", None)
+        return (files, stamp()) if stamp is not None else files
 
     def _marker(self):
         return self.root / ".reload"
@@ -471,9 +487,7 @@ class CreditGrade:
 
         self._fresh()
         config = parse_plan(plan)
-        pv = preview(
-            self.folder / "graded.parquet", config, checks=self.settings.checks, inspectors=self.settings.inspectors
-        )
+        pv = preview(self._graded_file(), config, checks=self.settings.checks, inspectors=self.settings.inspectors)
         listed = draw(pv, seed).to_pylist() if seed is not None else None
         self.audit.append(
             [
@@ -543,7 +557,20 @@ class CreditGrade:
             raise NotFound(f"{code} is in no published month", f"已发布的月份中没有 {code}")
         return {"uscc": code, "months": months}
 
+    def _graded_file(self) -> Path:
+        """The served month's graded table, which plans are drawn from."""
+        if self.folder is None:
+            raise NotFound(
+                f"the graded folder of {self.store.as_of} is not on this machine: plans are drawn from it",
+                f"本机没有 {self.store.as_of} 的分级结果目录：抽查计划须据此生成",
+            )
+        return self.folder / "graded.parquet"
+
     def _lookup(self):
+        if self.settings.lookups == "database":
+            from creditgrade.serving.database import DatabaseHistory
+
+            return DatabaseHistory(self.store)
         if getattr(self, "_history_lookup", None) is None:
             from creditgrade.serving.history import History, Lookup
 

@@ -73,6 +73,22 @@ def month(
     render.month(run)
 
 
+@app.command("sync-database")
+def sync_database(
+    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+) -> None:
+    """Copy into the team database (CREDITGRADE_DATABASE_URL, PostgreSQL) the published months, corrections
+    and the newest month's grades it does not hold yet, for a service with CREDITGRADE_LOOKUPS=database
+    (同步到团队数据库)."""
+    from creditgrade.features.settings import settings
+    from creditgrade.serving.database import describe, sync
+
+    url = settings().database_url
+    with progress_bar("team database") as update:
+        loaded = sync(url, _root(root), progress=update)
+    render.database_sync(loaded, describe(url))
+
+
 @app.command()
 def history(
     uscc: str = typer.Argument(..., help="The enterprise's USCC."),

@@ -493,6 +493,22 @@ def history(uscc: str, frame) -> None:
     console.print("graded by (评级模型): " + ", ".join(dict.fromkeys(frame.model_version)))
 
 
+def database_sync(loaded: dict, held: dict) -> None:
+    """What `month sync-database` copied, and what the team database now holds."""
+    console.print(
+        f"loaded (已载入): {len(loaded['months'])} month(s) of history {', '.join(loaded['months']) or '—'}; "
+        f"{len(loaded['corrections'])} correction(s); grades of {loaded['graded'] or '— (already there 已是最新)'}"
+    )
+    t = Table(title="Graded months in the team database (团队数据库中的分级月份)")
+    for c in ("as of 截至", "enterprises 企业数", "model 模型", "loaded 载入时间"):
+        t.add_column(c)
+    for g in held["graded"]:
+        t.add_row(g["as_of"], f"{g['enterprises']:,}", escape(str(g["model_version"])), g["loaded_at"][:19])
+    console.print(t)
+    months = [h for h in held["history"] if ":" not in h]
+    console.print(f"history (历史): {len(months)} month(s), {len(held['history']) - len(months)} correction file(s)")
+
+
 def warnings(day, frame, limit: int, out) -> None:
     """A month's early warnings: the first `limit` rows."""
     t = Table(title=f"Early warnings {day}: {len(frame):,} enterprises (风险预警)")

@@ -65,7 +65,13 @@ def serve(
     )
     if monthly is not None and not os.environ.get("CREDITGRADE_DATABASE_URL"):  # the workflow follows its folder
         s = dataclasses.replace(s, database_url=f"sqlite:///{s.monthly / 'workflow.db'}")
-    folder = served_folder(s.graded, s.monthly)
+    if s.lookups == "database":  # the newest month in the team database (serving/database.py)
+        from creditgrade.serving.database import DatabaseStore
+
+        store = DatabaseStore(s.database_url)
+        where = f"{store.as_of} from the team database ({len(store):,} enterprises)"
+    else:
+        where = served_folder(s.graded, s.monthly)
     if s.tracking_uri is None and not (s.mlruns / "mlflow.db").exists():
         raise NotFound(
             f"no model store at {s.mlruns / 'mlflow.db'}: run `creditgrade train` (or `make demo`), or point "
@@ -88,7 +94,7 @@ def serve(
             "add one with `creditgrade keys add`"
         )
     env = {**os.environ, **s.to_env(), "OMP_NUM_THREADS": "1", "BENTOML_DO_NOT_TRACK": "true"}
-    console.print(f"serving {folder} on http://{host}:{port} with {workers} worker(s) (服务启动)")
+    console.print(f"serving {where} on http://{host}:{port} with {workers} worker(s) (服务启动)")
     console.print(f"web console (网页控制台): http://{host}:{port}/console/")
     s.home.mkdir(parents=True, exist_ok=True)
     bentoml = Path(sys.executable).parent / "bentoml"

@@ -124,7 +124,7 @@ def act(view: View, f: dict[str, Any], upload: bytes, upload_name: str | None) -
     svc, t = view.svc, view.t
     config = parse_plan(plan_of(f, t))
     s = svc.settings
-    pv = preview(svc.folder / "graded.parquet", config, checks=s.checks, inspectors=s.inspectors)
+    pv = preview(svc._graded_file(), config, checks=s.checks, inspectors=s.inspectors)
     summary = pv.summary()
     grades = [g.grade for g in summary.per_grade]
     chart = charts.grouped(
