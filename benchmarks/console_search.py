@@ -35,7 +35,7 @@ def main() -> None:
     names = column.to_pylist()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        N.write_names(column, Path(tmp) / N.NAMES)
+        N.write_names(column, Path(tmp) / N.NAMES, {"rows": len(column)})
         written = time.perf_counter() - start
         before = pa.total_allocated_bytes()
         start = time.perf_counter()

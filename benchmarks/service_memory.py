@@ -216,13 +216,62 @@ def server_env(a: argparse.Namespace) -> dict[str, str]:
     }
 
 
+def loaded_database(server: str, folder: Path, n: int) -> tuple[str, float | None]:
+    """The URL of a database holding the city's graded month (`serving.database.load_graded`), loaded once and
+    kept with the cluster; the load's seconds when it was loaded now."""
+    from creditgrade.serving.database import DatabaseStore, load_graded
+    from creditgrade.serving.launch import new_database
+
+    url = f"{server}/city_{n}"
+    try:
+        if len(DatabaseStore(url)) == n:
+            return url, None
+    except Exception:  # noqa: BLE001 - no such database yet, or an earlier load that did not finish
+        pass
+    url = new_database(server, f"city_{n}")
+    from creditgrade.serving.database import connect
+
+    t = time.perf_counter()
+    with connect(url) as con:
+        load_graded(con, folder)
+    seconds = time.perf_counter() - t
+    print(f"  loaded {n:,} enterprises into PostgreSQL in {seconds:.0f} s", flush=True)
+    return url, seconds
+
+
+def postgres_memory() -> float:
+    """The PostgreSQL server's processes' summed RSS (MB; counts shared buffers more than once)."""
+    total = 0
+    for p in psutil.process_iter(["name", "memory_info"]):
+        if p.info["name"] and p.info["name"].startswith("postgres") and p.info["memory_info"]:
+            total += p.info["memory_info"].rss
+    return total / 2**20
+
+
 def main() -> None:
     p = bench_arguments(__doc__.splitlines()[0])
     p.add_argument("--cities", default="2230000,10000000", help="Synthesised city sizes, beside the demo's.")
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument(
+        "--lookups",
+        choices=["files", "database"],
+        default="files",
+        help="Serve from the graded folder's mapped file, or from PostgreSQL (a local cluster kept in --pg).",
+    )
+    p.add_argument("--pg", type=Path, default=Path("/var/tmp/creditgrade-bench-pg"), help="The local cluster's folder.")
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.lookups == "database":
+        from creditgrade.serving.launch import local_postgres
+
+        with local_postgres(a.pg, port=54329) as server:
+            run(a, server)
+    else:
+        run(a, None)
+
+
+def run(a: argparse.Namespace, server: str | None) -> None:
     demo = served_folder(a.demo / "graded", a.demo / "monthly")
     env = server_env(a)
     cities = {len(GradedStore(demo)): demo}
@@ -230,6 +279,9 @@ def main() -> None:
         cities[n] = synthesise(demo, a.out, n)
     results = {}
     for n, folder in cities.items():
+        if server is not None:
+            url, load_s = loaded_database(server, folder, n)
+            env = {**server_env(a), "CREDITGRADE_LOOKUPS": "database", "CREDITGRADE_DATABASE_URL": url}
         store = GradedStore(folder)
         codes = (
             store.table.column("uscc")
@@ -238,13 +290,16 @@ def main() -> None:
         )
         del store
         print(f"city of {n:,} enterprises ({folder}):", flush=True)
-        side = in_process(folder)
+        side = in_process(folder) if server is None else {}
         print(
             "    one process, 2,000 lookups: "
             + "; ".join(f"{k}: anonymous {v['anon']:.0f} MB, {v['ms']:.2f} ms a lookup" for k, v in side.items()),
             flush=True,
         )
         results[n] = {**measure(folder, codes, a, env), "in_process": side}
+        if server is not None:
+            results[n]["postgres_rss_mb"], results[n]["load_s"] = postgres_memory(), load_s
+            print(f"    PostgreSQL's processes: {results[n]['postgres_rss_mb']:.0f} MB RSS (summed)", flush=True)
     anon = {n: max(m["anon"] for m in r["workers"]) for n, r in results.items()}
     low, high = min(anon.values()), max(anon.values())
     print(

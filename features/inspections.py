@@ -120,9 +120,12 @@ def checked_rows(frame: pd.DataFrame, drawn: pd.DataFrame, known_ids: set, today
     # Long (98 lines): one check after another on each result row, each refusal worded in both languages.
     problems: list[tuple[int, str, str]] = []
     out = []
-    by_uscc = {u: g for u, g in drawn.groupby("uscc")}
+    by_uscc: dict[str, list[dict]] = {}  # each enterprise's draws, as plain records (no frame per enterprise)
+    for plan in drawn.to_dict("records"):
+        by_uscc.setdefault(plan["uscc"], []).append(plan)
+    days = pd.to_datetime(frame["check_date"], errors="coerce", format="mixed") if len(frame) else []
     seen = set()
-    for i, r in enumerate(frame.to_dict("records"), start=2):
+    for i, r, day in zip(range(2, len(frame) + 2), frame.to_dict("records"), days):
         uscc = str(r["uscc"]).strip()
         plans = by_uscc.get(uscc)
         if plans is None:
@@ -130,21 +133,21 @@ def checked_rows(frame: pd.DataFrame, drawn: pd.DataFrame, known_ids: set, today
             continue
         wanted = str(r.get("plan_id") or "").strip()
         if wanted:
-            plans = plans[plans["plan_id"] == wanted]
-            if plans.empty:
+            plans = [p for p in plans if p["plan_id"] == wanted]
+            if not plans:
                 problems.append((i, f"{uscc} was not drawn by plan {wanted}", f"{uscc} 未被计划 {wanted} 抽中"))
                 continue
         if len(plans) > 1:
+            listed = ", ".join(p["plan_id"] for p in plans)
             problems.append(
                 (
                     i,
-                    f"{uscc} was drawn by plans {', '.join(plans['plan_id'])}; give plan_id",
-                    f"{uscc} 被多个计划抽中（{', '.join(plans['plan_id'])}），须注明计划编号 plan_id",
+                    f"{uscc} was drawn by plans {listed}; give plan_id",
+                    f"{uscc} 被多个计划抽中（{listed}），须注明计划编号 plan_id",
                 )
             )
             continue
-        plan = plans.iloc[0]
-        day = pd.to_datetime(r["check_date"], errors="coerce")
+        plan = plans[0]
         if pd.isna(day):
             problems.append((i, f"check_date {r['check_date']!r} is not a date", f"检查日期 {r['check_date']!r} 无效"))
             continue

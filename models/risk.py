@@ -135,12 +135,22 @@ class RiskModel:
         self.catalog_version = catalog_version
 
     def fit(
-        self, x: pd.DataFrame, y, w=None, x_valid: pd.DataFrame | None = None, y_valid=None, w_valid=None
+        self,
+        x: pd.DataFrame,
+        y,
+        w=None,
+        x_valid: pd.DataFrame | None = None,
+        y_valid=None,
+        w_valid=None,
+        init: RiskModel | None = None,
     ) -> RiskModel:
         """Fit the trees; with a validation set, stop early and calibrate on it (out of time).
 
         Without one, the trees grow `n_estimators` rounds and the probabilities stay uncalibrated until
-        `calibrate` is given out-of-fold margins.
+        `calibrate` is given out-of-fold margins. With `init` (a fitted model of the same indicators) the
+        boosting starts from its trees up to its best iteration and adds trees to them (a warm start: its
+        rows must not include the validation rows, or the early stopping and calibration would see rows
+        the trees learned from).
         """
         x = self._check(x)
         w = np.ones(len(x)) if w is None else np.asarray(w, dtype=float)
@@ -149,9 +159,14 @@ class RiskModel:
         )
         train = lgb.Dataset(x, label=np.asarray(y), weight=w, free_raw_data=False)
         params = self.config.lightgbm_params(constraints)
+        start = None
+        if init is not None:
+            if tuple(init.features) != self.features:
+                raise ValueError("a warm start needs a model of the same indicators, in the same order")
+            start = lgb.Booster(model_str=init.booster_.model_to_string(num_iteration=init.booster_.best_iteration))
         if x_valid is None:
-            self.booster_ = lgb.train(params, train, num_boost_round=self.config.n_estimators)
-            self.booster_.best_iteration = self.config.n_estimators
+            self.booster_ = lgb.train(params, train, num_boost_round=self.config.n_estimators, init_model=start)
+            self.booster_.best_iteration = self.booster_.current_iteration()
             self.calibrator_ = Calibrator("sigmoid")
         else:
             x_valid = self._check(x_valid)
@@ -163,6 +178,7 @@ class RiskModel:
                 num_boost_round=self.config.n_estimators,
                 valid_sets=[valid],
                 callbacks=[lgb.early_stopping(self.config.early_stopping_rounds, verbose=False)],
+                init_model=start,
             )
             self.calibrate(self.predict_raw(x_valid), y_valid, w_valid)
         self.medians_ = {c: (None if np.isnan(v) else float(v)) for c, v in x.median().items()}
@@ -181,11 +197,19 @@ class RiskModel:
         self.calibrator_ = Calibrator.fit(self.config.calibration, np.asarray(margin), np.asarray(y), w)
         return self
 
-    def predict_raw(self, x: pd.DataFrame) -> np.ndarray:
-        """The trees' log-odds (before calibration)."""
-        return np.asarray(
-            self.booster_.predict(self._check(x), num_iteration=self.booster_.best_iteration, raw_score=True)
-        )
+    def predict_raw(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The trees' log-odds (before calibration). `x` a frame holding the indicator columns, or the matrix of
+        them in `features` order (`matrix`: several models predicting the same rows convert them once)."""
+        if isinstance(x, np.ndarray):
+            if x.ndim != 2 or x.shape[1] != len(self.features):
+                raise ValueError(f"a matrix of {len(self.features)} indicator columns is needed; got shape {x.shape}")
+        else:
+            x = self._check(x)
+        return np.asarray(self.booster_.predict(x, num_iteration=self.booster_.best_iteration, raw_score=True))
+
+    def matrix(self, x: pd.DataFrame) -> np.ndarray:
+        """The indicator columns of `x` in `features` order as one float64 matrix (row-major, as LightGBM reads)."""
+        return np.ascontiguousarray(self._check(x).to_numpy(dtype=np.float64))
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that an inspection finds a problem."""

@@ -37,7 +37,7 @@ from creditgrade.models import grades as G
 from creditgrade.models.evaluation import migration
 from creditgrade.models.explain import REASON_DICTIONARY, plain
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
-from creditgrade.serving.names import NAMES, write_names
+from creditgrade.serving.names import NAMES, identity, write_names
 
 Progress = Callable[[str, int, int], None]
 GRADED = "graded.parquet"
@@ -392,7 +392,7 @@ def write_graded_folder(
         raise GradingError("no enterprise to grade", "没有可分级的企业")
     pa.default_memory_pool().release_unused()
     lookup = pa.ipc.open_file(pa.memory_map(str(tmp / LOOKUP))).read_all()  # mapped, not read into memory
-    write_names(lookup.column("name"), tmp / NAMES)  # the console's name search, mapped by the service
+    write_names(lookup.column("name"), tmp / NAMES, identity(lookup))  # the console's name search, mapped
     with duckdb.connect(str(tmp / DATABASE), config={"memory_limit": "2GB", "threads": 2}) as con:
         no_progress_bar(con.execute)
         con.execute(f"CREATE TABLE graded AS SELECT * FROM read_parquet('{tmp / GRADED}') ORDER BY uscc")

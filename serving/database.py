@@ -347,6 +347,19 @@ class DatabaseStore:
     def column(self, name: str, position: int):
         return self._held([position])[0][name]
 
+    def identity(self) -> dict:
+        """The served month's identity, as `serving.names.identity` gives it for the month's lookup file."""
+        ends = self._query(
+            f"SELECT uscc FROM {self._table} WHERE position IN (0, %s) ORDER BY position", [len(self) - 1]
+        )
+        return {
+            "as_of": self.as_of,
+            "model_version": self.model_version,
+            "rows": len(self),
+            "first": ends[0][0],
+            "last": ends[-1][0],
+        }
+
     def names(self) -> pa.Array:
         """Every enterprise's name in position order (for a name index built in memory)."""
         rows = self._query(f"SELECT name FROM {self._table} ORDER BY position", [])

@@ -208,6 +208,12 @@ class GradedStore:
     def column(self, name: str, position: int):
         return self.table.column(name)[position].as_py()
 
+    def identity(self) -> dict:
+        """The served table's identity (`serving.names.identity`), which its name index is stamped with."""
+        from creditgrade.serving.names import identity
+
+        return identity(self.table)
+
     def names(self) -> pa.ChunkedArray:
         """Every enterprise's name in USCC order (the name index's rows)."""
         return self.table.column("name")

@@ -145,3 +145,82 @@ def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before
     """In the server's process: SIGTERM when its parent dies (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
+class NoPostgres(RuntimeError):
+    """A local PostgreSQL server could not be started here (not installed, no user to run it as, it failed)."""
+
+
+def _postgres_bin() -> Path | None:
+    import glob
+    import shutil
+
+    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1:]), None)
+    return Path(found).resolve().parent if found else None
+
+
+@contextlib.contextmanager
+def local_postgres(folder: Path, port: int | None = None) -> Iterator[str]:
+    """A PostgreSQL server on loopback with its cluster in `folder` (made there when absent, kept after), for
+    the tests and benchmarks of the team-database options: Debian's postgresql package (`make postgres`).
+    Yields the SQLAlchemy URL of its server (`postgresql+psycopg://postgres@127.0.0.1:<port>`); stopped at the
+    end. Raises NoPostgres, with the reason, where it cannot start."""
+    import pwd
+    import shutil
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        raise NoPostgres("PostgreSQL is not installed (Debian's postgresql package; `make postgres` as root)")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the cluster belongs to the package's user
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            raise NoPostgres("running as root and there is no `postgres` user to run PostgreSQL as") from None
+        shutil.chown(folder, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", port or free_port()
+    # fsync off and no WAL for a table filled in the transaction that made it: a throwaway server, not a record
+    options = (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=minimal -c max_wal_senders=0"
+    )
+    try:
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(
+                [*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options, "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log = (folder / "log").read_text()[-2000:] if (folder / "log").exists() else ""
+        raise NoPostgres(f"could not start PostgreSQL: {exc} {getattr(exc, 'stderr', b'') or b''!r} {log}") from None
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, timeout=120
+        )
+
+
+def new_database(server: str, name: str | None = None) -> str:
+    """A new, empty database on the server at `server` (a URL of `local_postgres`); its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = name or f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        con.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return f"{server}/{name}"

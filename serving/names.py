@@ -15,6 +15,7 @@ a few hundred MB at 2.23 M enterprises).
 from __future__ import annotations
 
 import bisect
+import json
 import re
 import threading
 import weakref
@@ -28,6 +29,7 @@ from rapidfuzz import fuzz, process
 from creditgrade.features.store import atomic_file
 
 NAMES = "names.arrow"
+NAMES_OF = b"creditgrade.names_of"  # the metadata stamping the file with its table's identity
 LIMIT = 20
 FUZZY_CUTOFF = 70
 CITY_PREFIXES = ("深圳市", "深圳")  # typed or not, a name search ignores the city's own prefix (the longer first)
@@ -59,9 +61,24 @@ def name_table(names: pa.Array | pa.ChunkedArray) -> pa.Table:
     ).combine_chunks()
 
 
-def write_names(names: pa.Array | pa.ChunkedArray, path: Path) -> None:
-    """The index of `names` written to `path` (uncompressed Arrow IPC, in blocks of BLOCK rows)."""
+def identity(table: pa.Table) -> dict:
+    """What tells one graded table from another (a lookup file's, or a `DatabaseStore`'s equivalent): its month,
+    model, number of rows and first and last USCC. A name index is stamped with it and used only for it."""
+    n = table.num_rows
+    return {
+        "as_of": str(table.column("as_of")[0]) if n else None,
+        "model_version": table.column("model_version")[0].as_py() if n else None,
+        "rows": n,
+        "first": table.column("uscc")[0].as_py() if n else None,
+        "last": table.column("uscc")[n - 1].as_py() if n else None,
+    }
+
+
+def write_names(names: pa.Array | pa.ChunkedArray, path: Path, of: dict) -> None:
+    """The index of `names` written to `path` (uncompressed Arrow IPC, in blocks of BLOCK rows), stamped with the
+    identity of the table the names are of (`identity`)."""
     table = name_table(names)
+    table = table.replace_schema_metadata({NAMES_OF: json.dumps(of, sort_keys=True).encode()})
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
         out.write_table(table, max_chunksize=BLOCK)
 
@@ -78,6 +95,11 @@ class NameIndex:
     @classmethod
     def mapped(cls, path: Path) -> NameIndex:
         return cls(pa.ipc.open_file(pa.memory_map(str(path))).read_all())  # zero-copy: the map
+
+    def of(self) -> dict | None:
+        """The identity of the table the index was written for (None: a file written before it was stamped)."""
+        stamp = (self.table.schema.metadata or {}).get(NAMES_OF)
+        return json.loads(stamp) if stamp else None
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -121,19 +143,19 @@ _LOCK = threading.Lock()
 
 def name_index(store) -> NameIndex:
     """The name index of a `GradedStore` (or a `DatabaseStore`): its folder's file, mapped at the first search. A
-    folder graded before the file existed, or whose file is damaged or holds another number of names than the
-    table, gets it written again (whole or not at all); where the folder cannot be written to, or the store has
+    folder graded before the file existed, or whose file is damaged or stamped as another table's (`identity`),
+    gets it written again (whole or not at all); where the folder cannot be written to, or the store has
     no folder (a month served from the database on a machine without its files), the index is built in memory."""
     with _LOCK:
         index = _INDEXES.get(store)
         if index is None and store.folder is not None:
-            path = Path(store.folder) / NAMES
-            index = _mapped(path, len(store))
+            path, of = Path(store.folder) / NAMES, store.identity()
+            index = _mapped(path, of)
             if index is None:
                 try:
                     with atomic_file(path) as tmp:
-                        write_names(store.names(), tmp)
-                    index = _mapped(path, len(store))
+                        write_names(store.names(), tmp, of)
+                    index = _mapped(path, of)
                 except OSError:
                     pass
         if index is None:
@@ -142,10 +164,11 @@ def name_index(store) -> NameIndex:
         return index
 
 
-def _mapped(path: Path, rows: int) -> NameIndex | None:
-    """The mapped index at `path` if it is whole and of a table of `rows` rows, else None."""
+def _mapped(path: Path, of: dict) -> NameIndex | None:
+    """The mapped index at `path` if it is whole and stamped as the index of the table whose identity is `of`
+    (a file copied from another month, or left by an earlier release, is not), else None."""
     try:
         index = NameIndex.mapped(path)
-    except (OSError, KeyError, pa.ArrowInvalid):
+        return index if len(index) == of["rows"] and index.of() == of else None
+    except (OSError, KeyError, ValueError, pa.ArrowInvalid):
         return None
-    return index if len(index) == rows else None

@@ -12,13 +12,10 @@ Two session-wide rules live here too:
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -87,69 +84,20 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1:]), None)
-    return Path(found).resolve().parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
     """A real PostgreSQL server on loopback, for the team's database option: a throwaway cluster started in a
     temporary folder (Debian's postgresql package, which `make test` installs) and stopped at the end.
     Yields a function giving the URL of a new, empty database."""
-    from creditgrade.serving.launch import free_port
+    from creditgrade.serving.launch import NoPostgres, local_postgres, new_database
 
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (Debian's postgresql package; `make postgres` as root installs it)")
     folder = Path(tempfile.mkdtemp(prefix="creditgrade-pg-"))  # not pytest's tmp: the server's user must own it
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the cluster belongs to the package's user
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run the PostgreSQL server as")
-        shutil.chown(folder, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", free_port()
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     try:
-        subprocess.run(
-            [*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options, "start"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        log = (folder / "log").read_text()[-2000:] if (folder / "log").exists() else ""
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"could not start a PostgreSQL server: {exc} {getattr(exc, 'stderr', b'') or b''!r} {log}")
-    base = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-
-    def database() -> str:
-        import sqlalchemy as sa
-
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as con:
-            con.execute(sa.text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        return f"{base}/{name}"
-
-    try:
-        yield database
+        with local_postgres(folder) as server:
+            yield lambda: new_database(server)
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
     finally:
-        subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -9,8 +9,10 @@ Each month m of the city's last simulated year Y (as-of dates T0 = 31 Dec of Y�
 The first plan uses `creditgrade train`'s model as of 31 Dec of Y−2 (learned from the simulator's own
 inspection history). Each retraining then learns from the loop's inspections so far, one row per
 inspection with the enterprise's features as of T0 (training/dataset.py): the same monotone LightGBM,
-cross-fitted in 5 folds (early stopping on the held-out fold), the five models' mean log-odds
-calibrated (Platt) on the out-of-fold log-odds. Two runs share every random number (the same public order and start of
+cross-fitted in 5 folds by enterprise (early stopping on the held-out fold), the five models' mean log-odds
+calibrated (Platt) on the out-of-fold log-odds. By default (`schedule="warm"`) each cycle's fold models
+start from the last cycle's and add trees at a larger step (`WARM`); `schedule="full"` grows them anew each
+cycle with `creditgrade train`'s settings. Two runs share every random number (the same public order and start of
 the month's systematic draw, the same outcome for the same inspection); they differ
 only in whether the inspections are weighted by 1/π. A plan spends most of its budget on the riskiest
 few percent (π = 1) and gives everyone else the floor (π = 0.005), so unweighted, the rows the model
@@ -48,7 +50,7 @@ from creditgrade.features.pipeline import build_features, read_features
 from creditgrade.models import grades as G
 from creditgrade.models.planning.draw import inclusion_probabilities, systematic, uniforms
 from creditgrade.models.planning.plan import Plan
-from creditgrade.models.risk import Calibrator, RiskModel
+from creditgrade.models.risk import Calibrator, RiskModel, RiskModelConfig
 from creditgrade.models.scaling import probability_to_score
 from creditgrade.training.dataset import design_matrix, labelled_rows
 from creditgrade.training.train import load_checks, train
@@ -56,6 +58,11 @@ from creditgrade.training.train import load_checks, train
 DEFAULT_PLAN = Plan(plan_id="cycle", scheme="shenzhen_fixed", budget=0.03, floor=0.005)
 FOLDS = 5
 RUNS = {"weighted": True, "unweighted": False}
+SCHEDULES = ("warm", "full")  # refits started from the last cycle's fold models, or from nothing
+# The warm schedule's trees: a larger step and a shorter patience than `creditgrade train`'s (0.03, 100), for a
+# refit that adds a month's rows to trees already grown. At 100 k enterprises it took the loop from 69 to 27 s
+# with the calibration result the same in kind (docs/scale-out.md).
+WARM = {"learning_rate": 0.1, "early_stopping_rounds": 30}
 Progress = Callable[[str, int, int], None]
 
 
@@ -89,6 +96,7 @@ class CycleReport:
     months: int
     plan: dict
     seed: str
+    schedule: str
     enterprises_at_t0: int
     cycles: list[dict]
     final_calibration_error: dict[str, float]
@@ -125,10 +133,18 @@ def simulate_cycles(
     seed: str = "0",
     features: Path | None = None,
     progress: Progress | None = None,
+    schedule: str = "warm",
 ) -> CycleReport:
     """Run the loop; writes out/cycles.json and out/cycles.png and returns the report. The feature panel
-    (every month end) is built at `features` (default out/features.parquet) unless already there."""
+    (every month end) is built at `features` (default out/features.parquet) unless already there.
+    `schedule`: "warm" (each cycle's refit starts from the last cycle's fold models, `refit`) or "full"
+    (every refit from nothing)."""
     # Long (92 lines): the loop of the issue step by step (grade, plan, draw, outcome, ingest, refit) for two runs.
+    if schedule not in SCHEDULES:
+        raise CreditgradeError(
+            f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}",
+            f"重新训练方式须为 {'、'.join(SCHEDULES)} 之一，当前为 {schedule!r}",
+        )
     if not 1 <= months <= 12:
         raise CreditgradeError(
             f"months must be between 1 and 12 (one simulated year); got {months}",
@@ -171,7 +187,13 @@ def simulate_cycles(
             drawn, _ = systematic(city["uscc"], pr.pi, np.full(len(city), "all"), seed, f"cycle-{m}-draw")
             found = outcome[drawn]
             added[run].append(ingested(city["uscc"].to_numpy()[drawn], pr.pi[drawn], found, day, f"{run}-{m}"))
-            models[run] = refit(labelled_rows(frame_t0, pd.concat(added[run], ignore_index=True), dates.t0), weighted)
+            warm = models[run] if schedule == "warm" and isinstance(models[run], CrossFitted) else None
+            models[run] = refit(
+                labelled_rows(frame_t0, pd.concat(added[run], ignore_index=True), dates.t0),
+                weighted,
+                previous=warm,
+                config=RiskModelConfig(**WARM) if schedule == "warm" else None,
+            )
             p0 = models[run].predict_proba(design_matrix(city_t0))
             rows.append(
                 {
@@ -197,6 +219,7 @@ def simulate_cycles(
         months=months,
         plan=plan.to_dict(),
         seed=seed,
+        schedule=schedule,
         enterprises_at_t0=len(city_t0),
         cycles=rows,
         **_verdict(rows),
@@ -237,26 +260,46 @@ class CrossFitted:
         self.models, self.calibrator = models, calibrator
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
-        return self.calibrator.predict(np.mean([m.predict_raw(x) for m in self.models], axis=0))
+        matrix = self.models[0].matrix(x)  # converted once for the five models (1.1 GB a copy at 2.23 M rows)
+        return self.calibrator.predict(np.mean([m.predict_raw(matrix) for m in self.models], axis=0))
 
 
-def refit(rows: pd.DataFrame, weighted: bool, folds: int = FOLDS) -> CrossFitted:
-    """The risk model learned from labelled inspection rows, weighted by 1/π or not."""
-    from sklearn.model_selection import StratifiedKFold
+def refit(
+    rows: pd.DataFrame,
+    weighted: bool,
+    folds: int = FOLDS,
+    previous: CrossFitted | None = None,
+    config: RiskModelConfig | None = None,
+) -> CrossFitted:
+    """The risk model learned from labelled inspection rows, weighted by 1/π or not.
 
+    Folds are by enterprise and fixed (`enterprise_folds`): an enterprise inspected in several cycles, its
+    features as of T0 each time, is never on both sides of a fold, and a row stays in its fold as the rows
+    grow. So fold k's model of the last cycle (`previous`) learned only from rows outside fold k, and the
+    refit can start from its trees (warm start) and add trees for the cycle's new rows, stopping early on
+    fold k; its out-of-fold log-odds stay out of fold."""
     x, y = design_matrix(rows), rows["label"].to_numpy()
     w = rows["weight"].to_numpy(float) if weighted else np.ones(len(rows))
-    if min(np.bincount(y, minlength=2)) < folds:
+    fold = enterprise_folds(rows["uscc"], folds)
+    if min(np.bincount(y, minlength=2)) < folds or len(np.unique(fold)) < folds:
         raise CreditgradeError(
             f"{len(rows)} inspections with {int(y.sum())} problems are too few to refit in {folds} folds",
             f"{len(rows)} 次检查（发现问题 {int(y.sum())} 次）不足以按 {folds} 折重新训练",
         )
+    matrix = RiskModel().matrix(x)
     margin, models = np.zeros(len(rows)), []
-    for fit, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        model = RiskModel().fit(x.iloc[fit], y[fit], w[fit], x.iloc[held], y[held], w[held])
-        margin[held] = model.predict_raw(x.iloc[held])
+    for k in range(folds):
+        fit, held = fold != k, fold == k
+        init = previous.models[k] if previous is not None else None
+        model = RiskModel(config).fit(x[fit], y[fit], w[fit], x[held], y[held], w[held], init=init)
+        margin[held] = model.predict_raw(matrix[held])
         models.append(model)
     return CrossFitted(models, Calibrator.fit("sigmoid", margin, y, w))
+
+
+def enterprise_folds(uscc: pd.Series, folds: int) -> np.ndarray:
+    """Each row's fold, from its enterprise's USCC alone (a seeded hash: the same in every cycle and run)."""
+    return np.minimum((uniforms(uscc.astype(str), "folds", "cycle-refit") * folds).astype(np.int64), folds - 1)
 
 
 def _verdict(rows: list[dict]) -> dict:

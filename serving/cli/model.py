@@ -148,6 +148,9 @@ def simulate_cycles(
     config: Optional[Path] = typer.Option(None, help="PLAN.yaml for every cycle; default: budget 3%, floor 0.5%."),
     seed: str = typer.Option("0", help="Seed of the draws and the outcomes (shared by both runs)."),
     out: Optional[Path] = typer.Option(None, help="Working folder (default <data>/cycles); cycles.json, cycles.png."),
+    schedule: str = typer.Option(
+        "warm", help="warm: each refit starts from the last cycle's fold models; full: every refit from nothing."
+    ),
 ) -> None:
     """The feedback loop on the simulated city, weighted and unweighted side by side (抽查—结果—再训练闭环)."""
     from creditgrade.features.city.simulate import CityConfig, simulate_city
@@ -167,5 +170,5 @@ def simulate_cycles(
         with progress_bar("ingest") as update:
             run_ingest(city, data, overwrite=True, progress=update)
     with progress_bar("cycles") as update:
-        report = run(data, city, out, months=months, plan=plan, seed=seed, progress=update)
+        report = run(data, city, out, months=months, plan=plan, seed=seed, progress=update, schedule=schedule)
     render.cycles(report, out)

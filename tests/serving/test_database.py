@@ -87,6 +87,7 @@ def test_every_row_answered_as_the_files_answer(loaded, published):
         assert db.column("override_effect", int(p)) == files.column("override_effect", int(p))
     assert pc.sum(pc.is_null(files.table.column("d1_paid_in_ratio"))).as_py() > 0  # missing values were compared
     assert db.names().to_pylist() == files.names().to_pylist()
+    assert db.identity() == files.identity()  # so the month's name index applies to both
 
 
 def test_history_and_corrections_as_the_files_answer(loaded, published):

@@ -39,7 +39,7 @@ def scanned(names: list[str | None], q: str, limit: int = N.LIMIT) -> tuple[list
 def test_the_index_answers_as_a_scan_of_every_name_would(tmp_path, monkeypatch):
     monkeypatch.setattr(N, "BLOCK", 97)  # the similarity scan goes through many blocks and chunks
     names = city(3000)
-    N.write_names(pa.array(names, pa.string()), tmp_path / N.NAMES)
+    N.write_names(pa.array(names, pa.string()), tmp_path / N.NAMES, {"rows": len(names)})
     index = N.NameIndex.mapped(tmp_path / N.NAMES)
     assert len(index) == 3000 and len(index.table.column("bare").chunks) > 1
     rng = random.Random(1)
@@ -79,14 +79,26 @@ def test_a_folder_graded_before_the_file_gets_it_once_or_an_index_in_memory(grad
     assert (folder / N.NAMES).exists() and index.table.num_rows == len(store)
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # nothing half-written left
 
-    for damaged in (b"", b"not an Arrow file", None):  # cut short by a crash, overwritten, another table's
-        if damaged is None:
-            N.write_names(pa.array(["深圳市甲公司"], pa.string()), folder / N.NAMES)
-        else:
+    of = store.identity()
+    another_month = {**of, "as_of": "2025-11-30"}  # as many names, in a file copied from another month
+    reversed_names = store.names().to_pylist()[::-1]
+    for damaged in (b"", b"not an Arrow file", "one name", "another month", "unstamped"):
+        if damaged == "one name":  # another, smaller table's
+            N.write_names(pa.array(["深圳市甲公司"], pa.string()), folder / N.NAMES, {**of, "rows": 1})
+        elif damaged == "another month":
+            N.write_names(pa.array(reversed_names, pa.string()), folder / N.NAMES, another_month)
+        elif damaged == "unstamped":  # left by the release before the stamp
+            table = N.name_table(pa.array(reversed_names, pa.string()))
+            with pa.OSFile(str(folder / N.NAMES), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+                out.write_table(table)
+        else:  # cut short by a crash, overwritten
             (folder / N.NAMES).write_bytes(damaged)
         store = GradedStore(folder)
-        assert N.name_index(store).table.num_rows == len(store)  # written again
-        assert N.NameIndex.mapped(folder / N.NAMES).table.num_rows == len(store)
+        index = N.name_index(store)
+        assert index.table.num_rows == len(store) and index.of() == of, damaged  # written again
+        assert N.NameIndex.mapped(folder / N.NAMES).of() == of
+        name = store.table.column("name")[5].as_py()
+        assert 5 in index.search(name)[0].tolist()
 
     (folder / N.NAMES).unlink()
 
@@ -100,6 +112,6 @@ def test_a_folder_graded_before_the_file_gets_it_once_or_an_index_in_memory(grad
 
 
 def test_an_empty_city_answers_nothing(tmp_path):
-    N.write_names(pa.array([], pa.string()), tmp_path / N.NAMES)
+    N.write_names(pa.array([], pa.string()), tmp_path / N.NAMES, {"rows": 0})
     positions, exact = N.NameIndex.mapped(tmp_path / N.NAMES).search("前海")
     assert positions.size == 0 and exact == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from creditgrade.features.errors import CreditgradeError
@@ -55,3 +56,27 @@ def test_two_cycles_run_weighted_and_unweighted_side_by_side(graded_city, tmp_pa
     assert (tmp_path / "cycles.png").stat().st_size > 10_000
     with pytest.raises(CreditgradeError, match="months must be between 1 and 12"):
         simulate_cycles(graded_city.clean, graded_city.raw, tmp_path, months=13)
+
+
+def test_refits_fold_by_enterprise_and_start_from_the_last_cycles_fold_models():
+    """A warm refit's fold-k model is the last cycle's fold-k model plus trees: that model learned only from rows
+    outside fold k, because folds are by enterprise and a row keeps its fold as the rows grow."""
+    from creditgrade.features import catalog
+    from creditgrade.training.cycles import enterprise_folds, refit
+
+    rng = np.random.default_rng(3)
+    codes = np.array([f"91440300{k:09d}X" for k in range(900)])
+    uscc = codes[rng.integers(0, len(codes), 3000)]  # enterprises inspected more than once, as in the loop
+    x = pd.DataFrame(rng.normal(size=(3000, len(catalog.RISK_IDS))), columns=list(catalog.RISK_IDS))
+    risk = 1 / (1 + np.exp(-(x["d3_penalties_12m"] - 1.5)))
+    rows = x.assign(uscc=uscc, label=(rng.random(3000) < risk).astype(int), weight=rng.uniform(1, 50, 3000))
+    folds = enterprise_folds(rows["uscc"], 5)
+    assert (pd.Series(folds).groupby(uscc).nunique() == 1).all()  # an enterprise on one side of every fold
+    assert (enterprise_folds(rows["uscc"][:1800], 5) == folds[:1800]).all()  # a row keeps its fold as rows grow
+    first = refit(rows[:1800].reset_index(drop=True), weighted=True)
+    second = refit(rows, weighted=True, previous=first)
+    for before, after in zip(first.models, second.models):
+        old = before.booster_.dump_model(num_iteration=before.booster_.best_iteration)["tree_info"]
+        new = after.booster_.dump_model(num_iteration=after.booster_.best_iteration)["tree_info"]
+        assert len(new) >= len(old) and new[: len(old)] == old  # the same trees first, then the cycle's
+    assert 0 < second.predict_proba(x).mean() < 1
