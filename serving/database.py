@@ -95,38 +95,36 @@ def sync(url: str, monthly: Path, progress=None) -> dict:
     history = History(Path(monthly) / "history")
     months = history.months()
     loaded = {"months": [], "corrections": [], "graded": None}
+    folders = {"correction": history.root / CORRECTIONS, "regraded": history.root / REGRADED}
+    files = [(str(m), history.path(m)) for m in months] + [
+        (f"{kind}:{p.stem}", p) for kind, folder in folders.items() for p in sorted(folder.glob("*.parquet"))
+    ]
     with connect(url) as con:
         _create(con)
-        have = {r[0] for r in con.execute(f"SELECT name FROM {LOADED}")}
-        for k, month in enumerate(months):
-            if str(month) not in have:
-                progress("history", k, len(months))
-                with con.transaction():
-                    con.execute(f"DELETE FROM {HISTORY} WHERE month = %s AND correction IS NULL", [month])
-                    _copy(con, HISTORY, _history_batches(history.path(month)))
-                    con.execute(f"INSERT INTO {LOADED} (name) VALUES (%s)", [str(month)])
-                loaded["months"].append(str(month))
-        folder = history.root / CORRECTIONS
-        for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
-            if f"correction:{path.stem}" not in have:
-                with con.transaction():
-                    con.execute(f"DELETE FROM {HISTORY} WHERE correction = %s", [path.stem])
+        have = dict(con.execute(f"SELECT name, stamp FROM {LOADED}").fetchall())
+        for k, (name, path) in enumerate(files):
+            stamp = _stamp(path)
+            if have.get(name) == stamp:  # loaded, and the file has not been written again since
+                continue
+            progress("history", k, len(files))
+            kind, _, key = name.rpartition(":")
+            with con.transaction():
+                if kind == "regraded":
+                    con.execute(f"DELETE FROM {REGRADED_TABLE} WHERE correction = %s", [key])
+                    columns = "(as_of, uscc, correction, corrected_on, graded)"
+                    _copy(con, REGRADED_TABLE, _regraded_batches(path), columns)
+                else:
+                    month_rows = "month = %s AND correction IS NULL" if not kind else "correction = %s"
+                    con.execute(f"DELETE FROM {HISTORY} WHERE {month_rows}", [key])
                     _copy(con, HISTORY, _history_batches(path))
-                    con.execute(f"INSERT INTO {LOADED} (name) VALUES (%s)", [f"correction:{path.stem}"])
-                loaded["corrections"].append(path.stem)
-        folder = history.root / REGRADED
-        for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
-            if f"regraded:{path.stem}" not in have:
-                with con.transaction():
-                    con.execute(f"DELETE FROM {REGRADED_TABLE} WHERE correction = %s", [path.stem])
-                    _copy(
-                        con, REGRADED_TABLE, _regraded_batches(path), "(as_of, uscc, correction, corrected_on, graded)"
-                    )
-                    con.execute(f"INSERT INTO {LOADED} (name) VALUES (%s)", [f"regraded:{path.stem}"])
+                con.execute(f"DELETE FROM {LOADED} WHERE name = %s", [name])
+                con.execute(f"INSERT INTO {LOADED} (name, stamp) VALUES (%s, %s)", [name, stamp])
+            if kind != "regraded":  # (a correction's regraded rows come with its history rows)
+                loaded["corrections" if kind else "months"].append(key)
         if months:
             graded = Path(monthly) / "months" / str(months[-1]) / "graded"
-            served = con.execute(f"SELECT max(as_of) FROM {MONTHS}").fetchone()[0]
-            if served is None or served < months[-1]:
+            served = con.execute(f"SELECT as_of, source FROM {MONTHS} ORDER BY as_of DESC LIMIT 1").fetchone()
+            if served is None or served[0] < months[-1] or served[1] != _stamp(graded / LOOKUP):
                 progress("graded", 0, 1)
                 load_graded(con, graded)
                 loaded["graded"] = str(months[-1])
@@ -191,7 +189,7 @@ def load_graded(con, folder: Path) -> str:
         con.execute(f"DELETE FROM {MONTHS} WHERE as_of = %s", [as_of])
         con.execute(
             f"INSERT INTO {MONTHS} (as_of, grades_table, model_version, catalog_version, indicator_names,"
-            " enterprises, loaded_at) VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp())",
+            " enterprises, loaded_at, source) VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp(), %s)",
             [
                 as_of,
                 name,
@@ -199,6 +197,7 @@ def load_graded(con, folder: Path) -> str:
                 table.column("catalog_version")[0].as_py(),
                 indicators,
                 table.num_rows,
+                _stamp(path),
             ],
         )
         retired = [old[0]] if old else []
@@ -220,12 +219,19 @@ def load_graded(con, folder: Path) -> str:
     return name
 
 
+def _stamp(path: Path) -> str:
+    """What says a file was written again: its size and modification time (every file here is written whole
+    under a temporary name and renamed, so a rewrite always changes them)."""
+    st = Path(path).stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def _create(con) -> None:
     history = ", ".join(f"{c} {_history_type(c)}" for c in HISTORY_COLUMNS)
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {MONTHS} (as_of date PRIMARY KEY, grades_table text NOT NULL, model_version"
         " text, catalog_version text, indicator_names text[] NOT NULL, enterprises bigint NOT NULL,"
-        " loaded_at timestamptz NOT NULL)"
+        " loaded_at timestamptz NOT NULL, source text NOT NULL)"
     )
     con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY} ({history})")
     con.execute(f"CREATE INDEX IF NOT EXISTS {HISTORY}_uscc ON {HISTORY} (uscc, month)")
@@ -235,7 +241,10 @@ def _create(con) -> None:
         " clock_timestamp())"
     )
     con.execute(f"CREATE TABLE IF NOT EXISTS {RETIRED} (name text PRIMARY KEY, retired_at timestamptz NOT NULL)")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {LOADED} (name text PRIMARY KEY, loaded_at timestamptz DEFAULT now())")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {LOADED} (name text PRIMARY KEY, stamp text NOT NULL, loaded_at timestamptz"
+        " NOT NULL DEFAULT now())"
+    )
 
 
 def _history_type(column: str) -> str:

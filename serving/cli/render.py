@@ -506,7 +506,8 @@ def database_sync(loaded: dict, held: dict) -> None:
         t.add_row(g["as_of"], f"{g['enterprises']:,}", escape(str(g["model_version"])), g["loaded_at"][:19])
     console.print(t)
     months = [h for h in held["history"] if ":" not in h]
-    console.print(f"history (历史): {len(months)} month(s), {len(held['history']) - len(months)} correction file(s)")
+    fixed = [h for h in held["history"] if h.startswith("correction:")]
+    console.print(f"history (历史): {len(months)} month(s), {len(fixed)} correction(s) (更正)")
 
 
 def warnings(day, frame, limit: int, out) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from creditgrade.features.errors import CreditgradeError
@@ -59,6 +61,16 @@ def test_sync_loads_what_the_files_hold_once(loaded, published):
     assert first["months"] == [str(m) for m in MONTHS]
     assert first["corrections"] == ["OBJ-TEST-1"] and first["graded"] == str(MONTHS[-1])
     assert D.sync(url, published) == {"months": [], "corrections": [], "graded": None}  # nothing new: nothing done
+    for path in (
+        History(published / "history").path(MONTHS[0]),
+        published / "months" / str(MONTHS[-1]) / "graded" / "lookup.arrow",
+    ):  # written again (a month republished as a correction)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert D.sync(url, published) == {"months": [str(MONTHS[0])], "corrections": [], "graded": str(MONTHS[-1])}
+    with D.connect(url) as con:
+        rows = con.execute(f"SELECT count(*) FROM {D.HISTORY} WHERE month = %s", [MONTHS[0]]).fetchone()[0]
+    assert rows == pq.read_metadata(History(published / "history").path(MONTHS[0])).num_rows  # replaced, not added
     held = D.describe(url)
     assert [g["as_of"] for g in held["graded"]] == [str(MONTHS[-1])]
 
@@ -130,7 +142,7 @@ def test_a_failed_load_leaves_the_served_month_whole(loaded, published, monkeypa
     with D.connect(url) as con:  # loaded again: a new table; the one replaced is kept a while for its readers
         D.load_graded(con, published / "months" / str(MONTHS[-1]) / "graded")
         assert con.execute(tables).fetchone()[0] == count + 1
-        assert con.execute(f"SELECT name FROM {D.RETIRED}").fetchall() == [(before._table,)]
+        assert (before._table,) in con.execute(f"SELECT name FROM {D.RETIRED}").fetchall()
     again = D.DatabaseStore(url)
     assert again._table != before._table and before.stamp() != stamp  # a worker serving `before` sees it changed
     code = GradedStore(published / "months" / str(MONTHS[-1]) / "graded").table.column("uscc")[5].as_py()
