@@ -30,10 +30,13 @@ ingest('{out}/raw', '{out}/clean', overwrite=True)
 """
 PANEL = """
 import json
+from pathlib import Path
 from creditgrade.features.pipeline import build_features
-from creditgrade.training.cycles import CycleDates
+from creditgrade.training.cycles import CycleDates, _panel_dates
 year = int(json.load(open('{out}/raw/manifest.json'))['end_year'])
-build_features('{out}/clean', CycleDates(year, {months}).panel, '{out}/features.parquet')
+dates, panel = CycleDates(year, {months}).panel, Path('{out}/features.parquet')
+if not panel.exists() or set(_panel_dates(panel)) != set(dates):
+    build_features('{out}/clean', dates, panel)
 """
 CYCLES = """
 from creditgrade.training.cycles import simulate_cycles
@@ -50,18 +53,21 @@ def main() -> None:
     p.add_argument("--months", type=int, default=6)
     p.add_argument("--seeds", nargs="+", default=["0", "1", "2"])
     p.add_argument("--schedules", nargs="+", default=["warm"], help="Refit schedules to run side by side (warm, full).")
+    p.add_argument("--fresh-panel", action="store_true", help="Build the feature panel again, timed (else kept).")
     a = p.parse_args()
     if not (Path(a.out) / "clean" / "spot_checks.parquet").exists():
         wall, rss = timed(CITY.format(n=a.enterprises, city_seed=a.city_seed, out=a.out))
         print(f"city of {a.enterprises:,} simulated and ingested: {wall:.0f} s, peak RSS {rss:.2f} GB")
-    panel = 0.0
-    if not (Path(a.out) / "features.parquet").exists():
-        panel, rss = timed(PANEL.format(out=a.out, months=a.months))
-        print(f"feature panel (the loop's month ends and three year ends): {panel:.0f} s, peak RSS {rss:.2f} GB")
+    if a.fresh_panel:
+        (Path(a.out) / "features.parquet").unlink(missing_ok=True)
+    panel, rss = timed(PANEL.format(out=a.out, months=a.months))  # (a panel of the same dates is kept)
+    print(f"feature panel (the loop's month ends and three year ends): {panel:.0f} s, peak RSS {rss:.2f} GB")
     for seed, schedule in ((seed, schedule) for seed in a.seeds for schedule in a.schedules):
         folder = f"seed{seed}" if schedule == "warm" else f"seed{seed}-{schedule}"
         wall, rss = timed(CYCLES.format(out=a.out, folder=folder, seed=seed, months=a.months, schedule=schedule))
         r = json.loads((Path(a.out) / folder / "cycles.json").read_text())
+        timing = {"loop_s": wall, "panel_s": panel, "peak_rss_gb": rss, "schedule": schedule}
+        (Path(a.out) / folder / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
         print(
             f"seed {seed}, {schedule} refits: loop {wall:.0f} s "
             f"(with the panel built in this run: {wall + panel:.0f} s)"

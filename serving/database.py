@@ -155,8 +155,9 @@ def sync_when_served(monthly: Path, done_en: str, done_zh: str) -> dict | None:
 
 def load_graded(con, folder: Path) -> str:
     """Load a graded folder's rows (its lookup file) as its month's table, in one transaction: the new table
-    filled and indexed, then named in `creditgrade_months` (replacing a load of the same month), and months
-    beyond the newest KEEP dropped. Returns the table's name."""
+    filled and indexed, then named in `creditgrade_months` (replacing a load of the same month); the tables of
+    a replaced load and of months beyond the newest KEEP retired (dropped at a later load). Returns the table's
+    name."""
     path = Path(folder) / LOOKUP
     if not path.exists():
         raise NotFound(f"{path} does not exist: grade the month first", f"{path} 不存在：请先完成该月分级")
