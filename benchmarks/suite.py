@@ -323,7 +323,8 @@ class Suite:
     def planner(self) -> None:
         n = self.n  # the suite's city (planner_targets finds it ingested under --out and does not simulate)
         self.script(
-            "planner_targets", "--enterprises", n, "--out", self.out, "--seeds", 0, "--schedules", "warm", "full"
+            "planner_targets",
+            *("--enterprises", n, "--out", self.out, "--seeds", 0, "--schedules", "warm", "full", "--fresh-panel"),
         )
         r = json.loads((self.out / "seed0" / "cycles.json").read_text())
         warm, full = (json.loads((self.out / f / "timing.json").read_text()) for f in ("seed0", "seed0-full"))

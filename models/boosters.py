@@ -15,8 +15,6 @@ import os
 import subprocess
 import sys
 
-import lightgbm as lgb
-
 from creditgrade.features.errors import CreditgradeError
 
 CHILD_SECONDS = 120
@@ -49,7 +47,7 @@ class ModelRejected(CreditgradeError):
     status = 422
 
 
-def checked_boosters(texts: list[str], what: str) -> list[lgb.Booster]:
+def checked_boosters(texts: list[str], what: str) -> list:
     """The boosters of `texts` (LightGBM's text format), each parsed and smoke-tested in a child process
     before it is parsed here; ModelRejected naming `what` if any fails."""
     digests = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
@@ -78,6 +76,8 @@ def checked_boosters(texts: list[str], what: str) -> list[lgb.Booster]:
                 f"{what} 无法加载（{why}）；继续使用当前模型",
             )
         _PASSED.update(hashlib.sha256(t.encode()).hexdigest() for t in untried)
+    import lightgbm as lgb  # here, not at import: the service's arbiter imports this module only for its errors
+
     return [lgb.Booster(model_str=t) for t in texts]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from creditgrade.models.cutpoints import table_of_grades
 from creditgrade.models.grades import GradeScheme, score_to_grade
 
 
 def weighted_auc(y, p, w) -> float:
+    from sklearn.metrics import roc_auc_score  # here: the service imports this module, never for this
+
     return float(roc_auc_score(np.asarray(y), np.asarray(p), sample_weight=np.asarray(w)))
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numba
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from creditgrade.features import catalog
+
+if TYPE_CHECKING:  # LightGBM is imported where a booster is trained or loaded, not by everything that explains
+    import lightgbm as lgb
 
 Progress = Callable[[str, int, int], None]
 NUMBA_THREADS: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import

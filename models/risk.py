@@ -8,17 +8,18 @@ the training medians, the catalog version — round-trips through `to_dict`/`fro
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from creditgrade.features import catalog
 from creditgrade.features.errors import CreditgradeError
 from creditgrade.features.settings import settings
 from creditgrade.models.scaling import Scale
+
+if TYPE_CHECKING:  # imported where trees are fitted or loaded, not by every module that reads grades
+    import lightgbm as lgb
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,12 @@ class Calibrator:
             m = np.concatenate([margin, margin]).reshape(-1, 1)
             labels = np.concatenate([np.ones(len(y)), np.zeros(len(y))])
             weights = np.concatenate([w * target, w * (1 - target)])
+            from sklearn.linear_model import LogisticRegression  # fitting only: loading a model does not need it
+
             lr = LogisticRegression(C=1e6, max_iter=1000).fit(m, labels, sample_weight=weights)
             return cls("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
+        from sklearn.isotonic import IsotonicRegression
+
         iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(margin, y, sample_weight=w)
         return cls("isotonic", x=tuple(iso.X_thresholds_.tolist()), y=tuple(iso.y_thresholds_.tolist()))
 
@@ -121,6 +126,8 @@ class Calibrator:
 
 class RiskModel:
     """P(an inspection finds a problem | indicators), monotone in every directed indicator."""
+
+    booster_: lgb.Booster  # the fitted trees (set by `fit` or `from_dict`)
 
     def __init__(
         self,
@@ -157,6 +164,8 @@ class RiskModel:
         constraints = (
             list(self.constraints) if self.constraints is not None else catalog.monotone_constraints(self.features)
         )
+        import lightgbm as lgb  # here: modules that only read grades (the service's first process) skip it
+
         train = lgb.Dataset(x, label=np.asarray(y), weight=w, free_raw_data=False)
         params = self.config.lightgbm_params(constraints)
         start = None
@@ -247,6 +256,8 @@ class RiskModel:
             )
         constraints = tuple(d["constraints"]) if d.get("constraints") is not None else None
         model = cls(RiskModelConfig(**d["config"]), tuple(d["features"]), constraints, d["catalog_version"])
+        import lightgbm as lgb
+
         model.booster_ = lgb.Booster(model_str=d["booster"])
         model.booster_.best_iteration = 0  # the saved string holds exactly the kept trees (0: use them all)
         model.calibrator_ = Calibrator.from_dict(d["calibration"])

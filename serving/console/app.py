@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,27 @@ from creditgrade.models.scoring import SCHEME_ORDER
 from creditgrade.serving.auth import ApiKey, KeyWatch, allowed
 from creditgrade.serving.console import charts, messages
 from creditgrade.serving.console.session import COOKIE, LOGIN_COOKIE, LOGIN_SECONDS, Session, Sessions
-from creditgrade.serving.objections import KINDS
+
+
+class _Kinds(Mapping):
+    """The workflow's kinds of request (objection, credit repair) in both languages, from `serving.objections`
+    when first shown: importing it (SQLAlchemy, the record corrections) is left to the workers, off the path
+    of the server's start, whose first process imports this module only to read the service's settings."""
+
+    def _names(self) -> dict:
+        from creditgrade.serving.objections import KINDS
+
+        return {k: {"en": en, "zh": zh} for k, (en, zh, _) in KINDS.items()}
+
+    def __getitem__(self, kind: str) -> dict:
+        return self._names()[kind]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
 
 BASE = "/console"
 HERE = Path(__file__).parent
@@ -137,7 +157,7 @@ class Console:
             scheme_names=G.SCHEMES,
             statuses=ENTERPRISE_STATUSES,
             indicator_name=indicator_name,
-            kinds={k: {"en": en, "zh": zh} for k, (en, zh, _) in KINDS.items()},
+            kinds=_Kinds(),
         )  # names the domain already holds in both languages are taken from it, not written again
         self.env.filters["pct"] = lambda v, digits=1: "—" if v is None else f"{100 * v:.{digits}f}%"
         self.env.filters["num"] = lambda v, digits=0: "—" if v is None else f"{v:,.{digits}f}"
