@@ -6,7 +6,7 @@ With `CREDITGRADE_LOOKUPS=database` the service reads the newest month loaded he
 The month's files stay the record: `sync` copies into the database what the published months hold and it
 does not — every month's history rows, the corrections of upheld objections and repairs, and the newest
 month's graded rows with their indicator values — and `creditgrade month` runs it after publishing (and
-`creditgrade month sync-database` on demand, e.g. to fill a new database). Each load is one transaction,
+`creditgrade sync-database` on demand, e.g. to fill a new database). Each load is one transaction,
 so a service sees a month whole or not at all:
 
     creditgrade_months      one row per month loaded: its graded table's name, model and catalog versions,
@@ -40,9 +40,9 @@ from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.pipeline import META_AS_OF
 from creditgrade.features.store import no_progress_bar
 from creditgrade.serving.batch import LOOKUP, LOOKUP_INDICATORS
-from creditgrade.serving.graded import present
+from creditgrade.serving.graded import present, regraded_answers
 from creditgrade.serving.history import COLUMNS as HISTORY_COLUMNS
-from creditgrade.serving.history import CORRECTIONS, DATES, REGRADED, History
+from creditgrade.serving.history import CORRECTIONS, DATES, REGRADED, History, answered
 
 MONTHS = "creditgrade_months"
 HISTORY = "creditgrade_history"
@@ -148,8 +148,8 @@ def sync_when_served(monthly: Path, done_en: str, done_zh: str) -> dict | None:
         en, zh = (exc.en, exc.zh) if isinstance(exc, CreditgradeError) else (str(exc).strip(), str(exc).strip())
         raise DatabaseUnavailable(
             f"{done_en}, but the team database was not brought up to date ({en}):"
-            " run `creditgrade month sync-database` once it can be reached",
-            f"{done_zh}，但团队数据库未能更新（{zh}）：数据库恢复后请运行 `creditgrade month sync-database`",
+            " run `creditgrade sync-database` once it can be reached",
+            f"{done_zh}，但团队数据库未能更新（{zh}）：数据库恢复后请运行 `creditgrade sync-database`",
         ) from None
 
 
@@ -257,28 +257,29 @@ def _history_type(column: str) -> str:
 def _graded_batches(table: pa.Table, graded: list[str], indicators: list[str]):
     """The graded rows as COPY's CSV, a batch at a time: the position in USCC order, the graded columns (the
     reasons as JSON) and the indicators as a PostgreSQL array literal, numbers in their shortest exact form."""
-    con = duckdb.connect(config={"threads": 1})
-    no_progress_bar(con.execute)
-    con.register("graded", table.append_column("position", pa.array(np.arange(table.num_rows, dtype=np.int64))))
     shown = ["to_json(reasons)::VARCHAR AS reasons" if c == "reasons" else f'"{c}"' for c in graded]
     values = ", ".join(f'"{c}"' for c in indicators)
     array = f"'{{' || array_to_string(list_transform([{values}], lambda x: coalesce(x::VARCHAR, 'NULL')), ',') || '}}'"
-    sql = f"SELECT position, {', '.join(shown)}, {array} AS indicators FROM graded"
-    reader = con.sql(sql).to_arrow_reader(BATCH)
-    for batch in reader:
-        yield _csv(batch)
-    con.close()
+    positioned = table.append_column("position", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    yield from _rendered(positioned, f"SELECT position, {', '.join(shown)}, {array} AS indicators FROM part")
 
 
 def _regraded_batches(path: Path):
     """A correction's whole graded rows (`History.write_regraded`), each as JSON beside its keys."""
+    rows = pq.read_table(path).drop_columns(list(SKIPPED))
+    yield from _rendered(rows, "SELECT as_of, uscc, correction, corrected_on, to_json(part)::VARCHAR FROM part")
+
+
+def _rendered(rows: pa.Table, sql: str):
+    """`sql` over the table `rows` (named `part` in it) in DuckDB, one thread, as COPY's CSV a batch at a time."""
     con = duckdb.connect(config={"threads": 1})
     no_progress_bar(con.execute)
-    con.register("regraded", pq.read_table(path).drop_columns(list(SKIPPED)))
-    sql = "SELECT as_of, uscc, correction, corrected_on, to_json(regraded)::VARCHAR FROM regraded"
-    for batch in con.sql(sql).to_arrow_reader(BATCH):
-        yield _csv(batch)
-    con.close()
+    con.register("part", rows)
+    try:
+        for batch in con.sql(sql).to_arrow_reader(BATCH):
+            yield _csv(batch)
+    finally:
+        con.close()
 
 
 def _history_batches(path: Path):
@@ -320,8 +321,8 @@ class DatabaseStore:
         )
         if not month:
             raise DatabaseUnavailable(
-                "the team database holds no graded month: run `creditgrade month sync-database`",
-                "团队数据库中尚无分级结果：请运行 `creditgrade month sync-database`",
+                "the team database holds no graded month: run `creditgrade sync-database`",
+                "团队数据库中尚无分级结果：请运行 `creditgrade sync-database`",
             )
         as_of, self._table, self.model_version, names, self._count, self.loaded_at = month[0]
         self.as_of, self.indicator_names = str(as_of), tuple(names)
@@ -444,15 +445,8 @@ class DatabaseRegraded:
         stamp = q(f"SELECT count(*), max(loaded_at) FROM {REGRADED_TABLE} WHERE as_of = %s", [self.store.as_of], True)
         if stamp == self._stamp:
             return
-        rows: dict[str, dict] = {}
-        found = q(
-            f'SELECT graded FROM {REGRADED_TABLE} WHERE as_of = %s ORDER BY corrected_on, correction COLLATE "C"',
-            [self.store.as_of],
-            True,
-        )
-        for (r,) in found:  # the newest wins
-            rows[r["uscc"]] = {**present(r), "correction": {"id": r["correction"], "on": str(r["corrected_on"])}}
-        self._rows, self._stamp = rows, stamp
+        found = q(f"SELECT graded FROM {REGRADED_TABLE} WHERE as_of = %s", [self.store.as_of], True)
+        self._rows, self._stamp = regraded_answers(r for (r,) in found), stamp
 
 
 def matching_folder(graded: Path, monthly: Path, as_of: str) -> Path | None:
@@ -489,10 +483,7 @@ class DatabaseHistory:
             [uscc],
             missing_ok=True,
         )
-        return [
-            {k: None if v is None else str(v) if k in DATES else v for k, v in zip(HISTORY_COLUMNS, r) if k != "uscc"}
-            for r in rows
-        ]
+        return [answered(dict(zip(HISTORY_COLUMNS, r))) for r in rows]
 
     def refresh(self) -> None:
         """Nothing to open ahead (the files' lookup maps its file here)."""

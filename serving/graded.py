@@ -107,12 +107,17 @@ class Regraded:
             self._looked = time.monotonic()
 
     def _read(self) -> dict[str, dict]:
-        rows: dict[str, dict] = {}
         files = sorted(self.folder.glob("*.parquet")) if self.folder.exists() else []
-        found = [r for p in files for r in pq.read_table(p).to_pylist() if str(r["as_of"]) == self.as_of]
-        for r in sorted(found, key=lambda r: (r["corrected_on"], r["correction"])):  # the newest wins
-            rows[r["uscc"]] = {**present(r), "correction": {"id": r["correction"], "on": str(r["corrected_on"])}}
-        return rows
+        return regraded_answers(r for p in files for r in pq.read_table(p).to_pylist() if str(r["as_of"]) == self.as_of)
+
+
+def regraded_answers(rows) -> dict[str, dict]:
+    """The corrections' whole graded rows (`History.write_regraded`) as the API answers them, by USCC: an
+    enterprise corrected more than once answered by its newest correction."""
+    answers: dict[str, dict] = {}
+    for r in sorted(rows, key=lambda r: (str(r["corrected_on"]), r["correction"])):
+        answers[r["uscc"]] = {**present(r), "correction": {"id": r["correction"], "on": str(r["corrected_on"])}}
+    return answers
 
 
 MANY = 8  # USCCs asked of one record batch at once from which a vectorised search pays for reading its keys

@@ -227,7 +227,7 @@ class Lookup:
             keys = self._keys[b]
             lo, hi = int(np.searchsorted(keys, key, "left")), int(np.searchsorted(keys, key, "right"))
             if hi > lo:
-                months = [_answer(r) for r in self._rows(b, lo, hi)]
+                months = [answered(r) for r in self._rows(b, lo, hi)]
         fixed = self._corrections.get(uscc)
         if fixed:
             months = sorted(
@@ -338,7 +338,7 @@ class SortedStrings:
         return self.column[i].as_py()
 
 
-def _answer(row: dict) -> dict:
+def answered(row: dict) -> dict:
     """One history row as the API answers it (without the USCC)."""
     return {k: None if _missing(v) else str(v)[:10] if k in DATES else v for k, v in row.items() if k != "uscc"}
 

@@ -494,7 +494,7 @@ def history(uscc: str, frame) -> None:
 
 
 def database_sync(loaded: dict, held: dict) -> None:
-    """What `month sync-database` copied, and what the team database now holds."""
+    """What `sync-database` copied, and what the team database now holds."""
     console.print(
         f"loaded (已载入): {len(loaded['months'])} month(s) of history {', '.join(loaded['months']) or '—'}; "
         f"{len(loaded['corrections'])} correction(s); grades of {loaded['graded'] or '— (already there 已是最新)'}"
