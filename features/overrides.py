@@ -15,14 +15,17 @@ the feature table, one summary per enterprise (`OVERRIDE_COLUMNS`); grading appl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from creditgrade.features.pit import CLOSED_STATES, SPECIAL_LISTS, AsOf, sources
+
+if TYPE_CHECKING:  # pandas is imported where overrides are summed up, not by every process that computes features
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ def override_hits(raw: dict[str, ibis.Table], asof: AsOf) -> ibis.Table:
 def override_summary(hits: pd.DataFrame) -> pa.Table:
     """One row per enterprise hit by a rule: the strongest effect (worst or down2), the rules (worst first),
     their names in Chinese and English, and every source record as table:record@date, in the same order."""
+    import pandas as pd
+
     if hits.empty:
         return OVERRIDE_SCHEMA.empty_table()
     hits = hits.assign(effect=hits.rule.map(lambda r: RULES[r].effect))

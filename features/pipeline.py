@@ -143,18 +143,28 @@ def _add_columns(wide: ibis.Table, defs: list, asof: AsOf) -> ibis.Table:
     return wide
 
 
+def _narrowed(view: ibis.Table, group: dict, asof: AsOf, narrow: bool) -> ibis.Table:
+    """The view's rows that some aggregate of `group` can count, where every one of them says which
+    (`Definition.rows`); otherwise all of them."""
+    if not narrow or any(d.rows is None for d in group.values()):
+        return view
+    return view.filter(ibis.or_(*(d.rows(view, asof, catalog.BY_ID.get(k)) for k, d in group.items())))
+
+
 def indicator_table(
     raw: dict[str, ibis.Table],
     day: dt.date,
     only: Iterable[str] | None = None,
     ids: tuple[str, ...] = ID_COLUMNS,
     helpers: bool = False,
+    narrow: bool = True,
 ) -> ibis.Table:
     """All catalog indicators as of `day`: one row per enterprise on the register then, in catalog order.
 
     `only` restricts the computation to some indicators, and `ids` the identification columns, for
     benchmarks; indicators in `only` must not depend on indicators left out, nor on helpers (`_` names)
-    unless `helpers` is set.
+    unless `helpers` is set. `narrow=False` groups every row of each view, ignoring the aggregates' `rows` (to
+    check that narrowing changes nothing).
     """
     asof = AsOf(day, engine=_engine(raw))
     src = sources(raw, asof)
@@ -165,12 +175,12 @@ def indicator_table(
     for d in defs.values():
         if d.kind == "aggregate":
             by_source.setdefault(d.source, {})[d.id] = d
-    aggregates = [
-        src[name]
-        .group_by("uscc")
-        .aggregate(**{k: d.fn(src[name], asof, catalog.BY_ID.get(k)) for k, d in group.items()})
-        for name, group in by_source.items()
-    ]
+    aggregates = []
+    for name, group in by_source.items():
+        view = _narrowed(src[name], group, asof, narrow)
+        aggregates.append(
+            view.group_by("uscc").aggregate(**{k: d.fn(view, asof, catalog.BY_ID.get(k)) for k, d in group.items()})
+        )
     wide = _fill(_attach_all(src["graded"], aggregates))
     wide = _add_columns(wide, [d for d in defs.values() if d.kind == "column"], asof)
     wide = _attach_all(

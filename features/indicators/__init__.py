@@ -1,8 +1,12 @@
 """Indicator definitions: one small named function per indicator, its name the catalog id.
 
 Three kinds, registered by decorator:
-- `aggregate(source)`: `fn(t, asof, entry)`, an aggregate over one enterprise's rows of a point-in-time
-  view (`creditgrade.features.pit.sources`), e.g. `(t.severity == "serious").sum()`;
+- `aggregate(source, rows=...)`: `fn(t, asof, entry)`, an aggregate over one enterprise's rows of a point-in-time
+  view (`creditgrade.features.pit.sources`), e.g. `(t.severity == "serious").sum()`. `rows(t, asof, entry)`, where
+  given, says which rows can count at all (`within("received_date")`: those dated in the indicator's window):
+  when every aggregate of a view says so, the view is narrowed to those rows before it is grouped, as a
+  hand-written query would (an enterprise left with no rows gets the catalog's `no_records` value, which must be
+  what its other rows would have given: tested for every claim, `tests/features/test_indicators.py`);
 - `column`: `fn(w, asof, entry)`, a column of the wide table (the enterprise's attributes and the
   indicators computed before it), e.g. a ratio or a window over enterprises;
 - `table`: `fn(src, wide, asof, entry)`, a table (uscc, value) built from several views, for network
@@ -28,20 +32,26 @@ class Definition:
     kind: Kind
     source: str | None
     fn: Callable
+    rows: Callable | None = None  # aggregates: (t, asof, entry) → the rows that can count; None: all of them
 
 
 REGISTRY: dict[str, Definition] = {}
 
 
-def _register(kind: Kind, source: str | None, fn: Callable) -> Callable:
+def _register(kind: Kind, source: str | None, fn: Callable, rows: Callable | None = None) -> Callable:
     if fn.__name__ in REGISTRY:
         raise ValueError(f"indicator {fn.__name__!r} is defined twice")
-    REGISTRY[fn.__name__] = Definition(fn.__name__, kind, source, fn)
+    REGISTRY[fn.__name__] = Definition(fn.__name__, kind, source, fn, rows)
     return fn
 
 
-def aggregate(source: str) -> Callable[[Callable], Callable]:
-    return lambda fn: _register("aggregate", source, fn)
+def aggregate(source: str, rows: Callable | None = None) -> Callable[[Callable], Callable]:
+    return lambda fn: _register("aggregate", source, fn, rows)
+
+
+def within(date: str) -> Callable:
+    """`rows` of an aggregate that counts only rows whose `date` lies in its catalog window."""
+    return lambda t, asof, entry: asof.within(t[date], entry.window_days)
 
 
 def column(fn: Callable) -> Callable:

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import ibis
 
-from creditgrade.features.indicators import aggregate
+from creditgrade.features.indicators import aggregate, within
 
 
-@aggregate("complaints")
+@aggregate("complaints", rows=within("received_date"))
 def d4_complaints_12m(t, asof, entry):
     return asof.within(t.received_date, entry.window_days).sum()
 
 
-@aggregate("complaints")
+@aggregate("complaints", rows=within("received_date"))
 def d4_complaints_36m(t, asof, entry):
     return asof.within(t.received_date, entry.window_days).sum()
 
 
-@aggregate("complaints")
+@aggregate("complaints", rows=within("received_date"))
 def d4_substantiated_12m(t, asof, entry):
     return (asof.within(t.received_date, entry.window_days) & t.resolved_by & t.substantiated.fill_null(False)).sum()
 
 
-@aggregate("complaints")
+@aggregate("complaints", rows=within("received_date"))
 def d4_substantiated_share_36m(t, asof, entry):
     recent = asof.within(t.received_date, entry.window_days) & t.resolved_by
     resolved = recent.sum()
@@ -33,47 +33,52 @@ def _defendant(t, asof, col, days: int):
     return asof.within(col, days) & (t.role == "defendant")
 
 
-@aggregate("court_cases")
+@aggregate("court_cases", rows=within("filing_date"))
 def d4_defendant_cases_24m(t, asof, entry):
     return _defendant(t, asof, t.filing_date, entry.window_days).sum()
 
 
-@aggregate("court_cases")
+def cases_lost(t, asof, entry):
+    """`rows` of cases the enterprise lost as defendant, judged within the indicator's window"""
+    return _defendant(t, asof, t.judgment_date, entry.window_days) & t.lost_by
+
+
+@aggregate("court_cases", rows=cases_lost)
 def d4_cases_lost_24m(t, asof, entry):
-    return (_defendant(t, asof, t.judgment_date, entry.window_days) & t.lost_by).sum()
+    return cases_lost(t, asof, entry).sum()
 
 
-@aggregate("court_cases")
+@aggregate("court_cases", rows=within("filing_date"))
 def d4_case_amount_24m_log(t, asof, entry):
     return asof.log10(t.amount.sum(where=_defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1)
 
 
-@aggregate("spot_checks")
+@aggregate("spot_checks", rows=within("check_date"))
 def d4_checks_36m(t, asof, entry):
     return asof.within(t.check_date, entry.window_days).sum()
 
 
-@aggregate("spot_checks")
+@aggregate("spot_checks", rows=within("check_date"))
 def d4_check_problems_36m(t, asof, entry):
     return (asof.within(t.check_date, entry.window_days) & t.problem_found).sum()
 
 
-@aggregate("spot_checks")
+@aggregate("spot_checks", rows=within("check_date"))
 def d4_days_since_problem_check(t, asof, entry):
     """days since an inspection within the window found a problem (none: the window, filled from no_records)"""
     return asof.days_since(t.check_date.max(where=t.problem_found & asof.within(t.check_date, entry.window_days)))
 
 
-@aggregate("equity_pledges")
+@aggregate("equity_pledges", rows=lambda t, asof, entry: asof.running(t.registered_date, t.released_date))
 def d4_equity_frozen(t, asof, entry):
     return (asof.running(t.registered_date, t.released_date) & (t.kind == "freeze")).max().cast("int64")
 
 
-@aggregate("equity_pledges")
+@aggregate("equity_pledges", rows=lambda t, asof, entry: asof.running(t.registered_date, t.released_date))
 def d4_equity_pledged(t, asof, entry):
     return (asof.running(t.registered_date, t.released_date) & (t.kind == "pledge")).max().cast("int64")
 
 
-@aggregate("chattel_mortgages")
+@aggregate("chattel_mortgages", rows=within("enforced_date"))
 def d4_mortgage_enforced_24m(t, asof, entry):
     return asof.within(t.enforced_date, entry.window_days).sum()

@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
-from creditgrade.features.indicators import aggregate, column, table
+from creditgrade.features.indicators import aggregate, column, table, within
 from creditgrade.features.pit import SPECIAL_LISTS
 
 
-@aggregate("penalties")
+@aggregate("penalties", rows=within("decision_date"))
 def d3_penalties_12m(t, asof, entry):
     return asof.within(t.decision_date, entry.window_days).sum()
 
 
-@aggregate("penalties")
+@aggregate("penalties", rows=within("decision_date"))
 def d3_penalties_36m(t, asof, entry):
     return asof.within(t.decision_date, entry.window_days).sum()
 
 
-@aggregate("penalties")
+@aggregate("penalties", rows=within("decision_date"))
 def d3_penalty_amount_36m_log(t, asof, entry):
     return asof.log10(t.amount.sum(where=asof.within(t.decision_date, entry.window_days)).fill_null(0) + 1)
 
 
-@aggregate("penalties")
+@aggregate("penalties", rows=within("decision_date"))
 def d3_serious_penalties_36m(t, asof, entry):
     return (asof.within(t.decision_date, entry.window_days) & (t.severity == "serious")).sum()
 
 
-@aggregate("penalties")
+@aggregate("penalties", rows=within("decision_date"))
 def d3_days_since_penalty(t, asof, entry):
     """days since the latest unrepaired penalty within the window (none: the window, filled from no_records)"""
     return asof.days_since(t.decision_date.max(where=asof.within(t.decision_date, entry.window_days)))
 
 
-@aggregate("credit_repairs")
+@aggregate("credit_repairs", rows=within("repair_date"))
 def d3_repairs_36m(t, asof, entry):
     return asof.within(t.repair_date, entry.window_days).sum()
 
@@ -41,47 +41,52 @@ def _listed(t, asof):
     return asof.running(t.entry_date, t.exit_date)
 
 
-@aggregate("abnormal_list")
+def listed(t, asof, entry):
+    """`rows` of an aggregate over a list: the entries the enterprise is on at the as-of date"""
+    return _listed(t, asof)
+
+
+@aggregate("abnormal_list", rows=listed)
 def d3_abnormal_current(t, asof, entry):
     return _listed(t, asof).max().cast("int64")
 
 
-@aggregate("abnormal_list")
+@aggregate("abnormal_list", rows=listed)
 def d3_unreachable_current(t, asof, entry):
     return (_listed(t, asof) & (t.entry_reason == "unreachable")).max().cast("int64")
 
 
-@aggregate("abnormal_list")
+@aggregate("abnormal_list", rows=within("entry_date"))
 def d3_abnormal_entries_36m(t, asof, entry):
     return asof.within(t.entry_date, entry.window_days).sum()
 
 
-@aggregate("abnormal_list")
+@aggregate("abnormal_list", rows=listed)
 def d3_abnormal_days_current(t, asof, entry):
     return asof.days_since(t.entry_date.min(where=_listed(t, asof)))
 
 
-@aggregate("serious_violations")
+@aggregate("serious_violations", rows=listed)
 def d3_serious_current(t, asof, entry):
     return _listed(t, asof).max().cast("int64")
 
 
-@aggregate("serious_violations")
+@aggregate("serious_violations", rows=within("entry_date"))
 def d3_serious_5y(t, asof, entry):
     return asof.within(t.entry_date, entry.window_days).sum()
 
 
-@aggregate("judgment_defaulters")
+@aggregate("judgment_defaulters", rows=lambda t, asof, entry: asof.running(t.listed_date, t.removed_date))
 def d3_defaulter_current(t, asof, entry):
     return asof.running(t.listed_date, t.removed_date).max().cast("int64")
 
 
-@aggregate("severe_events")
+@aggregate("severe_events", rows=within("event_date"))
 def d3_severe_events_24m(t, asof, entry):
     return asof.within(t.event_date, entry.window_days).sum()
 
 
-@aggregate("severe_events")
+@aggregate("severe_events", rows=lambda t, asof, entry: asof.running(t.event_date, t.end_date))
 def d3_special_list_current(t, asof, entry):
     return (asof.running(t.event_date, t.end_date) & t.kind.isin(SPECIAL_LISTS)).max().cast("int64")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis
 
-from creditgrade.features.indicators import aggregate, column
+from creditgrade.features.indicators import aggregate, column, within
 
 DAYS_PER_YEAR = 365.25
 
@@ -31,31 +31,32 @@ def d1_paid_in_ratio(w, asof, entry):
     return _ratio(w.paid_in_capital, w.registered_capital)
 
 
-def _changes(t, asof, kind: str, days: int):
-    return (asof.within(t.change_date, days) & (t.change_type == kind)).sum()
+def changed(kind: str):
+    """`rows` of a count of registration changes of one kind within the indicator's window"""
+    return lambda t, asof, entry: asof.within(t.change_date, entry.window_days) & (t.change_type == kind)
 
 
-@aggregate("registration_changes")
+@aggregate("registration_changes", rows=changed("legal_rep"))
 def d1_legal_rep_changes_24m(t, asof, entry):
-    return _changes(t, asof, "legal_rep", entry.window_days)
+    return changed("legal_rep")(t, asof, entry).sum()
 
 
-@aggregate("registration_changes")
+@aggregate("registration_changes", rows=changed("address"))
 def d1_address_changes_24m(t, asof, entry):
-    return _changes(t, asof, "address", entry.window_days)
+    return changed("address")(t, asof, entry).sum()
 
 
-@aggregate("registration_changes")
+@aggregate("registration_changes", rows=changed("scope"))
 def d1_scope_changes_24m(t, asof, entry):
-    return _changes(t, asof, "scope", entry.window_days)
+    return changed("scope")(t, asof, entry).sum()
 
 
-@aggregate("registration_changes")
+@aggregate("registration_changes", rows=changed("shareholder"))
 def d1_shareholder_changes_24m(t, asof, entry):
-    return _changes(t, asof, "shareholder", entry.window_days)
+    return changed("shareholder")(t, asof, entry).sum()
 
 
-@aggregate("registration_changes")
+@aggregate("registration_changes", rows=within("change_date"))
 def d1_changes_12m(t, asof, entry):
     return asof.within(t.change_date, entry.window_days).sum()
 

@@ -5,19 +5,38 @@ from __future__ import annotations
 from creditgrade.features.indicators import aggregate, column, table
 
 
-@aggregate("reports_due")
+def _recent(t, entry):
+    return t.years_back < entry.params["report_years"]
+
+
+def reports_filed(t, asof, entry):
+    """the last `report_years` annual reports due that were filed by the as-of date"""
+    return _recent(t, entry) & t.filed_by
+
+
+def reports_missed(t, asof, entry):
+    """... that were not"""
+    return _recent(t, entry) & ~t.filed_by
+
+
+def reports_late(t, asof, entry):
+    """... that were filed late"""
+    return _recent(t, entry) & t.late
+
+
+@aggregate("reports_due", rows=reports_filed)
 def d2_reports_filed_3y(t, asof, entry):
-    return ((t.years_back < entry.params["report_years"]) & t.filed_by).sum()
+    return reports_filed(t, asof, entry).sum()
 
 
-@aggregate("reports_due")
+@aggregate("reports_due", rows=reports_missed)
 def d2_reports_missed_3y(t, asof, entry):
-    return ((t.years_back < entry.params["report_years"]) & ~t.filed_by).sum()
+    return reports_missed(t, asof, entry).sum()
 
 
-@aggregate("reports_due")
+@aggregate("reports_due", rows=reports_late)
 def d2_reports_late_3y(t, asof, entry):
-    return ((t.years_back < entry.params["report_years"]) & t.late).sum()
+    return reports_late(t, asof, entry).sum()
 
 
 @aggregate("reports_due")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from creditgrade.features import catalog
 from creditgrade.features.city.simulate import CityConfig, simulate_city
+from creditgrade.features.indicators import REGISTRY, definitions
 from creditgrade.features.ingest import ingest
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.pipeline import (
@@ -22,11 +24,14 @@ from creditgrade.features.pipeline import (
     connect,
     feature_table,
     gathered_steps,
+    indicator_table,
     load_raw,
     parse_dates,
     read_features,
 )
-from tests.features.town import write_town
+from tests.features.town import AS_OF, write_town
+
+TOWN_DAY = dt.date.fromisoformat(AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +62,37 @@ def test_feature_tables_of_another_catalog_version_are_refused(small_city, tmp_p
     build_features(small_city, [dt.date(2024, 12, 31)], out)
     with pytest.raises(FeatureError, match="catalog version"):
         read_features(out, expect_version="000000000000")
+
+
+def _claims() -> list[str]:
+    return [d.id for d in definitions().values() if d.kind == "aggregate" and d.rows is not None]
+
+
+@pytest.mark.parametrize("day", ["2021-06-30", "2023-12-31", "2025-03-31"])
+def test_narrowing_a_view_to_the_rows_its_aggregates_can_count_changes_no_value(small_city, day, tmp_path):
+    """An aggregate's `rows` claims that no other row of its view can change its value: grouping only the rows some
+    aggregate of the view can count must give every indicator the same value, on the whole table and on the claims
+    alone (where every view is narrowed), at several dates and on the town's hand-made edge cases."""
+    claims = _claims()
+    assert len(claims) >= 30, "the claims cover the windowed counts"
+    for folder, as_of in ((small_city, dt.date.fromisoformat(day)), (write_town(tmp_path / "town"), TOWN_DAY)):
+        raw = load_raw(connect(), folder)
+        for only in (None, claims):
+            narrowed = indicator_table(raw, as_of, only=only).to_pandas().set_index("uscc").sort_index()
+            whole = indicator_table(raw, as_of, only=only, narrow=False).to_pandas().set_index("uscc").sort_index()
+            pd.testing.assert_frame_equal(narrowed, whole, check_exact=True)
+
+
+def test_a_wrong_claim_of_rows_is_caught(small_city, monkeypatch):
+    """The check above can fail: an aggregate that claims fewer rows than it counts changes its value."""
+    definitions()
+    wrong = replace(REGISTRY["d4_complaints_36m"], rows=lambda t, asof, entry: asof.within(t.received_date, 30))
+    monkeypatch.setitem(REGISTRY, "d4_complaints_36m", wrong)
+    raw = load_raw(connect(), small_city)
+    only = ["d4_complaints_36m"]
+    narrowed = indicator_table(raw, dt.date(2024, 12, 31), only=only).to_pandas().set_index("uscc").sort_index()
+    whole = indicator_table(raw, dt.date(2024, 12, 31), only=only, narrow=False).to_pandas().set_index("uscc")
+    assert (narrowed.d4_complaints_36m < whole.sort_index().d4_complaints_36m).any()
 
 
 def test_bad_dates_are_refused_with_the_format():
