@@ -11,7 +11,8 @@ slower than shap's on these rows) — then compares all 2.23 M × 63 contributio
 the simulated city's graded population at 2025-12-31 (data/bench/features_full.parquet, 1.89 M) topped up
 with rows as of 2024-12-31 from the training panel. Every process loads the same model and rows before its
 clock starts; the speed-up is printed for the explaining alone and for the whole processes. Targets
-(issue #18): ≥ 30× faster than shap.TreeExplainer, values equal to 1e-6 (issue #5: ≤ 5 min);
+(issue #18): ≥ 30× faster than shap.TreeExplainer, values equal to 1e-6 (`make bench` holds ours to 1e-9;
+issue #5: ≤ 5 min);
 `--others ""` leaves WOODELF out.
 """
 

@@ -191,7 +191,7 @@ class Suite:
         )
         for name, o in r.get("others", {}).items():
             self.row(
-                f"explain {r['rows']:,} enterprises vs {name.upper()} (exact TreeSHAP, explaining only)",
+                f"explain {r['rows']:,} enterprises vs {name.upper()} (another TreeSHAP, explaining only)",
                 f"{r['ours_explain_s']:.1f} s",
                 f"{name.upper()} {o['explain_s']:.1f} s (max difference to shap {o['max_abs_difference_to_shap']:.1e})",
                 o["speedup_explaining"],

@@ -52,6 +52,13 @@ class AsOf:
     def days_since(self, col):
         return self.date.delta(col, unit="day")
 
+    def money(self, col, where):
+        """The sum of an amount in yuan over the rows where `where` holds (null where none does), added in whole
+        fen: integers add exactly in any order, while a sum of doubles depends on the order the engine adds the
+        rows in (DuckDB's threads, Spark's partitions, a view narrowed or not), so the total could differ in the
+        last bit between engines and runs, and with it the indicator."""
+        return (col * 100).round().cast("int64").sum(where=where) / 100
+
     def log10(self, col):
         """log10 as C's libm computes it on every engine. DuckDB calls libm; Java's Math.log10 (Spark) differs
         in the last bit for some values, so on Spark it is computed by Arrow (libm) in a vectorised Python UDF:

@@ -5,8 +5,10 @@ Three kinds, registered by decorator:
   view (`creditgrade.features.pit.sources`), e.g. `(t.severity == "serious").sum()`. `rows(t, asof, entry)`, where
   given, says which rows can count at all (`within("received_date")`: those dated in the indicator's window):
   when every aggregate of a view says so, the view is narrowed to those rows before it is grouped, as a
-  hand-written query would (an enterprise left with no rows gets the catalog's `no_records` value, which must be
-  what its other rows would have given: tested for every claim, `tests/features/test_indicators.py`);
+  hand-written query would. An enterprise left with no rows gets the catalog's `no_records` value, so rows
+  outside the claim must give exactly that (or nothing): only indicators with a `no_records` value may claim
+  rows, helpers may not, and every indicator is computed with and without narrowing on a simulated city and
+  the town and must agree to the bit (`tests/features/test_pipeline.py`);
 - `column`: `fn(w, asof, entry)`, a column of the wide table (the enterprise's attributes and the
   indicators computed before it), e.g. a ratio or a window over enterprises;
 - `table`: `fn(src, wide, asof, entry)`, a table (uscc, value) built from several views, for network
@@ -41,6 +43,10 @@ REGISTRY: dict[str, Definition] = {}
 def _register(kind: Kind, source: str | None, fn: Callable, rows: Callable | None = None) -> Callable:
     if fn.__name__ in REGISTRY:
         raise ValueError(f"indicator {fn.__name__!r} is defined twice")
+    if rows is not None and fn.__name__.startswith("_"):
+        raise ValueError(
+            f"helper {fn.__name__!r} cannot claim rows: it has no catalog entry (window, no-records value)"
+        )
     REGISTRY[fn.__name__] = Definition(fn.__name__, kind, source, fn, rows)
     return fn
 

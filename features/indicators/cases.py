@@ -50,7 +50,7 @@ def d4_cases_lost_24m(t, asof, entry):
 
 @aggregate("court_cases", rows=within("filing_date"))
 def d4_case_amount_24m_log(t, asof, entry):
-    return asof.log10(t.amount.sum(where=_defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1)
+    return asof.log10(asof.money(t.amount, _defendant(t, asof, t.filing_date, entry.window_days)).fill_null(0) + 1)
 
 
 @aggregate("spot_checks", rows=within("check_date"))

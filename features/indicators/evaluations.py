@@ -34,8 +34,10 @@ GRADES = max(TAX_GRADE.values()) + 1  # a tax year and its grade packed in one i
 
 @aggregate("tax_credit")
 def d5_tax_grade(t, asof, entry):
-    """the grade of the latest tax year published (an integer maximum of year · GRADES + code, not an arg-max over
-    strings: the same value, several times quicker; two grades of one year give the worse, not either)"""
+    """the grade of the latest tax year published: an integer maximum of year · GRADES + code, not an arg-max over
+    strings (several times quicker). The same value as the arg-max because the contract holds every row to a
+    year in 1990-2100, a known grade and one row per enterprise and year (features/contract.py); a year's
+    missing grade stays missing (code 0)."""
     latest = (t.tax_year.cast("int64") * GRADES + _code(t.grade, TAX_GRADE).fill_null(0)).max() % GRADES
     return ibis.ifelse(latest == 0, ibis.null("int64"), latest)
 

@@ -18,7 +18,7 @@ def d3_penalties_36m(t, asof, entry):
 
 @aggregate("penalties", rows=within("decision_date"))
 def d3_penalty_amount_36m_log(t, asof, entry):
-    return asof.log10(t.amount.sum(where=asof.within(t.decision_date, entry.window_days)).fill_null(0) + 1)
+    return asof.log10(asof.money(t.amount, asof.within(t.decision_date, entry.window_days)).fill_null(0) + 1)
 
 
 @aggregate("penalties", rows=within("decision_date"))

@@ -13,7 +13,7 @@ import pytest
 
 from creditgrade.features import catalog
 from creditgrade.features.city.simulate import CityConfig, simulate_city
-from creditgrade.features.indicators import REGISTRY, definitions
+from creditgrade.features.indicators import REGISTRY, aggregate, definitions, within
 from creditgrade.features.ingest import ingest
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
 from creditgrade.features.pipeline import (
@@ -81,6 +81,21 @@ def test_narrowing_a_view_to_the_rows_its_aggregates_can_count_changes_no_value(
             narrowed = indicator_table(raw, as_of, only=only).to_pandas().set_index("uscc").sort_index()
             whole = indicator_table(raw, as_of, only=only, narrow=False).to_pandas().set_index("uscc").sort_index()
             pd.testing.assert_frame_equal(narrowed, whole, check_exact=True)
+
+
+def test_only_indicators_with_a_no_records_value_claim_rows_and_no_helper_does():
+    """A narrowed enterprise gets its `no_records` value: an indicator that is missing without records (None) would
+    turn into missing where its rows gave a value, as `d2_last_report_on_time` would (0 from its rows)."""
+    for d in definitions().values():
+        if d.rows is not None:
+            assert catalog.BY_ID[d.id].no_records is not None, f"{d.id} claims rows but has no no_records value"
+
+    def _a_helper(t, asof, entry):
+        return t.x.sum()
+
+    with pytest.raises(ValueError, match="cannot claim rows"):
+        aggregate("penalties", rows=within("decision_date"))(_a_helper)
+    assert "_a_helper" not in REGISTRY
 
 
 def test_a_wrong_claim_of_rows_is_caught(small_city, monkeypatch):
