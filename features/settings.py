@@ -40,6 +40,7 @@ a variable sees it take effect. Where things live does not depend on the working
 | CREDITGRADE_CONSOLE_MINUTES | console_minutes | 480 (a web-console session ends this long after login) |
 | CREDITGRADE_CONSOLE | console | <data>/console (the console's session secret, ended sessions, drawn plans) |
 | CREDITGRADE_SPARK_MASTER | spark_master | local[<cores>] (where `month --engine spark` runs: any spark.master) |
+| CREDITGRADE_SPARK_DRIVER_MEMORY | spark_driver_memory | a third of memory, 4g-16g (driver heap; local: tasks' too) |
 | OMP_NUM_THREADS | threads | the cores (LightGBM, OpenMP) |
 """
 
@@ -52,6 +53,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = "creditgrade"
+
+
+def _spark_heap() -> str:
+    """A third of the machine's memory, 4 to 16 GB: in local mode the month's tasks share the driver's heap, and
+    at 2.23 M enterprises two tasks failed in 4 GB and ran in 8 GB (docs/scale-out.md); the rest is left to the
+    Python workers, which hold a partition each."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(4, min(16, round(total / 3 / 2**30)))}g"
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class Settings:
     console_minutes: int  # how long a console session lasts after login
     console: Path  # the console's session secret, ended sessions and the plans drawn in it
     spark_master: str  # where the month-end run on Spark runs (`serving.spark`)
+    spark_driver_memory: str  # the driver's JVM heap (in local mode the tasks run in it too)
 
     def to_env(self) -> dict[str, str]:
         """The variables that give a child process (the service's workers) these same settings."""
@@ -109,6 +119,7 @@ class Settings:
             "CREDITGRADE_CONSOLE_MINUTES": str(self.console_minutes),
             "CREDITGRADE_CONSOLE": str(self.console),
             "CREDITGRADE_SPARK_MASTER": self.spark_master,
+            "CREDITGRADE_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }
         optional = {
             "CREDITGRADE_TRACKING_URI": self.tracking_uri,
@@ -230,4 +241,5 @@ def _settings() -> Settings:
         console_minutes=_count("CREDITGRADE_CONSOLE_MINUTES", 480),
         console=_path("CREDITGRADE_CONSOLE", data / "console"),
         spark_master=os.environ.get("CREDITGRADE_SPARK_MASTER") or f"local[{cores}]",
+        spark_driver_memory=os.environ.get("CREDITGRADE_SPARK_DRIVER_MEMORY") or _spark_heap(),
     )

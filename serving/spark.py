@@ -70,7 +70,7 @@ def spark_session(master: str | None = None):
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.executorEnv.OMP_NUM_THREADS": "1",
         "spark.executorEnv.NUMBA_NUM_THREADS": "1",
-        "spark.driver.memory": os.environ.get("CREDITGRADE_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": settings().spark_driver_memory,
     }
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -117,7 +117,19 @@ def grade_month(
         previous=str(Path(previous) / GRADED) if previous is not None else None,
     )
     progress("grade partitions", 1, 3)
-    manifest = frame.repartitionByRange(n, "uscc").mapInArrow(job, MANIFEST).collect()
+    try:
+        manifest = frame.repartitionByRange(n, "uscc").mapInArrow(job, MANIFEST).collect()
+    except Exception as e:  # py4j's error: the JVM's message is its text
+        if "UNABLE_TO_ACQUIRE_MEMORY" not in str(e) and "OutOfMemoryError" not in str(e):
+            raise
+        heap = spark.sparkContext.getConf().get("spark.driver.memory", "?")
+        raise GradingError(
+            f"Spark ran out of memory grading {day} (driver heap {heap}; in local mode the tasks share it): set "
+            "CREDITGRADE_SPARK_DRIVER_MEMORY higher (e.g. 8g for 2 M enterprises on 2 cores), or on a cluster "
+            "spark.executor.memory",
+            f"Spark 在评定 {day} 时内存不足（driver 堆 {heap}；本地模式下各任务共用）：请调高 "
+            "CREDITGRADE_SPARK_DRIVER_MEMORY（如 2 核、200 万户用 8g），集群上调高 spark.executor.memory",
+        ) from None
     done = sorted((m for m in manifest if m.rows), key=lambda m: m.partition)
     duplicates = sum(m.duplicates for m in done)
     if duplicates:
