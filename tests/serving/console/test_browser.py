@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pyarrow.parquet as pq
 import pytest
@@ -113,6 +114,13 @@ def test_a_wrong_key_and_a_forged_form_are_refused(browser, live):
     page.context.close()
 
 
+def searched(page, q: str) -> None:
+    """Wait until the page shown is the results of searching `q`, loaded: a click starts the navigation but does
+    not wait for it, and `count()` does not wait (a count taken on the page before read 0 hits)."""
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("q") == [q])
+    page.wait_for_load_state()
+
+
 def test_find_an_enterprise_by_uscc_and_by_chinese_name(browser, live, city):
     moved = city["moved"]
     page = signed_in(browser, live, "regulator")
@@ -140,6 +148,7 @@ def test_find_an_enterprise_by_uscc_and_by_chinese_name(browser, live, city):
     page.goto(f"{live.base}/console/enterprise")
     page.fill("#q", bare[:3])
     page.click("#search-form button")
+    searched(page, bare[:3])
     hits = page.locator("#hits tbody tr")
     assert hits.count() >= 1
     assert all(
@@ -148,6 +157,7 @@ def test_find_an_enterprise_by_uscc_and_by_chinese_name(browser, live, city):
     typo = bare[:2] + ("甲" if bare[2] != "甲" else "乙") + bare[3:]  # one character wrong: found by similarity
     page.fill("#q", typo)
     page.click("#search-form button")
+    searched(page, typo)
     assert moved["name"] in page.locator("#hits").inner_text()
     page.context.close()
 
