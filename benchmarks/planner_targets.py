@@ -31,12 +31,9 @@ ingest('{out}/raw', '{out}/clean', overwrite=True)
 PANEL = """
 import json
 from pathlib import Path
-from creditgrade.features.pipeline import build_features
-from creditgrade.training.cycles import CycleDates, _panel_dates
+from creditgrade.training.cycles import CycleDates, feature_panel
 year = int(json.load(open('{out}/raw/manifest.json'))['end_year'])
-dates, panel = CycleDates(year, {months}).panel, Path('{out}/features.parquet')
-if not panel.exists() or set(_panel_dates(panel)) != set(dates):
-    build_features('{out}/clean', dates, panel)
+feature_panel(Path('{out}/clean'), CycleDates(year, {months}), Path('{out}/features.parquet'))
 """
 CYCLES = """
 from creditgrade.training.cycles import simulate_cycles

@@ -157,9 +157,8 @@ def simulate_cycles(
     out.mkdir(parents=True, exist_ok=True)
     panel = Path(features) if features is not None else out / "features.parquet"
     total = 2 + 2 * months
-    if not panel.exists() or set(_panel_dates(panel)) != set(dates.panel):
-        progress(f"features at {len(dates.panel)} dates", 0, total)
-        build_features(clean, dates.panel, panel)
+    progress(f"features at {len(dates.panel)} dates", 0, total)
+    feature_panel(clean, dates, panel)
     truth = pq.read_table(Path(truth_dir) / "truth" / "problem_probability.parquet").to_pandas()
     truth = truth[truth.year == dates.year].set_index("uscc")["p_problem"]
     history = load_checks(clean)
@@ -313,8 +312,14 @@ def _verdict(rows: list[dict]) -> dict:
     }
 
 
-def _panel_dates(panel: Path) -> list[dt.date]:
-    return [d.as_py() for d in pq.read_table(panel, columns=["as_of"]).column("as_of").unique()]
+def feature_panel(clean: Path, dates: CycleDates, panel: Path) -> bool:
+    """The loop's feature panel at `panel`: kept if it holds exactly the loop's dates, else built (True)."""
+    if panel.exists():
+        held = pq.read_table(panel, columns=["as_of"]).column("as_of").unique().to_pylist()
+        if set(held) == set(dates.panel):
+            return False
+    build_features(clean, dates.panel, panel)
+    return True
 
 
 def _city(panel: Path, day: dt.date, truth: pd.Series) -> pd.DataFrame:

@@ -69,14 +69,19 @@ def d4_days_since_problem_check(t, asof, entry):
     return asof.days_since(t.check_date.max(where=t.problem_found & asof.within(t.check_date, entry.window_days)))
 
 
-@aggregate("equity_pledges", rows=lambda t, asof, entry: asof.running(t.registered_date, t.released_date))
+def registered_now(t, asof, entry):
+    """`rows` of pledges and freezes of the enterprise's equity in force at the as-of date"""
+    return asof.running(t.registered_date, t.released_date)
+
+
+@aggregate("equity_pledges", rows=registered_now)
 def d4_equity_frozen(t, asof, entry):
-    return (asof.running(t.registered_date, t.released_date) & (t.kind == "freeze")).max().cast("int64")
+    return (registered_now(t, asof, entry) & (t.kind == "freeze")).max().cast("int64")
 
 
-@aggregate("equity_pledges", rows=lambda t, asof, entry: asof.running(t.registered_date, t.released_date))
+@aggregate("equity_pledges", rows=registered_now)
 def d4_equity_pledged(t, asof, entry):
-    return (asof.running(t.registered_date, t.released_date) & (t.kind == "pledge")).max().cast("int64")
+    return (registered_now(t, asof, entry) & (t.kind == "pledge")).max().cast("int64")
 
 
 @aggregate("chattel_mortgages", rows=within("enforced_date"))

@@ -37,23 +37,29 @@ def d3_repairs_36m(t, asof, entry):
     return asof.within(t.repair_date, entry.window_days).sum()
 
 
-def _listed(t, asof):
+def listed(t, asof, entry):
+    """`rows` of an aggregate over a list: the entries the enterprise is on at the as-of date"""
     return asof.running(t.entry_date, t.exit_date)
 
 
-def listed(t, asof, entry):
-    """`rows` of an aggregate over a list: the entries the enterprise is on at the as-of date"""
-    return _listed(t, asof)
+def defaulter_listed(t, asof, entry):
+    """... on the list of judgment defaulters"""
+    return asof.running(t.listed_date, t.removed_date)
+
+
+def event_running(t, asof, entry):
+    """... a severe event (or a special list) running at the as-of date"""
+    return asof.running(t.event_date, t.end_date)
 
 
 @aggregate("abnormal_list", rows=listed)
 def d3_abnormal_current(t, asof, entry):
-    return _listed(t, asof).max().cast("int64")
+    return listed(t, asof, entry).max().cast("int64")
 
 
 @aggregate("abnormal_list", rows=listed)
 def d3_unreachable_current(t, asof, entry):
-    return (_listed(t, asof) & (t.entry_reason == "unreachable")).max().cast("int64")
+    return (listed(t, asof, entry) & (t.entry_reason == "unreachable")).max().cast("int64")
 
 
 @aggregate("abnormal_list", rows=within("entry_date"))
@@ -63,12 +69,12 @@ def d3_abnormal_entries_36m(t, asof, entry):
 
 @aggregate("abnormal_list", rows=listed)
 def d3_abnormal_days_current(t, asof, entry):
-    return asof.days_since(t.entry_date.min(where=_listed(t, asof)))
+    return asof.days_since(t.entry_date.min(where=listed(t, asof, entry)))
 
 
 @aggregate("serious_violations", rows=listed)
 def d3_serious_current(t, asof, entry):
-    return _listed(t, asof).max().cast("int64")
+    return listed(t, asof, entry).max().cast("int64")
 
 
 @aggregate("serious_violations", rows=within("entry_date"))
@@ -76,9 +82,9 @@ def d3_serious_5y(t, asof, entry):
     return asof.within(t.entry_date, entry.window_days).sum()
 
 
-@aggregate("judgment_defaulters", rows=lambda t, asof, entry: asof.running(t.listed_date, t.removed_date))
+@aggregate("judgment_defaulters", rows=defaulter_listed)
 def d3_defaulter_current(t, asof, entry):
-    return asof.running(t.listed_date, t.removed_date).max().cast("int64")
+    return defaulter_listed(t, asof, entry).max().cast("int64")
 
 
 @aggregate("severe_events", rows=within("event_date"))
@@ -86,9 +92,9 @@ def d3_severe_events_24m(t, asof, entry):
     return asof.within(t.event_date, entry.window_days).sum()
 
 
-@aggregate("severe_events", rows=lambda t, asof, entry: asof.running(t.event_date, t.end_date))
+@aggregate("severe_events", rows=event_running)
 def d3_special_list_current(t, asof, entry):
-    return (asof.running(t.event_date, t.end_date) & t.kind.isin(SPECIAL_LISTS)).max().cast("int64")
+    return (event_running(t, asof, entry) & t.kind.isin(SPECIAL_LISTS)).max().cast("int64")
 
 
 def negative(w):
