@@ -32,38 +32,41 @@ import datetime as dt, json, sys, time
 from pathlib import Path
 from creditgrade.serving.month import run_month
 from creditgrade.training import tracking
-t0 = time.perf_counter()
-events = [(0.0, "start-up")]
+events = [(time.time(), "start-up")]
 def progress(step, done, total):
     stage = step.split(":")[0] if not step.startswith("spark:") else ":".join(step.split(":")[:2])
     if not events or events[-1][1] != stage:
-        events.append((time.perf_counter() - t0, stage))
+        events.append((time.time(), stage))
 scoring = tracking.load()
 run = run_month(Path({data!r}), dt.date.fromisoformat({day!r}), Path({root!r}), scoring, engine={engine!r},
                 accept_drift=True, progress=progress)
-events.append((time.perf_counter() - t0, "end"))
+events.append((time.time(), "end"))
 Path({out!r}).write_text(json.dumps({{"events": events, "enterprises": run.enterprises,
                                       "reused": run.explanations_reused}}))
 """
 
 
 def tree_peak(proc: subprocess.Popen, every: float = 0.2) -> dict:
-    """Sample the RSS of `proc` and all its descendants until it exits; the peak of the sum (GB)."""
-    peak = {"gb": 0.0}
+    """Sample the RSS of `proc` and all its descendants until it exits: the peak of the sum (GB), and every
+    sample (wall-clock time, GB; the driver's and the JVM's apart) to find which stage peaks."""
+    peak = {"gb": 0.0, "samples": []}
 
     def sample() -> None:
         root = psutil.Process(proc.pid)
         while proc.poll() is None:
-            total = 0
+            total = jvm = 0
             try:
                 for p in [root, *root.children(recursive=True)]:
                     try:
-                        total += p.memory_info().rss
+                        rss = p.memory_info().rss
+                        total += rss
+                        jvm += rss if p.name() == "java" else 0
                     except psutil.Error:
                         pass
             except psutil.Error:
                 break
             peak["gb"] = max(peak["gb"], total / 2**30)
+            peak["samples"].append((time.time(), total / 2**30, jvm / 2**30, root.memory_info().rss / 2**30))
             time.sleep(every)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -84,10 +87,16 @@ def run_one(data: Path, day: str, root: Path, engine: str, master: str | None, o
     wall = time.perf_counter() - start
     result = json.loads(out.read_text())
     events = result["events"]
-    stages = {}
+    stages, peaks = {}, {}
     for (t, name), (t_next, _) in zip(events, events[1:]):
         stages[name] = stages.get(name, 0.0) + (t_next - t)
-    return {"wall": wall, "peak_gb": peak["gb"], "stages": stages, **result}
+        inside = [s for s in peak["samples"] if t <= s[0] < t_next]
+        if inside:  # the stage's peak: the whole tree, and then the JVM and the driver's Python at that moment
+            top = max(inside, key=lambda s: s[1])
+            if top[1] > peaks.get(name, {}).get("tree", 0):
+                peaks[name] = {"tree": round(top[1], 2), "jvm": round(top[2], 2), "driver": round(top[3], 2)}
+    result["events"] = [(round(t - events[0][0], 2), name) for t, name in events]
+    return {"wall": wall, "peak_gb": peak["gb"], "stages": stages, "peaks": peaks, **result}
 
 
 def main() -> None:
@@ -96,6 +105,7 @@ def main() -> None:
     p.add_argument("--enterprises", type=int, default=100_000)
     p.add_argument("--months", nargs=2, default=["2025-11-30", "2025-12-31"])
     p.add_argument("--engines", default="duckdb,spark:local[1],spark:local[2]")
+    p.add_argument("--dirty-rate", type=float, default=0.002, help="Faults injected into the simulated feeds.")
     a = p.parse_args()
     from creditgrade.features.city.simulate import CityConfig, simulate_city
     from creditgrade.features.ingest import ingest
@@ -103,7 +113,7 @@ def main() -> None:
     clean = a.out / "clean"
     if not (clean / "enterprises.parquet").exists():
         t = time.perf_counter()
-        simulate_city(CityConfig(a.enterprises, 7, dirty_rate=0.002), a.out / "raw", overwrite=True)
+        simulate_city(CityConfig(a.enterprises, 7, dirty_rate=a.dirty_rate), a.out / "raw", overwrite=True)
         ingest(a.out / "raw", clean, overwrite=True)
         print(f"city of {a.enterprises:,} simulated and ingested in {time.perf_counter() - t:.0f} s", flush=True)
     results: dict[str, list[dict]] = {}
@@ -116,7 +126,10 @@ def main() -> None:
             r = run_one(clean, day, root, engine, master or None, a.out / "run.json")
             r["graded"] = hashlib.sha256((root / "months" / day / "graded" / "graded.parquet").read_bytes()).hexdigest()
             results[spec].append(r)
-            stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items())
+            stages = ", ".join(
+                f"{k} {v:.1f} s" + (f" (peak {r['peaks'][k]['tree']:.1f} GB)" if k in r["peaks"] else "")
+                for k, v in r["stages"].items()
+            )
             print(
                 f"{spec:<16} {day}: {r['wall']:6.1f} s, peak {r['peak_gb']:.2f} GB (process tree); "
                 f"{r['enterprises']:,} enterprises, {r['reused']:,} explanations reused; {stages}",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from creditgrade.models.cutpoints import table_of_grades
 from creditgrade.models.grades import GradeScheme, score_to_grade
+from creditgrade.models.monitoring import Distribution
 
 
 def weighted_auc(y, p, w) -> float:
@@ -95,39 +95,15 @@ def wilson(rate: float, n: float, z: float = 1.96) -> tuple[float, float]:
 
 def psi(expected, actual, bins: int = 10) -> float:
     """Population stability index of `actual` against `expected`, on the deciles of `expected`."""
-    expected, actual = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
-    cuts = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1]))
-    e = np.bincount(np.searchsorted(cuts, expected, side="right"), minlength=len(cuts) + 1) / len(expected)
-    a = np.bincount(np.searchsorted(cuts, actual, side="right"), minlength=len(cuts) + 1) / len(actual)
+    return psi_of(Distribution.of(expected), Distribution.of(actual), bins)
+
+
+def psi_of(expected: Distribution, actual: Distribution, bins: int = 10) -> float:
+    """`psi` from two distributions as an engine counts them (`models.monitoring.Distribution`)."""
+    cuts = np.unique(expected.quantile(np.linspace(0, 1, bins + 1)[1:-1]))
+    e, a = expected.shares(cuts)[:-1], actual.shares(cuts)[:-1]
     e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
     return float(np.sum((a - e) * np.log(a / e)))
-
-
-def migration(before: pd.DataFrame, after: pd.DataFrame, column: str = "grade_shenzhen") -> dict:
-    """Grade migration between two gradings (frames with uscc, `column` and score): the matrix of counts (rows:
-    the earlier grade, columns: the later; 'new'/'gone' for enterprises entering or leaving the register),
-    how many moved, entered and left, and the PSI of the later scores against the earlier.
-
-    >>> a = pd.DataFrame({"uscc": ["x", "y", "z"], "g": ["A", "B", "B"], "score": [700.0, 650.0, 640.0]})
-    >>> b = pd.DataFrame({"uscc": ["x", "y", "w"], "g": ["A", "C", "B"], "score": [705.0, 560.0, 600.0]})
-    >>> m = migration(a, b, "g")
-    >>> m["matrix"]["B"], m["moved"], m["entered"], m["left"]
-    ({'C': 1, 'gone': 1}, 1, 1, 1)
-    """
-    both = before[["uscc", column, "score"]].merge(
-        after[["uscc", column, "score"]], on="uscc", how="outer", suffixes=("_before", "_after")
-    )
-    was = both[f"{column}_before"].fillna("new")
-    now = both[f"{column}_after"].fillna("gone")
-    matrix = pd.crosstab(was, now)
-    return {
-        "column": column,
-        "matrix": {str(r): {str(c): int(v) for c, v in row.items() if v} for r, row in matrix.iterrows()},
-        "moved": int(((was != now) & (was != "new") & (now != "gone")).sum()),
-        "entered": int((was == "new").sum()),
-        "left": int((now == "gone").sum()),
-        "psi_score": psi(before["score"].to_numpy(), after["score"].to_numpy()),
-    }
 
 
 def evaluate(y, p, w, scores, scheme: GradeScheme) -> dict:

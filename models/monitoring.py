@@ -9,7 +9,8 @@ action (the usual thresholds; configurable).
 An early warning (预警) marks an enterprise whose risk rose sharply since last month: its grade worsened
 by two steps or more, its probability at least doubled, or it entered the worst grade. Each warning
 carries what changed in its record: the indicators whose values moved towards more risk, in the words of
-the catalog's reasons, both languages.
+the catalog's reasons, both languages. The rules run as a query on the engine that graded the month
+(`serving.comparisons.warned`); what changed is read for the warned enterprises only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from creditgrade.features import catalog
-from creditgrade.models.grades import GradeScheme
 
 WATCH, ACT = 0.10, 0.25
 FEW_VALUES = 12  # an indicator with at most this many distinct values gets a bin per value
@@ -33,6 +33,69 @@ WARNING_RULES = {
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """A column's values as an engine counts them (`GROUP BY value`): the distinct present values ascending,
+    how many rows hold each, and how many are missing (null or NaN). Quantiles and bin shares computed from it
+    equal those of the values themselves to the bit, so the month's comparisons need the counts only, not the
+    city's rows."""
+
+    values: np.ndarray  # float64, distinct, ascending
+    counts: np.ndarray  # int64, each ≥ 1
+    missing: int
+
+    @classmethod
+    def of(cls, values) -> Distribution:
+        """The distribution of raw values."""
+        v = np.asarray(values, dtype=float)
+        present, counts = np.unique(v[~np.isnan(v)], return_counts=True)
+        return cls(present, counts.astype(np.int64), int(np.isnan(v).sum()))
+
+    @classmethod
+    def counted(cls, values, counts) -> Distribution:
+        """From an engine's (value, count) rows, in any order; null and NaN values are the missing ones."""
+        v = np.asarray(values, dtype=float)  # None becomes NaN
+        n = np.asarray(counts, dtype=np.int64)
+        gone = np.isnan(v)
+        present, where = np.unique(v[~gone], return_inverse=True)
+        return cls(
+            present, np.bincount(where, weights=n[~gone], minlength=len(present)).astype(np.int64), int(n[gone].sum())
+        )
+
+    @property
+    def present(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def rows(self) -> int:
+        return self.present + self.missing
+
+    def quantile(self, q) -> np.ndarray:
+        """`np.quantile` of the present values (its default, linear method), from the counts: the same
+        virtual index, neighbours and interpolation, so the same bits."""
+        q = np.asarray(q, dtype=float)
+        n = self.present
+        virtual = (n - 1) * q  # numpy's virtual index for its linear method
+        lower = np.floor(virtual)
+        upper = lower + 1
+        top = virtual >= n - 1
+        lower[top], upper[top] = n - 1, n - 1
+        bottom = virtual < 0
+        lower[bottom], upper[bottom] = 0, 0
+        ends = np.cumsum(self.counts)  # the sorted position after each distinct value's last row
+        a = self.values[np.searchsorted(ends, lower, side="right")]
+        b = self.values[np.searchsorted(ends, upper, side="right")]
+        t = virtual - np.floor(virtual)
+        diff = b - a
+        return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's _lerp
+
+    def shares(self, cuts) -> np.ndarray:
+        """Shares of all rows in each interval between `cuts` (value ≥ cut goes right), missing last."""
+        where = np.searchsorted(np.asarray(cuts, dtype=float), self.values, side="right")
+        counts = np.bincount(where, weights=self.counts, minlength=len(cuts) + 1)
+        return np.append(counts, self.missing) / max(self.rows, 1)
+
+
+@dataclass(frozen=True)
 class Bins:
     """Bin edges fixed on a reference population, and the reference's share in each bin (missing last)."""
 
@@ -41,21 +104,25 @@ class Bins:
 
     @classmethod
     def of(cls, values, bins: int = 10) -> Bins:
-        v = np.asarray(values, dtype=float)
-        present = v[~np.isnan(v)]
-        distinct = np.unique(present)
-        if len(distinct) <= FEW_VALUES:
-            cuts = (distinct[:-1] + distinct[1:]) / 2
+        return cls.of_distribution(values if isinstance(values, Distribution) else Distribution.of(values), bins)
+
+    @classmethod
+    def of_distribution(cls, d: Distribution, bins: int = 10) -> Bins:
+        """Deciles of a column with many distinct values, midpoints between the values of one with few."""
+        if len(d.values) <= FEW_VALUES:
+            cuts = (d.values[:-1] + d.values[1:]) / 2
         else:
-            cuts = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+            cuts = np.unique(d.quantile(np.linspace(0, 1, bins + 1)[1:-1]))
         edges = tuple(float(c) for c in cuts)
-        return cls(edges, tuple(float(s) for s in _shares(v, edges)))
+        return cls(edges, tuple(float(s) for s in d.shares(edges)))
 
     def shares_of(self, values) -> np.ndarray:
-        return _shares(np.asarray(values, dtype=float), self.cuts)
+        d = values if isinstance(values, Distribution) else Distribution.of(values)
+        return d.shares(self.cuts)
 
     def stability(self, values) -> float:
-        """The stability index of `values` against the population these bins were fixed on."""
+        """The stability index of `values` (or their `Distribution`) against the population these bins were
+        fixed on."""
         return stability_index(self.shares, self.shares_of(values))
 
     def to_dict(self) -> dict:
@@ -64,13 +131,6 @@ class Bins:
     @classmethod
     def from_dict(cls, d: dict) -> Bins:
         return cls(tuple(d["cuts"]), tuple(d["shares"]))
-
-
-def _shares(v: np.ndarray, cuts) -> np.ndarray:
-    missing = np.isnan(v)
-    counts = np.bincount(np.searchsorted(np.asarray(cuts), v[~missing], side="right"), minlength=len(cuts) + 1)
-    counts = np.append(counts, missing.sum())
-    return counts / max(len(v), 1)
 
 
 def stability_index(expected, actual) -> float:
@@ -91,16 +151,18 @@ def level(value: float | None, watch: float = WATCH, act: float = ACT) -> str:
     return "act" if value >= act else "watch" if value >= watch else "stable"
 
 
-def reference_bins(frame: pd.DataFrame, columns) -> dict[str, Bins]:
-    return {c: Bins.of(frame[c].to_numpy(dtype=float)) for c in columns}
+def reference_bins(frame, columns) -> dict[str, Bins]:
+    """Bins fixed on each column of `frame` (a frame, or each column's `Distribution`)."""
+    return {c: Bins.of(frame[c]) for c in columns}
 
 
-def drift(reference: dict[str, Bins], current: pd.DataFrame, watch: float = WATCH, act: float = ACT) -> pd.DataFrame:
-    """The stability index of every column of `reference` in `current`, largest first, with its level and
-    the missing share before and after (a feed that stopped often shows as missing values)."""
+def drift(reference: dict[str, Bins], current, watch: float = WATCH, act: float = ACT) -> pd.DataFrame:
+    """The stability index of every column of `reference` in `current` (a frame, or each column's
+    `Distribution`), largest first, with its level and the missing share before and after (a feed that
+    stopped often shows as missing values)."""
     rows = []
     for column, bins in reference.items():
-        shares = bins.shares_of(current[column].to_numpy(dtype=float))
+        shares = bins.shares_of(current[column])
         value = stability_index(bins.shares, shares)
         rows.append(
             {
@@ -115,44 +177,9 @@ def drift(reference: dict[str, Bins], current: pd.DataFrame, watch: float = WATC
     return out.sort_values(["index", "column"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def early_warnings(
-    before: pd.DataFrame,
-    after: pd.DataFrame,
-    x_before: pd.DataFrame,
-    x_after: pd.DataFrame,
-    scheme: GradeScheme,
-    column: str = "grade_shenzhen",
-) -> pd.DataFrame:
-    """Enterprises on both months' registers, operating now, whose risk rose sharply.
-
-    `before` / `after`: graded rows (uscc, register_status, probability, `column`); `x_before` / `x_after`:
-    their indicator values indexed by uscc. The result: one row per warning, ordered by the rise in
-    probability, with the rules it met and what changed (up to five indicators that moved towards risk)."""
-    both = before[["uscc", "probability", column]].merge(
-        after[["uscc", "register_status", "probability", column]], on="uscc", suffixes=("_before", "_after")
-    )
-    both = both[both.register_status == "active"]
-    order = {g: i for i, g in enumerate(scheme.grades)}
-    steps = both[f"{column}_after"].map(order) - both[f"{column}_before"].map(order)
-    worst = {scheme.grades[-1], scheme.scored_grades[-1]}
-    rules = pd.DataFrame(
-        {
-            "down2": steps >= 2,
-            "doubled": both.probability_after >= 2 * both.probability_before,
-            "worst": both[f"{column}_after"].isin(worst) & ~both[f"{column}_before"].isin(worst),
-        }
-    )
-    hit = rules.any(axis=1).to_numpy()
-    warned = both[hit].copy()
-    warned["rules"] = [[r for r in WARNING_RULES if row[r]] for row in rules[hit].to_dict("records")]
-    warned["changes"] = [_changes(x_before, x_after, u) for u in warned.uscc]
-    warned["rise"] = warned.probability_after - warned.probability_before
-    warned = warned.sort_values(["rise", "uscc"], ascending=[False, True], kind="stable")
-    return warned.drop(columns=["rise", "register_status"]).reset_index(drop=True)
-
-
-def _changes(x_before: pd.DataFrame, x_after: pd.DataFrame, uscc: str, k: int = 5) -> list[dict]:
-    """The indicators of `uscc` that moved towards more risk, in the catalog's words (at most k)."""
+def changes(x_before: pd.DataFrame, x_after: pd.DataFrame, uscc: str, k: int = 5) -> list[dict]:
+    """What changed for a warned enterprise: the indicators of `uscc` that moved towards more risk between
+    `x_before` and `x_after` (indicator values indexed by USCC), in the catalog's words (at most k)."""
     if uscc not in x_before.index or uscc not in x_after.index:
         return []
     was, now = x_before.loc[uscc], x_after.loc[uscc]

@@ -428,7 +428,7 @@ def _grade_shares_plot(shares, published, path: Path, title: str) -> Path:
 
 
 def score_shift_plot(before, after, labels: tuple[str, str], path: Path, title: str) -> Path:
-    """Two score distributions (0–1000) overlaid as step histograms."""
+    """Two score distributions (0–1000; each a `models.monitoring.Distribution`) overlaid as step histograms."""
     with bilingual():
         return _score_shift_plot(before, after, labels, path, title)
 
@@ -436,8 +436,8 @@ def score_shift_plot(before, after, labels: tuple[str, str], path: Path, title: 
 def _score_shift_plot(before, after, labels, path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.2))
     bins = np.linspace(0, 1000, 81).tolist()
-    for values, label in zip((before, after), labels):
-        ax.hist(np.asarray(values), bins=bins, histtype="step", density=True, label=label)
+    for d, label in zip((before, after), labels):
+        ax.hist(d.values, bins=bins, weights=d.counts, histtype="step", density=True, label=label)
     ax.set_xlabel("score (higher = lower risk)")
     ax.set_ylabel("density")
     ax.set_title(title)

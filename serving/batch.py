@@ -31,12 +31,12 @@ from creditgrade.features import catalog
 from creditgrade.features import contract as C
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.overrides import OVERRIDE_COLUMNS
-from creditgrade.features.pipeline import META_AS_OF, read_features
+from creditgrade.features.pipeline import META_AS_OF, connect, read_features
 from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import grades as G
-from creditgrade.models.evaluation import migration
 from creditgrade.models.explain import REASON_DICTIONARY, plain
 from creditgrade.models.scoring import SCHEME_ORDER, Reuse, ScoringModel
+from creditgrade.serving import comparisons
 from creditgrade.serving.names import NAMES, identity, write_names
 
 Progress = Callable[[str, int, int], None]
@@ -299,7 +299,7 @@ def grade_city(
     features = Path(features)
     day = graded_day(features, as_of)
     check_catalog(scoring)
-    previous_table = read_previous(previous) if previous is not None else None
+    previous_table = previous_graded(previous) if previous is not None else None
     explained = read_explained(previous) if previous is not None else None
     rows = read_features(features, as_of=[day], columns=feature_columns(scoring))
     with atomic_folder(out, overwrite=overwrite) as tmp:
@@ -367,7 +367,7 @@ def write_graded_folder(
     parts: Iterable[tuple[pa.Table, pa.Table]],
     scoring: ScoringModel,
     day: dt.date,
-    previous: pd.DataFrame | None = None,
+    previous: Path | None = None,
 ) -> GradingSummary:
     """Everything a graded folder holds, from its graded rows and indicator values (`grade_rows`), given as
     parts in USCC order — one part for a city graded whole, one per partition on Spark: the graded table
@@ -412,7 +412,7 @@ def write_graded_folder(
     return summary
 
 
-def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: pd.DataFrame | None, reused: int):
+def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: Path | None, reused: int):
     grades = [f"grade_{name}" for name in SCHEME_ORDER]
     table = pq.read_table(graded, columns=["uscc", "register_status", "override_rule", "score", *grades])
     status = table["register_status"].to_numpy(zero_copy_only=False)
@@ -430,9 +430,7 @@ def _summary(graded: Path, scoring: ScoringModel, day: dt.date, previous: pd.Dat
             name: _counts(table[f"grade_{name}"].filter(pa.array(operating)), scoring.schemes[name])
             for name in SCHEME_ORDER
         },
-        migration=migration(previous, table.select(["uscc", "grade_shenzhen", "score"]).to_pandas())
-        if previous is not None
-        else None,
+        migration=_migration(previous, graded) if previous is not None else None,
         explanations_reused=reused,
     )
 
@@ -708,7 +706,17 @@ def explained_columns(names: list[str]) -> list[str]:
     return [*REUSED, *(c for c in names if c.startswith("points_"))]
 
 
-def read_previous(path: Path) -> pd.DataFrame:
+def _migration(previous: Path, graded: Path) -> dict:
+    """The headline grade's migration from the graded table `previous` to `graded`, counted by DuckDB."""
+    con = connect("duckdb")
+    try:
+        return comparisons.migration(comparisons.Month.read(con, previous), comparisons.Month.read(con, graded))
+    finally:
+        con.disconnect()
+
+
+def previous_graded(path: Path) -> Path:
+    """Last month's graded table (`path`: the file or its folder), checked to be one."""
     path = Path(path)
     if path.is_dir():
         path = path / GRADED
@@ -721,7 +729,7 @@ def read_previous(path: Path) -> pd.DataFrame:
             f"{path} is not a graded table: it lacks {', '.join(sorted(missing))}",
             f"{path} 不是分级结果表：缺少 {', '.join(sorted(missing))}",
         )
-    return pq.read_table(path, columns=["uscc", "grade_shenzhen", "score"]).to_pandas()
+    return path
 
 
 def riskiest_without_override(folder: Path) -> dict | None:

@@ -33,20 +33,22 @@ from creditgrade.features import catalog
 from creditgrade.features.corrections import Correction
 from creditgrade.features.errors import CreditgradeError, NotFound
 from creditgrade.features.feeds import MAX_DROP, FeedCheck, check_feeds, month_end
-from creditgrade.features.pipeline import build_features, read_features
+from creditgrade.features.pipeline import build_features, connect
 from creditgrade.features.store import atomic_file, atomic_folder
 from creditgrade.models import equity
 from creditgrade.models import monitoring as M
 from creditgrade.models.cutpoints import TARGET_SHARES
-from creditgrade.models.evaluation import migration
+from creditgrade.models.evaluation import psi_of
 from creditgrade.models.planning.plan import Plan
 from creditgrade.models.plots import drift_plot, grade_shares_plot, migration_plot, score_shift_plot
 from creditgrade.models.report import Section, html_page, markdown_page
 from creditgrade.models.scoring import ScoringModel
-from creditgrade.serving.batch import GRADED, OPERATING, grade_city
+from creditgrade.serving import comparisons
+from creditgrade.serving.batch import GRADED, grade_city
 from creditgrade.serving.equity import flagged as flagged_groups
 from creditgrade.serving.equity import month_treatment
 from creditgrade.serving.equity import sections as equal_treatment_sections
+from creditgrade.serving.history import COLUMNS as HISTORY_COLUMNS
 from creditgrade.serving.history import History
 
 Progress = Callable[[str, int, int], None]
@@ -144,55 +146,76 @@ def run_month(
     flagged = [f for f in feeds if f.flagged]
     _refuse_feeds(flagged, accept_drift, max_drop)
     previous = max((m for m in history.months() if m < as_of), default=None)
-    with _workspace(root / "months" / str(as_of), dry_run) as tmp:
-        kept = root / "months" / str(previous) / "graded" if previous is not None else None
-        kept = kept if kept is not None and (kept / GRADED).exists() else None  # its explanations are reused
-        if engine == "spark":
-            from creditgrade.serving.spark import grade_month
+    owned = False  # a Spark session this run starts, it also stops (with its JVM)
+    if engine == "spark":
+        from creditgrade.serving.spark import running, spark_session, stop
 
-            graded = grade_month(
-                Path(data),
-                as_of,
-                tmp,
-                scoring,
-                tmp / FEATURES,
-                tmp / "graded",
-                spark=spark,
-                previous=kept,
-                corrections=corrections,
-                progress=_prefixed(progress, "spark"),
+        owned = spark is None and not running()
+        spark = spark or spark_session()
+    con = connect("pyspark", spark) if engine == "spark" else connect("duckdb")
+    try:
+        with _workspace(root / "months" / str(as_of), dry_run) as tmp:
+            kept = root / "months" / str(previous) / "graded" if previous is not None else None
+            kept = kept if kept is not None and (kept / GRADED).exists() else None  # its explanations are reused
+            if engine == "spark":
+                from creditgrade.serving.spark import grade_month
+
+                graded = grade_month(
+                    Path(data),
+                    as_of,
+                    tmp,
+                    scoring,
+                    tmp / FEATURES,
+                    tmp / "graded",
+                    spark=spark,
+                    previous=kept,
+                    corrections=corrections,
+                    progress=_prefixed(progress, "spark"),
+                )
+            else:
+                build_features(
+                    Path(data),
+                    [as_of],
+                    tmp / FEATURES,
+                    progress=_prefixed(progress, "indicators"),
+                    corrections=corrections,
+                )
+                graded = grade_city(
+                    tmp / FEATURES,
+                    tmp / "graded",
+                    scoring,
+                    as_of=as_of,
+                    previous=kept,
+                    progress=_prefixed(progress, "grade"),
+                )
+            progress("compare", 0, 1)
+            now = comparisons.Month.read(con, tmp / "graded" / GRADED, tmp / FEATURES)
+            before = _previous_month(con, root, history, previous, scoring)
+            run = _compare(con, now, before, scoring, as_of, previous, feeds, history, tmp, watch, act)
+            if owned:  # the rest runs on the driver: the JVM's memory is returned first
+                stop(spark)
+            fairness = month_treatment(tmp / "graded" / GRADED, Path(data), scoring, plan, tolerance)
+            (tmp / EQUAL_TREATMENT).write_text(json.dumps(fairness, ensure_ascii=False, indent=2, default=_plain))
+            _report(run, fairness, tmp / REPORT)
+            run = MonthRun(
+                **{
+                    **run["summary"],
+                    "equal_treatment": _fairness_summary(fairness),
+                    "folder": None if dry_run else str(root / "months" / str(as_of)),
+                    "accepted_drift": bool(flagged) and accept_drift,
+                    "explanations_reused": graded.explanations_reused,
+                    "correction": correction,
+                    "dry_run": dry_run,
+                }
             )
-        else:
-            build_features(
-                Path(data), [as_of], tmp / FEATURES, progress=_prefixed(progress, "indicators"), corrections=corrections
-            )
-            graded = grade_city(
-                tmp / FEATURES,
-                tmp / "graded",
-                scoring,
-                as_of=as_of,
-                previous=kept,
-                progress=_prefixed(progress, "grade"),
-            )
-        progress("compare", 0, 1)
-        now = _month_rows(tmp / "graded" / GRADED, tmp / FEATURES, scoring)
-        before = _previous_rows(root, history, previous, scoring)
-        fairness = month_treatment(tmp / "graded" / GRADED, Path(data), scoring, plan, tolerance)
-        (tmp / EQUAL_TREATMENT).write_text(json.dumps(fairness, ensure_ascii=False, indent=2, default=_plain))
-        run = _compare(now, before, scoring, as_of, previous, feeds, history, tmp, watch, act, fairness)
-        run = MonthRun(
-            **{
-                **run,
-                "folder": None if dry_run else str(root / "months" / str(as_of)),
-                "accepted_drift": bool(flagged) and accept_drift,
-                "explanations_reused": graded.explanations_reused,
-                "correction": correction,
-                "dry_run": dry_run,
-            }
-        )
-        (tmp / SUMMARY).write_text(json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=_plain))
-        rows = History.rows(pq.read_table(tmp / "graded" / GRADED), as_of)
-        progress("compare", 1, 1)
+            (tmp / SUMMARY).write_text(json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=_plain))
+            graded_file = tmp / "graded" / GRADED
+            kept_columns = [c for c in HISTORY_COLUMNS if c in pq.read_schema(graded_file).names]
+            rows = History.rows(pq.read_table(graded_file, columns=kept_columns), as_of)
+            progress("compare", 1, 1)
+    finally:
+        if owned:
+            stop(spark)
     if not dry_run:
         history.write(rows, as_of)
         progress("history", 0, 1)
@@ -240,40 +263,28 @@ def _refuse_feeds(flagged: list[FeedCheck], accept_drift: bool, max_drop: float)
         )
 
 
-@dataclass(frozen=True)
-class _Rows:
-    graded: pd.DataFrame  # uscc, name, district, industry, register_status, probability, score, grades
-    x: pd.DataFrame  # indicator values (the model's columns), indexed by uscc
-
-
 NAMED = ["uscc", "name", "district_zh", "district_en", "industry_zh", "industry_en"]  # who and where
-GRADED_COLUMNS = [*NAMED, "register_status", "probability", "score", f"grade_{HEADLINE}"]
 
 
-def _month_rows(graded: Path, features: Path, scoring: ScoringModel) -> _Rows:
-    g = pq.read_table(graded, columns=GRADED_COLUMNS).to_pandas()
-    x = read_features(features, columns=["uscc", *scoring.model.features]).to_pandas().set_index("uscc")
-    return _Rows(g, x)
-
-
-def _previous_rows(root: Path, history: History, previous: dt.date | None, scoring: ScoringModel) -> _Rows | None:
+def _previous_month(
+    con, root: Path, history: History, previous: dt.date | None, scoring: ScoringModel
+) -> comparisons.Month | None:
     """Last published month: its graded table and indicators when its folder is kept, else its history rows
     (grades and probabilities only: indicator drift month over month is then not measured)."""
     if previous is None:
         return None
     folder = root / "months" / str(previous)
     if (folder / "graded" / GRADED).exists() and (folder / FEATURES).exists():
-        rows = _month_rows(folder / "graded" / GRADED, folder / FEATURES, scoring)
-        if list(rows.x.columns) == list(scoring.model.features):
-            return rows
-        return _Rows(rows.graded, pd.DataFrame())
-    g = history.month(previous, ["uscc", "register_status", "probability", "score", f"grade_{HEADLINE}"])
-    return _Rows(g, pd.DataFrame())
+        names = set(pq.read_schema(folder / FEATURES).names)
+        features = folder / FEATURES if set(scoring.model.features) <= names else None
+        return comparisons.Month.read(con, folder / "graded" / GRADED, features)
+    return comparisons.Month.read(con, history.path(previous))
 
 
 def _compare(
-    now: _Rows,
-    before: _Rows | None,
+    con,
+    now: comparisons.Month,
+    before: comparisons.Month | None,
     scoring: ScoringModel,
     as_of: dt.date,
     previous: dt.date | None,
@@ -282,42 +293,45 @@ def _compare(
     out: Path,
     watch: float,
     act: float,
-    fairness: dict,
 ) -> dict:
-    """Every comparison of the month, written to `out` (warnings, report, plots); the summary fields."""
-    operating = now.graded.register_status == OPERATING
-    x_now = now.x.loc[now.graded.uscc[operating]]
-    scores_now = now.graded.score[operating].to_numpy()
-    scheme = scoring.schemes[HEADLINE]
-    grades = {g: int(v) for g, v in now.graded[f"grade_{HEADLINE}"][operating].value_counts().items()}
-    grades = {g: grades.get(g, 0) for g in scheme.grades}
-    drift_frames, psi_month, psi_training, moved, warned = [], None, None, None, pd.DataFrame()
+    """Every comparison of the month, as queries on the engine (`serving.comparisons`: counts come back, not
+    rows); the warnings written to `out`; the summary fields and what the report shows."""
+    h, features, scheme = f"grade_{HEADLINE}", list(scoring.model.features), scoring.schemes[HEADLINE]
+    scores_now = comparisons.scores(now)
+    x_now = comparisons.distributions(now, features)
+    counted = comparisons.grade_counts(now, h)
+    grades = {g: counted.get(g, 0) for g in scheme.grades}
+    drift_frames, psi_month, psi_training, moved, scores_before = [], None, None, None, None
+    warned = pd.DataFrame(columns=["uscc", "rules", "changes"])
     ref = scoring.reference
     if ref:
         train_drift = M.drift({k: M.Bins.from_dict(v) for k, v in ref["indicators"].items()}, x_now, watch, act)
         drift_frames.append(train_drift.assign(against="training"))
-        psi_training = M.Bins.from_dict(ref["score"]).stability(scores_now)
+        psi_training = M.Bins.from_dict(ref["score"]).stability(scores_now["operating"])
     if before is not None:
-        was_operating = before.graded.register_status == OPERATING
-        scores_before = before.graded.score[was_operating].to_numpy()
-        psi_month = M.Bins.of(scores_before).stability(scores_now)
-        moved = migration(before.graded, now.graded, f"grade_{HEADLINE}")
-        if len(before.x):
-            x_before = before.x.loc[before.graded.uscc[was_operating]]
-            month_drift = M.drift(M.reference_bins(x_before, scoring.model.features), x_now, watch, act)
+        scores_before = comparisons.scores(before)
+        psi_month = M.Bins.of(scores_before["operating"]).stability(scores_now["operating"])
+        moved = comparisons.migration(before, now, h, psi_of(scores_before["all"], scores_now["all"]))
+        if before.x is not None:
+            x_before = comparisons.distributions(before, features)
+            month_drift = M.drift(M.reference_bins(x_before, features), x_now, watch, act)
             drift_frames.append(month_drift.assign(against="previous month"))
         # Without last month's indicators (its folder not kept) the warnings stand, without what changed.
-        warned = M.early_warnings(before.graded, now.graded, before.x, now.x, scheme, f"grade_{HEADLINE}")
+        warned = comparisons.warned(before, now, scheme, h)
+        empty = pd.DataFrame(columns=features, index=pd.Index([], name="uscc"))
+        was = comparisons.rows_of(before.x, warned.uscc, features) if before.x is not None else empty
+        is_ = comparisons.rows_of(now.x, warned.uscc, features)
+        warned["changes"] = [M.changes(was, is_, u) for u in warned.uscc]
     drift = pd.concat(drift_frames, ignore_index=True) if drift_frames else pd.DataFrame()
-    _write_warnings(warned, now.graded, out / WARNINGS)
+    _write_warnings(warned, comparisons.rows_of(now.graded, warned.uscc, NAMED[1:]), out / WARNINGS)
     alerts = [] if drift.empty else drift[drift.level.isin(["watch", "act"])].to_dict("records")
-    by_rule = {r: int(sum(r in rules for rules in warned.get("rules", []))) for r in M.WARNING_RULES}
+    by_rule = {r: int(sum(r in rules for rules in warned["rules"])) for r in M.WARNING_RULES}
     summary = {
         "as_of": str(as_of),
         "previous": None if previous is None else str(previous),
         "model_version": scoring.label,
-        "enterprises": len(now.graded),
-        "operating": int(operating.sum()),
+        "enterprises": scores_now["all"].rows,
+        "operating": scores_now["operating"].rows,
         "grades": grades,
         "migration": moved,
         "psi_month": None if psi_month is None else round(psi_month, 6),
@@ -327,18 +341,31 @@ def _compare(
         "warnings": len(warned),
         "warnings_by_rule": by_rule,
         "feeds_flagged": [f.to_dict() for f in feeds if f.flagged],
-        "equal_treatment": {
-            "plan": fairness["plan"],
-            "tolerance": fairness["tolerance"],
-            "test_period": fairness["test_period"],
-            "flagged": [
-                {k: f[k] for k in ("kind", "grouping", "group", "en", "zh", "flag")} for f in flagged_groups(fairness)
-            ],
-        },
     }
-    shares = _shares_over_months(history, now.graded, as_of, scheme)
-    _report(summary, drift, warned, feeds, shares, before, now, scheme, out / REPORT, watch, act, fairness)
-    return summary
+    shares = _shares_over_months(con, history, counted, as_of, scheme)
+    scored = (scores_before["operating"], scores_now["operating"]) if scores_before is not None else None
+    return {
+        "summary": summary,
+        "drift": drift,
+        "warned": warned,
+        "feeds": feeds,
+        "shares": shares,
+        "scores": scored,
+        "scheme": scheme,
+        "watch": watch,
+        "act": act,
+    }
+
+
+def _fairness_summary(fairness: dict) -> dict:
+    return {
+        "plan": fairness["plan"],
+        "tolerance": fairness["tolerance"],
+        "test_period": fairness["test_period"],
+        "flagged": [
+            {k: f[k] for k in ("kind", "grouping", "group", "en", "zh", "flag")} for f in flagged_groups(fairness)
+        ],
+    }
 
 
 def _plain(v):
@@ -362,9 +389,9 @@ CHANGE_TYPE = pa.list_(
 )
 
 
-def _write_warnings(warned: pd.DataFrame, graded: pd.DataFrame, path: Path) -> None:
+def _write_warnings(warned: pd.DataFrame, names: pd.DataFrame, path: Path) -> None:
     """The early-warning list as Parquet: who, where, what rule, and what changed (zh/en)."""
-    rows = warned.merge(graded[NAMED], on="uscc", how="left") if len(warned) else warned
+    rows = warned.merge(names, left_on="uscc", right_index=True, how="left") if len(warned) else warned
     h = f"grade_{HEADLINE}"
     table = pa.table(
         {
@@ -380,24 +407,28 @@ def _write_warnings(warned: pd.DataFrame, graded: pd.DataFrame, path: Path) -> N
     pq.write_table(table, path, compression="zstd")
 
 
-def _shares_over_months(history: History, graded: pd.DataFrame, as_of: dt.date, scheme) -> dict[str, dict[str, float]]:
-    """The headline grades' shares of operating enterprises in every published month before `as_of`, and now."""
+def _shares_over_months(con, history: History, counted: dict, as_of: dt.date, scheme) -> dict[str, dict[str, float]]:
+    """The headline grades' shares of operating enterprises in every published month before `as_of` (counted
+    on the engine from its history file), and now (`counted`)."""
     out = {}
     for month in history.months():
         if month < as_of:
-            out[str(month)] = _shares(history.month(month, ["register_status", f"grade_{HEADLINE}"]), scheme)
-    out[str(as_of)] = _shares(graded, scheme)
+            past = comparisons.Month.read(con, history.path(month))
+            out[str(month)] = _shares(comparisons.grade_counts(past, f"grade_{HEADLINE}"), scheme)
+    out[str(as_of)] = _shares(counted, scheme)
     return out
 
 
-def _shares(graded: pd.DataFrame, scheme) -> dict[str, float]:
-    live = graded[graded.register_status == OPERATING][f"grade_{HEADLINE}"]
-    counts = live.value_counts()
-    return {g: float(counts.get(g, 0)) / max(len(live), 1) for g in scheme.grades}
+def _shares(counted: dict, scheme) -> dict[str, float]:
+    """Each grade's share of the operating enterprises, from their counts by grade."""
+    total = sum(counted.values())
+    return {g: float(counted.get(g, 0)) / max(total, 1) for g in scheme.grades}
 
 
-def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: Path, watch, act, fairness) -> None:
+def _report(run: dict, fairness: dict, folder: Path) -> None:
     """The month report: Markdown and HTML from the same sections, the plots beside them."""
+    summary, drift, warned, scheme = run["summary"], run["drift"], run["warned"], run["scheme"]
+    shares, watch, act = run["shares"], run["watch"], run["act"]
     folder.mkdir(parents=True, exist_ok=True)
     images: dict[str, str] = {}
     published = dict(zip(scheme.scored_grades, TARGET_SHARES[HEADLINE]))
@@ -419,8 +450,7 @@ def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: 
         matrix.index.name, matrix.columns.name = summary["previous"], summary["as_of"]
         migration_plot(matrix, folder / "migration.png", "Grade migration (等级迁移)")
         images["Grade migration (等级迁移)"] = "migration.png"
-        was = before.graded[before.graded.register_status == OPERATING].score
-        live = now.graded[now.graded.register_status == OPERATING].score
+        was, live = run["scores"]
         score_shift_plot(
             was, live, (summary["previous"], summary["as_of"]), folder / "score_shift.png", "Scores (分数分布)"
         )
@@ -430,7 +460,8 @@ def _report(summary, drift, warned, feeds, shares, before, now, scheme, folder: 
         top = drift[drift.against == against]
         drift_plot(top, folder / "drift.png", f"Indicator drift against the {against} (指标漂移)", watch, act)
         images[f"Indicators drifting most against the {against} (漂移最大的指标)"] = "drift.png"
-    sections = _sections(summary, drift, warned, feeds, shares, published) + equal_treatment_sections(fairness)
+    summary = {**summary, "equal_treatment": _fairness_summary(fairness)}
+    sections = _sections(summary, drift, warned, run["feeds"], shares, published) + equal_treatment_sections(fairness)
     title = f"Month report {summary['as_of']} (月度报告)"
     (folder / "month_report.md").write_text(markdown_page(title, sections, images), encoding="utf-8")
     (folder / "month_report.html").write_text(html_page(title, sections, images, lang="zh"), encoding="utf-8")

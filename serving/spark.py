@@ -45,8 +45,8 @@ from creditgrade.serving.batch import (
     check_catalog,
     feature_columns,
     grade_rows,
+    previous_graded,
     read_explained,
-    read_previous,
     write_graded_folder,
 )
 
@@ -77,6 +77,34 @@ def spark_session(master: str | None = None):
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def running() -> bool:
+    """Whether this process already has a Spark session (one a run must not stop)."""
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None
+
+
+def stop(spark) -> None:
+    """Stop a Spark session this run started, and its JVM: in local mode the driver's heap is returned before
+    the steps that run on the driver alone. Stopping twice is harmless."""
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:  # the JVM exits when its standard input closes
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=60)
+        except Exception:
+            proc.kill()
+    SparkContext._gateway = SparkContext._jvm = None
 
 
 def grade_month(
@@ -145,7 +173,7 @@ def grade_month(
             )
     progress("assemble", 2, 3)
     _write_features(features_out, [parts / f"features-{m.partition:05d}.arrow" for m in done], day)
-    previous_table = read_previous(previous) if previous is not None else None
+    previous_table = previous_graded(previous) if previous is not None else None
     with atomic_folder(graded_out, overwrite=True) as tmp:
         summary = write_graded_folder(tmp, _graded_parts(parts, done), scoring, day, previous_table)
     for p in parts.iterdir():

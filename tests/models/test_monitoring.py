@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from creditgrade.models import monitoring as M
-from creditgrade.models.grades import SHENZHEN
 
 
 def test_the_same_population_is_stable_and_a_shifted_one_calls_for_action():
@@ -44,53 +42,26 @@ def test_a_feed_that_stops_shows_as_drift_in_its_indicators_only():
     assert (M.drift(M.reference_bins(before, before.columns), before)["index"] == 0).all()
 
 
-def _graded(rows):
-    return pd.DataFrame(rows, columns=["uscc", "register_status", "probability", "grade_shenzhen"])
-
-
-def test_early_warnings_follow_the_three_rules_and_say_what_changed():
-    before = _graded(
-        [
-            ("a", "active", 0.10, "B"),  # → D: two steps down and into the worst scored grade
-            ("b", "active", 0.05, "A"),  # probability doubles, grade stays
-            ("c", "active", 0.30, "C"),  # → D: into the worst scored grade
-            ("d", "active", 0.20, "B"),  # unchanged
-            ("e", "active", 0.20, "B"),  # closed since: not operating, no warning
-            ("f", "active", 0.40, "C"),  # better now
-        ]
-    )
-    after = _graded(
-        [
-            ("a", "active", 0.70, "D"),
-            ("b", "active", 0.11, "A"),
-            ("c", "active", 0.45, "D"),
-            ("d", "active", 0.21, "B"),
-            ("e", "revoked", 0.90, "E"),
-            ("f", "active", 0.10, "B"),
-            ("g", "active", 0.90, "D"),  # new this month: nothing to compare with
-        ]
-    )
-    cols = ["d3_penalties_12m", "d3_abnormal_days_current", "d5_awards_36m"]
-    x_before = pd.DataFrame([[0, 0, 1], [0, 0, 0], [1, 40, 0], [0, 0, 0], [0, 0, 0], [2, 0, 0]], columns=cols)
-    x_after = pd.DataFrame([[2, 0, 0], [0, 0, 0], [1, 70, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0], [3, 0, 0]], columns=cols)
-    x_before.index = list("abcdef")
-    x_after.index = list("abcdefg")
-    warned = M.early_warnings(before, after, x_before, x_after, SHENZHEN).set_index("uscc")
-    assert list(warned.index) == ["a", "c", "b"]  # ordered by the rise in probability
-    assert warned.loc["a", "rules"] == ["down2", "doubled", "worst"]
-    assert warned.loc["b", "rules"] == ["doubled"]
-    assert warned.loc["c", "rules"] == ["worst"]
-    changed = {c["indicator"]: c for c in warned.loc["a", "changes"]}
-    assert set(changed) == {"d3_penalties_12m", "d5_awards_36m"}  # more penalties, an award no longer counted
-    assert changed["d3_penalties_12m"]["en"] == "2 administrative penalties in the last 12 months"
-    assert changed["d3_penalties_12m"]["zh"] and changed["d3_penalties_12m"]["before"] == 0
-    # Thirty more days on the same abnormal-list entry is not a new record.
-    assert warned.loc["c", "changes"] == []
-
-
-@pytest.mark.parametrize("grade", ["D", "E"])
-def test_entering_the_worst_grade_counts_once(grade):
-    before = _graded([("a", "active", 0.5, grade)])
-    after = _graded([("a", "active", 0.6, grade)])
-    empty = pd.DataFrame()
-    assert M.early_warnings(before, after, empty, empty, SHENZHEN).empty
+def test_quantiles_and_shares_from_counts_equal_those_of_the_values_to_the_bit():
+    """The engine sends (value, count) rows, not the city: the deciles, shares and bins computed from them must
+    be exactly numpy's on the values themselves, ties, missing values and few-valued columns included."""
+    rng = np.random.default_rng(7)
+    qs = np.linspace(0, 1, 11)[1:-1]
+    for trial in range(400):
+        n = int(rng.integers(1, 400))
+        v = [rng.normal(size=n), rng.integers(0, 30, n).astype(float), np.round(rng.gamma(1, 2, n), 1)][trial % 3]
+        v[rng.random(n) < 0.1] = np.nan
+        d = M.Distribution.of(v)
+        present = v[~np.isnan(v)]
+        if len(present):
+            assert np.array_equal(d.quantile(qs), np.quantile(present, qs))
+        shuffled = rng.permutation(len(d.values))  # an engine's rows come in any order, missing as null or NaN
+        counted = M.Distribution.counted(
+            [*d.values[shuffled], None, np.nan], [*d.counts[shuffled], d.missing - d.missing // 2, d.missing // 2]
+        )
+        assert np.array_equal(counted.values, d.values) and np.array_equal(counted.counts, d.counts)
+        assert counted.missing == d.missing == int(np.isnan(v).sum())
+        bins = M.Bins.of(counted)
+        cuts = np.asarray(bins.cuts)
+        counts = np.bincount(np.searchsorted(cuts, present, side="right"), minlength=len(cuts) + 1)
+        assert bins.shares == tuple(np.append(counts, np.isnan(v).sum()) / n)
