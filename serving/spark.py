@@ -71,6 +71,9 @@ def spark_session(master: str | None = None):
         "spark.executorEnv.OMP_NUM_THREADS": "1",
         "spark.executorEnv.NUMBA_NUM_THREADS": "1",
         "spark.driver.memory": settings().spark_driver_memory,
+        # G1 returns the heap it no longer uses when the JVM idles (the driver's steps between Spark's jobs):
+        # in local mode the driver's Python and the JVM share the machine's memory.
+        "spark.driver.extraJavaOptions": "-XX:+UseG1GC -XX:G1PeriodicGCInterval=5000",
     }
     for key, value in conf.items():
         builder = builder.config(key, value)
