@@ -103,7 +103,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("data/bench_spark"))
     p.add_argument("--enterprises", type=int, default=100_000)
-    p.add_argument("--months", nargs=2, default=["2025-11-30", "2025-12-31"])
+    p.add_argument("--months", nargs="+", default=["2025-11-30", "2025-12-31"])
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the months already published under --out (run only --months on top of them).",
+    )
     p.add_argument("--engines", default="duckdb,spark:local[1],spark:local[2]")
     p.add_argument("--dirty-rate", type=float, default=0.002, help="Faults injected into the simulated feeds.")
     a = p.parse_args()
@@ -120,7 +125,8 @@ def main() -> None:
     for spec in a.engines.split(","):
         engine, _, master = spec.partition(":")
         root = a.out / f"monthly-{spec.replace(':', '-').replace('[', '').replace(']', '')}"
-        shutil.rmtree(root, ignore_errors=True)
+        if not a.keep:
+            shutil.rmtree(root, ignore_errors=True)
         results[spec] = []
         for day in a.months:
             r = run_one(clean, day, root, engine, master or None, a.out / "run.json")

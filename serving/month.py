@@ -214,7 +214,9 @@ def run_month(
             rows = History.rows(pq.read_table(graded_file, columns=kept_columns), as_of)
             progress("compare", 1, 1)
     finally:
-        if owned:
+        if engine == "duckdb":
+            con.disconnect()
+        elif owned:
             stop(spark)
     if not dry_run:
         history.write(rows, as_of)
