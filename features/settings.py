@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +172,23 @@ def _count(name: str, default: int) -> int:
     return int(value)
 
 
+def _jvm_size(name: str) -> str | None:
+    """A JVM memory size as Spark reads it (a whole number, optionally k, m, g or t: '8g', '512m'), checked
+    here: a malformed one would otherwise stop the JVM's start with a trace that does not name the setting."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]?", value):
+        from creditgrade.features.errors import CreditgradeError
+
+        raise CreditgradeError(
+            f"{name} must be a memory size such as 8g or 512m; got {value!r}",
+            f"环境变量 {name} 须为内存大小，如 8g 或 512m，当前为 {value!r}",
+            code="bad_setting",
+        )
+    return value.lower()
+
+
 LOOKUPS = ("files", "database")
 
 
@@ -241,5 +259,5 @@ def _settings() -> Settings:
         console_minutes=_count("CREDITGRADE_CONSOLE_MINUTES", 480),
         console=_path("CREDITGRADE_CONSOLE", data / "console"),
         spark_master=os.environ.get("CREDITGRADE_SPARK_MASTER") or f"local[{cores}]",
-        spark_driver_memory=os.environ.get("CREDITGRADE_SPARK_DRIVER_MEMORY") or _spark_heap(),
+        spark_driver_memory=_jvm_size("CREDITGRADE_SPARK_DRIVER_MEMORY") or _spark_heap(),
     )

@@ -46,3 +46,11 @@ def test_variables_override_the_defaults(tmp_path, monkeypatch):
     with pytest.raises(CreditgradeError, match="CREDITGRADE_WORKERS must be a positive whole number") as err:
         settings()
     assert "正整数" in err.value.zh
+    monkeypatch.delenv("CREDITGRADE_WORKERS")
+    monkeypatch.setenv("CREDITGRADE_SPARK_DRIVER_MEMORY", "12G")
+    assert settings().spark_driver_memory == "12g"
+    for bad in ("8 GB", "0g", "-4g", "eight"):
+        monkeypatch.setenv("CREDITGRADE_SPARK_DRIVER_MEMORY", bad)
+        with pytest.raises(CreditgradeError, match="CREDITGRADE_SPARK_DRIVER_MEMORY must be a memory size") as err:
+            settings()
+        assert "内存大小" in err.value.zh
