@@ -108,13 +108,34 @@ def size_band(capital) -> np.ndarray:
 def with_groups(frame: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     """`frame` (with uscc) beside its enterprises' group columns from the register (`ATTRIBUTES` + uscc); an
     enterprise the register lacks is in the group 'unknown' of each."""
-    cols = register[["uscc", *ATTRIBUTES]].copy()
-    cols["size_band"] = size_band(cols.pop("registered_capital"))
+    cols = register[["uscc", *ATTRIBUTES]].assign(registered=True)
     drop = [c for c in cols.columns if c != "uscc" and c in frame.columns]
     out = frame.drop(columns=drop).merge(cols, on="uscc", how="left")
+    return grouped(out.assign(registered=out["registered"].notna().to_numpy()))
+
+
+def grouped(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the register's `ATTRIBUTES` (missing where the register lacks the enterprise, told by the
+    bool column registered) replaced by the groups' columns, as categories: a missing attribute is the group
+    'unknown'; a registered enterprise without a capital is in the smallest size band."""
+    out = frame.drop(columns=["registered_capital", "registered"])
+    bands = np.searchsorted(SIZE_EDGES, np.nan_to_num(frame["registered_capital"].to_numpy(float), nan=0.0), "right")
+    bands[~frame["registered"].to_numpy(bool)] = len(SIZE_BANDS)
+    out["size_band"] = pd.Categorical.from_codes(bands, categories=[*SIZE_BANDS, "unknown"])
     for g in GROUPINGS.values():
-        out[g.column] = out[g.column].astype(object).where(out[g.column].notna(), "unknown").astype(str)
+        if g.column != "size_band":
+            out[g.column] = _known(out[g.column])
     return out
+
+
+def _known(column: pd.Series) -> pd.Categorical:
+    """A column as categories named by text, a missing value in the category 'unknown'."""
+    codes, uniques = pd.factorize(column)
+    names = [str(u) for u in uniques]
+    if "unknown" not in names:
+        names.append("unknown")
+    codes[codes < 0] = names.index("unknown")
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 def name_of(grouping: str, group: str) -> tuple[str, str]:
@@ -127,12 +148,20 @@ def name_of(grouping: str, group: str) -> tuple[str, str]:
     return " × ".join(p.en for p in parts), " × ".join(p.zh for p in parts)
 
 
-def _keys(frame: pd.DataFrame, grouping: str) -> pd.Series:
-    cols = [GROUPINGS[k].column for k in grouping.split("×")]
-    key = frame[cols[0]]
-    for c in cols[1:]:
-        key = key + "×" + frame[c]
-    return key
+def _keys(frame: pd.DataFrame, grouping: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's group of `grouping` as an index into the groups' names, in the names' sorted order (a crossing's
+    parts joined by ×). Codes, not texts: a city of millions is grouped without a string per row."""
+    codes, names = np.zeros(len(frame), np.int64), [""]
+    for k in grouping.split("×"):
+        c, uniques = pd.factorize(frame[GROUPINGS[k].column])
+        parts = [str(u) for u in uniques]
+        codes = codes * len(parts) + c
+        names = [f"{a}×{b}" if a else b for a in names for b in parts]
+    present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    order = sorted(range(present.size), key=lambda i: names[present[i]])
+    at = np.empty(len(names), np.int64)
+    at[present[order]] = np.arange(present.size)
+    return at[codes], [names[present[i]] for i in order]
 
 
 def calibration_by_group(
@@ -150,10 +179,10 @@ def calibration_by_group(
     out: list[dict] = []
     pairs = ["×".join(pair) for pair in itertools.combinations(GROUPINGS, 2)]
     for grouping in [*GROUPINGS, *pairs]:
-        key = _keys(rows, grouping).to_numpy()
+        key, names = _keys(rows, grouping)
         found: list[dict] = []
-        for group in np.unique(key):
-            m = key == group
+        for i, group in enumerate(names):
+            m = key == i
             wm = w[m]
             observed, predicted = float(np.average(y[m], weights=wm)), float(np.average(p[m], weights=wm))
             n_eff = float(wm.sum() ** 2 / (wm**2).sum())
@@ -202,13 +231,15 @@ def treatment_by_group(
     inspection index with its flag (see the module's docstring)."""
     check_tolerance(tolerance)
     groups = list(calibration) or _city_groups(city)
-    keys = {g: _keys(city, g).to_numpy(dtype=object) for g in dict.fromkeys(r["grouping"] for r in groups)}
+    keys = {g: _keys(city, g) for g in dict.fromkeys(r["grouping"] for r in groups)}
     p, pi = city["probability"].to_numpy(float), city["pi"].to_numpy(float)
     grade = pd.Categorical(city["grade"].astype(str), categories=list(grades)).codes
     factor = np.ones(len(city))
     for r in groups:  # singles before crossings: a crossing's own measurement, when flagged, wins
         if r.get("flag") and r.get("ratio") is not None:
-            factor[keys[r["grouping"]] == r["group"]] = r["ratio"]
+            codes, names = keys[r["grouping"]]
+            if r["group"] in names:
+                factor[codes == names.index(r["group"])] = r["ratio"]
     risk = p * factor
     # The index compares like risk among the enterprises graded by their score: an override rule's grade is
     # set by the rule, whatever the risk (its enterprises are counted apart, `overridden`).
@@ -217,12 +248,11 @@ def treatment_by_group(
     like_risk = np.zeros(len(city))
     like_risk[scored] = _like_risk(p[scored], pi[scored], risk[scored])
     sums = {}
-    for g, key in keys.items():
-        codes, uniques = pd.factorize(key)
-        k = len(uniques)
+    for g, (codes, names) in keys.items():
+        k = len(names)
         per_grade = np.bincount(codes * len(grades) + np.clip(grade, 0, None), minlength=k * len(grades))
         sums[g] = (
-            {u: i for i, u in enumerate(uniques)},
+            {u: i for i, u in enumerate(names)},
             np.bincount(codes, minlength=k),
             np.bincount(codes, weights=risk, minlength=k),
             np.bincount(codes, weights=pi, minlength=k),
@@ -284,8 +314,8 @@ def _like_risk(p: np.ndarray, pi: np.ndarray, measured: np.ndarray) -> np.ndarra
 
 def _city_groups(city: pd.DataFrame) -> list[dict]:
     out = []
-    for grouping, g in GROUPINGS.items():
-        for group in sorted(city[g.column].astype(str).unique()):
+    for grouping in GROUPINGS:
+        for group in _keys(city, grouping)[1]:
             en, zh = name_of(grouping, group)
             out.append({"grouping": grouping, "group": group, "en": en, "zh": zh, "flag": None, "ratio": None})
     return out

@@ -10,16 +10,19 @@ default floor (`DEFAULT_PLAN`).
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import duckdb
+import pandas as pd
 
+from creditgrade.features.pipeline import DUCKDB_MEMORY
 from creditgrade.features.store import atomic_folder
 from creditgrade.models import equity
-from creditgrade.models.planning.plan import LEGAL_MINIMUM, Plan
+from creditgrade.models.planning.plan import LEGAL_MINIMUM, Plan, PlanError
 from creditgrade.models.report import html_page, markdown_page
 from creditgrade.models.scoring import ScoringModel
-from creditgrade.serving.planner.plan import graded_file, preview
+from creditgrade.serving.planner.plan import graded_file, not_operating, probabilities_of
 
 DEFAULT_PLAN = Plan(plan_id="equal-treatment-default", budget=LEGAL_MINIMUM)
 
@@ -39,14 +42,13 @@ def month_treatment(
     """The equal-treatment report of the graded table `graded` (its operating enterprises), the groups from the
     register in the ingested city `data`, the inspection rates from `plan`'s inclusion probabilities."""
     plan = plan or DEFAULT_PLAN
-    drawn = preview(graded, plan)
-    column = f"grade_{plan.scheme}_by_score"
-    by_score = pq.read_table(graded_file(graded), columns=["uscc", column]).to_pandas()
-    city = drawn.frame[["uscc", "register_status", "probability", "grade", "stratum"]].assign(pi=drawn.probabilities.pi)
-    city = city.merge(by_score.rename(columns={column: "grade_by_score"}), on="uscc", how="left")
-    city = city[city["register_status"] == "active"]
-    register = pq.read_table(Path(data) / "enterprises.parquet", columns=["uscc", *equity.ATTRIBUTES]).to_pandas()
-    city = equity.with_groups(city, register)
+    frame = _city(graded_file(graded), Path(data) / "enterprises.parquet", plan.scheme)
+    pi = probabilities_of(frame, plan).pi
+    active = (frame["register_status"] == "active").to_numpy()
+    registered = {f"register_{a}": a for a in equity.ATTRIBUTES}
+    city = frame.loc[active, ["probability", "grade", "grade_by_score", "registered", *registered]]
+    city = equity.grouped(city.rename(columns=registered).assign(pi=pi[active]))
+    del frame
     grades = list(scoring.schemes[plan.scheme].grades)
     calibration = calibration_of(scoring)
     return {
@@ -59,6 +61,36 @@ def month_treatment(
         "calibration": calibration,
         "treatment": equity.treatment_by_group(city, grades, calibration, tolerance=tolerance),
     }
+
+
+def _city(graded: Path, register: Path, scheme: str) -> pd.DataFrame:
+    """The graded city in the planner's order (by USCC): its strata columns as graded (as the planner draws them)
+    and the register's group attributes (`register_*`; registered: whether the register has the enterprise),
+    joined by DuckDB. The driver holds numbers and short codes, never the city's identifiers."""
+    column = f"grade_{scheme}"
+    attributes = ", ".join(f"r.{a} AS register_{a}" for a in equity.ATTRIBUTES)
+    query = f"""
+        SELECT g.register_status, g.probability, g.{column} AS grade, g.{column}_by_score AS grade_by_score,
+               g.region_code, g.industry_section,
+               {attributes}, r.uscc IS NOT NULL AS registered
+        FROM read_parquet(?) AS g LEFT JOIN read_parquet(?) AS r USING (uscc)
+        ORDER BY g.uscc
+    """
+    with tempfile.TemporaryDirectory() as spill:
+        con = duckdb.connect(config={"threads": 2, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill})
+        try:
+            frame = con.sql(query, params=[str(graded), str(register)]).to_arrow_table().to_pandas()
+        except duckdb.Error as exc:
+            raise PlanError(
+                f"{graded} is not a graded table with {column}, or {register} not the register: {exc}",
+                f"{graded} 不是含 {column} 的分级结果表，或 {register} 不是登记表：{exc}",
+            ) from exc
+        finally:
+            con.close()
+    if frame.empty:
+        raise PlanError(f"graded table {graded} has no enterprises", f"分级结果 {graded} 中没有企业")
+    frame["reason"] = not_operating(frame["register_status"])
+    return frame
 
 
 def sections(report: dict) -> list:

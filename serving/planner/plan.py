@@ -225,11 +225,7 @@ def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspector
     frame = table.sort_by("uscc").to_pandas().rename(columns={column: "grade"})
     if frame.empty:
         raise PlanError(f"graded table {graded} has no enterprises", f"分级结果 {graded} 中没有企业")
-    frame["reason"] = np.where(
-        frame["register_status"] == "active",
-        None,
-        "not operating (" + frame["register_status"].astype(str) + ") / 非存续经营状态",
-    )
+    frame["reason"] = not_operating(frame["register_status"])
     digests = {"graded": file_digest(graded)}
     if checks is not None:
         checks = Path(checks) / "spot_checks.parquet" if Path(checks).is_dir() else Path(checks)
@@ -238,6 +234,20 @@ def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspector
             _exclude_recent(frame, checks, config.checked_within_months)
     if inspectors is not None:
         digests["inspectors"] = file_digest(inspectors)
+    pr = probabilities_of(frame, config)
+    inputs_hash = hashlib.sha256("|".join(f"{k}:{v}" for k, v in sorted(digests.items())).encode()).hexdigest()
+    return Preview(config, graded, checks, inspectors, inputs_hash, digests, frame, pr)
+
+
+def not_operating(status: pd.Series) -> np.ndarray:
+    """Why each enterprise of a graded table cannot be drawn for not operating (None when it is operating)."""
+    return np.where(status == "active", None, "not operating (" + status.astype(str) + ") / 非存续经营状态")
+
+
+def probabilities_of(frame: pd.DataFrame, config: Plan) -> Probabilities:
+    """Every enterprise's inclusion probability under `config`. frame: the graded table's grade (of the plan's
+    scheme), probability, register_status, region_code and industry_section (for the strata), and reason (None
+    when drawable, updated here); adds the column stratum."""
     if config.strata:
         parts = [frame[STRATUM_COLUMNS[s]].fillna("unknown").astype(str) for s in config.strata]
         frame["stratum"] = parts[0].str.cat(parts[1:], sep="|") if len(parts) > 1 else parts[0]
@@ -253,8 +263,7 @@ def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspector
         active=(frame["register_status"] == "active").to_numpy(),
     )
     frame["reason"] = reason
-    inputs_hash = hashlib.sha256("|".join(f"{k}:{v}" for k, v in sorted(digests.items())).encode()).hexdigest()
-    return Preview(config, graded, checks, inspectors, inputs_hash, digests, frame, pr)
+    return pr
 
 
 def _exclude_recent(frame: pd.DataFrame, checks: Path, months: int) -> None:
