@@ -71,9 +71,11 @@ def spark_session(master: str | None = None):
         "spark.executorEnv.OMP_NUM_THREADS": "1",
         "spark.executorEnv.NUMBA_NUM_THREADS": "1",
         "spark.driver.memory": settings().spark_driver_memory,
-        # G1 returns the heap it no longer uses when the JVM idles (the driver's steps between Spark's jobs):
-        # in local mode the driver's Python and the JVM share the machine's memory.
-        "spark.driver.extraJavaOptions": "-XX:+UseG1GC -XX:G1PeriodicGCInterval=5000",
+        # G1 returns the heap it no longer uses when the JVM idles (the driver's steps between Spark's jobs),
+        # keeping at most 30% of it free: in local mode the driver's Python and the JVM share the machine's memory.
+        "spark.driver.extraJavaOptions": (
+            "-XX:+UseG1GC -XX:G1PeriodicGCInterval=5000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
+        ),
     }
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -175,6 +177,7 @@ def grade_month(
                 f"partitions {a.partition} and {b.partition} overlap in USCC order", "分区的统一社会信用代码范围重叠"
             )
     progress("assemble", 2, 3)
+    spark.sparkContext._jvm.System.gc()  # the JVM idles while the driver assembles: its heap goes back first
     _write_features(features_out, [parts / f"features-{m.partition:05d}.arrow" for m in done], day)
     previous_table = previous_graded(previous) if previous is not None else None
     with atomic_folder(graded_out, overwrite=True) as tmp:
