@@ -151,12 +151,17 @@ def name_of(grouping: str, group: str) -> tuple[str, str]:
 def _keys(frame: pd.DataFrame, grouping: str) -> tuple[np.ndarray, list[str]]:
     """Each row's group of `grouping` as an index into the groups' names, in the names' sorted order (a crossing's
     parts joined by ×). Codes, not texts: a city of millions is grouped without a string per row."""
-    codes, names = np.zeros(len(frame), np.int64), [""]
+    codes, names = np.zeros(len(frame), np.int64), None
     for k in grouping.split("×"):
-        c, uniques = pd.factorize(frame[GROUPINGS[k].column])
+        column = GROUPINGS[k].column
+        c, uniques = pd.factorize(frame[column])
+        if (c < 0).any():
+            raise EquityError(
+                f"the column {column} has missing values: fill them first (`grouped`)", f"列 {column} 有缺失值"
+            )
         parts = [str(u) for u in uniques]
         codes = codes * len(parts) + c
-        names = [f"{a}×{b}" if a else b for a in names for b in parts]
+        names = parts if names is None else [f"{a}×{b}" for a in names for b in parts]
     present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     order = sorted(range(present.size), key=lambda i: names[present[i]])
     at = np.empty(len(names), np.int64)

@@ -10,19 +10,22 @@ default floor (`DEFAULT_PLAN`).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
+from creditgrade.features.errors import NotFound
 from creditgrade.features.pipeline import DUCKDB_MEMORY
 from creditgrade.features.store import atomic_folder
 from creditgrade.models import equity
 from creditgrade.models.planning.plan import LEGAL_MINIMUM, Plan, PlanError
 from creditgrade.models.report import html_page, markdown_page
 from creditgrade.models.scoring import ScoringModel
-from creditgrade.serving.planner.plan import graded_file, not_operating, probabilities_of
+from creditgrade.serving.planner.plan import graded_file, needs_no_checks, not_operating, probabilities_of
 
 DEFAULT_PLAN = Plan(plan_id="equal-treatment-default", budget=LEGAL_MINIMUM)
 
@@ -42,6 +45,7 @@ def month_treatment(
     """The equal-treatment report of the graded table `graded` (its operating enterprises), the groups from the
     register in the ingested city `data`, the inspection rates from `plan`'s inclusion probabilities."""
     plan = plan or DEFAULT_PLAN
+    needs_no_checks(plan)  # the month's plan is drawn without the spot-check table
     frame = _city(graded_file(graded), Path(data) / "enterprises.parquet", plan.scheme)
     pi = probabilities_of(frame, plan).pi
     active = (frame["register_status"] == "active").to_numpy()
@@ -68,7 +72,18 @@ def _city(graded: Path, register: Path, scheme: str) -> pd.DataFrame:
     and the register's group attributes (`register_*`; registered: whether the register has the enterprise),
     joined by DuckDB. The driver holds numbers and short codes, never the city's identifiers."""
     column = f"grade_{scheme}"
-    attributes = ", ".join(f"r.{a} AS register_{a}" for a in equity.ATTRIBUTES)
+    if not register.exists():
+        raise NotFound(
+            f"{register} does not exist: give the ingested city (--data)",
+            f"{register} 不存在：请提供清洗后的数据目录（--data）",
+        )
+    texts = [a for a in equity.ATTRIBUTES if a != "registered_capital"]  # named by their text, as the contract has them
+    attributes = ", ".join(
+        [
+            *(f"CAST(r.{a} AS VARCHAR) AS register_{a}" for a in texts),
+            "r.registered_capital AS register_registered_capital",
+        ]
+    )
     query = f"""
         SELECT g.register_status, g.probability, g.{column} AS grade, g.{column}_by_score AS grade_by_score,
                g.region_code, g.industry_section,
@@ -77,7 +92,8 @@ def _city(graded: Path, register: Path, scheme: str) -> pd.DataFrame:
         ORDER BY g.uscc
     """
     with tempfile.TemporaryDirectory() as spill:
-        con = duckdb.connect(config={"threads": 2, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill})
+        config = {"threads": os.cpu_count() or 1, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill}
+        con = duckdb.connect(config=config)
         try:
             frame = con.sql(query, params=[str(graded), str(register)]).to_arrow_table().to_pandas()
         except duckdb.Error as exc:
@@ -87,6 +103,12 @@ def _city(graded: Path, register: Path, scheme: str) -> pd.DataFrame:
             ) from exc
         finally:
             con.close()
+    if len(frame) != pq.read_metadata(graded).num_rows:
+        raise PlanError(
+            f"{register} lists some enterprises more than once: give the ingested city (--data), whose register "
+            "holds one row an enterprise",
+            f"{register} 中有企业重复出现：请提供清洗后的数据目录（--data），其登记表每户一行",
+        )
     if frame.empty:
         raise PlanError(f"graded table {graded} has no enterprises", f"分级结果 {graded} 中没有企业")
     frame["reason"] = not_operating(frame["register_status"])

@@ -206,12 +206,8 @@ def graded_file(path: Path) -> Path:
 def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspectors: Path | None = None) -> Preview:
     """Every enterprise's inclusion probability and the plan's expected problems, before any draw."""
     graded = graded_file(graded)
-    if config.checked_within_months and checks is None:
-        raise PlanError(
-            f"the plan excludes enterprises checked within {config.checked_within_months} months: give "
-            "the spot-check table (--checks)",
-            f"计划排除近 {config.checked_within_months} 个月内已检查的企业，须提供检查记录表（--checks）",
-        )
+    if checks is None:
+        needs_no_checks(config)
     column = f"grade_{config.scheme}"
     try:
         table = pq.read_table(
@@ -237,6 +233,16 @@ def preview(graded: Path, config: Plan, *, checks: Path | None = None, inspector
     pr = probabilities_of(frame, config)
     inputs_hash = hashlib.sha256("|".join(f"{k}:{v}" for k, v in sorted(digests.items())).encode()).hexdigest()
     return Preview(config, graded, checks, inspectors, inputs_hash, digests, frame, pr)
+
+
+def needs_no_checks(config: Plan) -> None:
+    """PlanError for a plan that excludes the enterprises checked recently, when no spot-check table is given."""
+    if config.checked_within_months:
+        raise PlanError(
+            f"the plan excludes enterprises checked within {config.checked_within_months} months: give "
+            "the spot-check table (--checks)",
+            f"计划排除近 {config.checked_within_months} 个月内已检查的企业，须提供检查记录表（--checks）",
+        )
 
 
 def not_operating(status: pd.Series) -> np.ndarray:

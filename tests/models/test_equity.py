@@ -118,3 +118,28 @@ def test_a_challenger_worse_for_a_group_than_the_champion_is_named():
     assert ("district", "440305") in {(r["grouping"], r["group"]) for r in worse}
     assert equity.worse_groups(champion, challenger) == []  # the other way round nothing is worse
     assert equity.worse_groups(challenger, challenger) == []
+
+
+def test_groups_are_named_by_their_text_and_crossed_in_order():
+    frame = pd.DataFrame({"region_code": ["", "", "x", "b"], "industry_section": ["C", "F", "C", "C"]})
+    codes, names = equity._keys(frame, "district×industry")
+    assert names == ["b×C", "x×C", "×C", "×F"]  # sorted by text (× after letters); an empty value is a group
+    assert [names[c] for c in codes] == ["×C", "×F", "x×C", "b×C"]
+    with pytest.raises(equity.EquityError, match="missing values"):
+        equity._keys(frame.assign(region_code=["a", None, "b", "b"]), "district")
+
+
+def test_an_enterprise_the_register_lacks_is_unknown_and_one_without_capital_is_small():
+    rows = pd.DataFrame({"uscc": ["u1", "u2", "u3"]})
+    register = pd.DataFrame(
+        {
+            "uscc": ["u1", "u2"],
+            "region_code": ["440303", None],
+            "industry_section": ["C", "F"],
+            "legal_form": ["llc", "llc"],
+            "registered_capital": [50_000.0, np.nan],
+        }
+    )
+    out = equity.with_groups(rows, register)
+    assert out["size_band"].astype(str).tolist() == ["ge_100m", "lt_1m", "unknown"]
+    assert out["region_code"].astype(str).tolist() == ["440303", "unknown", "unknown"]
