@@ -151,8 +151,8 @@ def name_of(grouping: str, group: str) -> tuple[str, str]:
 def _keys(frame: pd.DataFrame, grouping: str) -> tuple[np.ndarray, list[str]]:
     """Each row's group of `grouping` as an index into the groups' names, in the names' sorted order (a crossing's
     parts joined by ×). Codes, not texts: a city of millions is grouped without a string per row."""
-    codes, names = np.zeros(len(frame), np.int64), None
-    for k in grouping.split("×"):
+    codes, names = np.zeros(len(frame), np.int64), [""]
+    for n, k in enumerate(grouping.split("×")):
         column = GROUPINGS[k].column
         c, uniques = pd.factorize(frame[column])
         if (c < 0).any():
@@ -161,7 +161,7 @@ def _keys(frame: pd.DataFrame, grouping: str) -> tuple[np.ndarray, list[str]]:
             )
         parts = [str(u) for u in uniques]
         codes = codes * len(parts) + c
-        names = parts if names is None else [f"{a}×{b}" for a in names for b in parts]
+        names = parts if n == 0 else [f"{a}×{b}" for a in names for b in parts]
     present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     order = sorted(range(present.size), key=lambda i: names[present[i]])
     at = np.empty(len(names), np.int64)
