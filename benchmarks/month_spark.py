@@ -63,10 +63,11 @@ def tree_peak(proc: subprocess.Popen, every: float = 0.2) -> dict:
                         jvm += rss if p.name() == "java" else 0
                     except psutil.Error:
                         pass
-            except psutil.Error:
+                driver = root.memory_info().rss
+            except psutil.Error:  # the run ended between two samples
                 break
             peak["gb"] = max(peak["gb"], total / 2**30)
-            peak["samples"].append((time.time(), total / 2**30, jvm / 2**30, root.memory_info().rss / 2**30))
+            peak["samples"].append((time.time(), total / 2**30, jvm / 2**30, driver / 2**30))
             time.sleep(every)
 
     thread = threading.Thread(target=sample, daemon=True)

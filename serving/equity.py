@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from creditgrade.features.errors import NotFound
 from creditgrade.features.pipeline import DUCKDB_MEMORY
-from creditgrade.features.store import atomic_folder
+from creditgrade.features.store import atomic_folder, no_progress_bar
 from creditgrade.models import equity
 from creditgrade.models.planning.plan import LEGAL_MINIMUM, Plan, PlanError
 from creditgrade.models.report import html_page, markdown_page
@@ -94,6 +94,7 @@ def _city(graded: Path, register: Path, scheme: str) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as spill:
         config = {"threads": os.cpu_count() or 1, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill}
         con = duckdb.connect(config=config)
+        no_progress_bar(con.execute)
         try:
             frame = con.sql(query, params=[str(graded), str(register)]).to_arrow_table().to_pandas()
         except duckdb.Error as exc:
