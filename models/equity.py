@@ -96,13 +96,14 @@ def check_tolerance(tolerance: float) -> None:
 
 
 def size_band(capital) -> np.ndarray:
-    """The size band of registered capitals in 10k CNY (missing counts as the smallest band).
+    """The size band of registered capitals in 10k CNY, as its place in `SIZE_BANDS` (missing counts as the
+    smallest band).
 
-    >>> size_band([50.0, 100.0, 5_000.0, 20_000.0]).tolist()
-    ['lt_1m', '1m_10m', '10m_100m', 'ge_100m']
+    >>> [list(SIZE_BANDS)[b] for b in size_band([50.0, 100.0, 5_000.0, 20_000.0, float("nan")])]
+    ['lt_1m', '1m_10m', '10m_100m', 'ge_100m', 'lt_1m']
     """
     c = np.nan_to_num(np.asarray(capital, dtype=float), nan=0.0)
-    return np.asarray(list(SIZE_BANDS))[np.searchsorted(SIZE_EDGES, c, side="right")]
+    return np.searchsorted(SIZE_EDGES, c, side="right")
 
 
 def with_groups(frame: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +120,7 @@ def grouped(frame: pd.DataFrame) -> pd.DataFrame:
     bool column registered) replaced by the groups' columns, as categories: a missing attribute is the group
     'unknown'; a registered enterprise without a capital is in the smallest size band."""
     out = frame.drop(columns=["registered_capital", "registered"])
-    bands = np.searchsorted(SIZE_EDGES, np.nan_to_num(frame["registered_capital"].to_numpy(float), nan=0.0), "right")
+    bands = size_band(frame["registered_capital"].to_numpy(float))
     bands[~frame["registered"].to_numpy(bool)] = len(SIZE_BANDS)
     out["size_band"] = pd.Categorical.from_codes(bands, categories=[*SIZE_BANDS, "unknown"])
     for g in GROUPINGS.values():
