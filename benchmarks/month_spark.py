@@ -112,11 +112,21 @@ def main() -> None:
     )
     p.add_argument("--engines", default="duckdb,spark:local[1],spark:local[2]")
     p.add_argument("--dirty-rate", type=float, default=0.002, help="Faults injected into the simulated feeds.")
+    p.add_argument(
+        "--data", type=Path, default=None, help="An ingested city to grade (default: simulated under --out)."
+    )
+    p.add_argument(
+        "--mlruns", type=Path, default=None, help="The MLflow folder whose champion grades (default: settings')."
+    )
     a = p.parse_args()
+    if a.mlruns is not None:
+        os.environ["CREDITGRADE_MLRUNS"] = str(a.mlruns.resolve())  # the month runs' processes inherit it
     from creditgrade.features.city.simulate import CityConfig, simulate_city
     from creditgrade.features.ingest import ingest
 
-    clean = a.out / "clean"
+    clean = a.data or a.out / "clean"
+    if a.data is not None and not (clean / "enterprises.parquet").exists():
+        raise SystemExit(f"{clean} holds no ingested city (enterprises.parquet)")
     if not (clean / "enterprises.parquet").exists():
         t = time.perf_counter()
         simulate_city(CityConfig(a.enterprises, 7, dirty_rate=a.dirty_rate), a.out / "raw", overwrite=True)

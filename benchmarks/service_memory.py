@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -307,6 +308,7 @@ def run(a: argparse.Namespace, server: str | None) -> None:
         + ", ".join(f"{n:,}: {v:.0f} MB" for n, v in anon.items())
         + f"  (spread {high / low - 1:.1%}; target ≤ 20%)"
     )
+    (a.out / "service_memory.json").write_text(json.dumps({str(n): r for n, r in results.items()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def run_month(
         spark = spark or spark_session()
     con = connect("pyspark", spark) if engine == "spark" else connect("duckdb")
     try:
-        with _workspace(root / "months" / str(as_of), dry_run) as tmp:
+        with _workspace(root / "months" / str(as_of), dry_run, shared=engine == "spark") as tmp:
             kept = root / "months" / str(previous) / "graded" if previous is not None else None
             kept = kept if kept is not None and (kept / GRADED).exists() else None  # its explanations are reused
             if engine == "spark":
@@ -230,9 +230,14 @@ def run_month(
 
 
 @contextlib.contextmanager
-def _workspace(out: Path, dry_run: bool) -> Iterator[Path]:
+def _workspace(out: Path, dry_run: bool, shared: bool = False) -> Iterator[Path]:
+    """Where the month is written: its folder, whole or not at all; a dry run's, removed after. On Spark the
+    executors write part files there, so a dry run's folder is beside the months (storage they all see)."""
     if dry_run:
-        with tempfile.TemporaryDirectory(prefix="creditgrade-month-") as tmp:
+        beside = out.parent if shared else None
+        if beside is not None:
+            beside.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".creditgrade-dry-run-", dir=beside) as tmp:
             yield Path(tmp)
     else:
         with atomic_folder(out, overwrite=True) as tmp:

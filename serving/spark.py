@@ -1,17 +1,19 @@
 """The month-end grading on Spark (`creditgrade month --engine spark`): the path past one machine.
 
     indicators (the same Ibis definitions, on PySpark; every window partitioned) → range-partitioned by USCC
-    → each partition graded on an executor (`mapInArrow`: the champion sent once as data, last month's
+    → each partition graded on an executor (`mapInArrow`: the champion broadcast once as data, last month's
     explanations read for the partition's USCC range) and written as part files → the driver streams the
     parts in USCC order into the month's feature file and graded folder, written exactly as the
     single-machine path writes them (`batch.write_graded_folder`)
 
 Grading is row by row (a row's grade, score and reasons come from its own values and the model), so a city
 graded in partitions is the city graded whole: the graded table is byte-identical (tested on a small city
-with Spark local[2] in `make test`). The driver holds one partition's parts and one row group at a time.
+with Spark local[2] in `make test`). The driver reads one partition's parts and one row group at a time.
 
 Local mode by default (`CREDITGRADE_SPARK_MASTER`, default local[<cores>]); on a cluster, the month's folder
-must be on storage every executor and the driver see (the part files are written there). Training stays on
+must be on a file system every executor and the driver mount at the same path (the part files are written
+there), and the rest of Spark's settings are the cluster's (`session_conf`; docs/scale-out.md, "Deployment
+recipe"). Training stays on
 one machine: a year of random inspections is a few million rows even nationally (docs/scale-out.md).
 """
 
@@ -23,6 +25,7 @@ import json
 import math
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -51,22 +54,41 @@ from creditgrade.serving.batch import (
 )
 
 Progress = Callable[[str, int, int], None]
-ROWS_PER_PARTITION = 200_000  # enterprises graded by one task: ~0.5 GB of a Python worker's memory
+ROWS_PER_PARTITION = 200_000  # enterprises graded by one task: ≈ 1.4 GB of its Python worker at 10 M
 MANIFEST = "partition int, rows long, first string, last string, reused long, duplicates long, duplicate string"
 
 
 def spark_session(master: str | None = None):
-    """A SparkSession for the month-end run: `master` (default the setting CREDITGRADE_SPARK_MASTER), this
-    Python for the executors, one thread per task for LightGBM, OpenMP and numba (a task is a core), UTC."""
+    """A SparkSession for the month-end run on `master` (default the setting CREDITGRADE_SPARK_MASTER) with
+    `session_conf`; everything else comes from Spark's own configuration (`spark-defaults.conf` in
+    SPARK_CONF_DIR), as a cluster's administrator sets it."""
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local mode reads the executors' Python from here
-    builder = SparkSession.builder.master(master or settings().spark_master).appName("creditgrade-month")
+    master = master or settings().spark_master
+    if local(master):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local mode reads the executors' Python here
+    builder = SparkSession.builder.master(master).appName("creditgrade-month")
+    for key, value in session_conf(master).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def local(master: str) -> bool:
+    """Whether `master` runs the tasks in this machine's driver JVM (`local`, `local[4]`, `local[*]`)."""
+    return master == "local" or master.startswith("local[")
+
+
+def session_conf(master: str) -> dict[str, str]:
+    """The settings the run fixes, whatever Spark's configuration says: UTC, Arrow, one thread per task for
+    LightGBM, OpenMP and numba (a task is a core; oversubscribed threads ran 15× slower on this machine), the
+    driver's heap (CREDITGRADE_SPARK_DRIVER_MEMORY) and a G1 that returns it. In local mode the executors are
+    this Python and the web UI is off; on a cluster the executors' Python (`spark.pyspark.python`, e.g. a
+    venv-pack archive) and the UI are the cluster's configuration (docs/scale-out.md, "Deployment recipe")."""
     conf = {
-        "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",  # the run's own progress bar says where it is
         "spark.sql.session.timeZone": "UTC",
-        "spark.pyspark.python": sys.executable,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.executorEnv.OMP_NUM_THREADS": "1",
         "spark.executorEnv.NUMBA_NUM_THREADS": "1",
@@ -77,11 +99,9 @@ def spark_session(master: str | None = None):
             "-XX:+UseG1GC -XX:G1PeriodicGCInterval=5000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
         ),
     }
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+    if local(master):
+        conf |= {"spark.ui.enabled": "false", "spark.pyspark.python": sys.executable}
+    return conf
 
 
 def running() -> bool:
@@ -261,7 +281,7 @@ def _manifest(partition, rows, first, last, reused, duplicates, duplicate) -> pa
 
 def _write_ipc(table: pa.Table, path: Path) -> None:
     """A part file, written under a temporary name and renamed: a retried task replaces it whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")  # unique across hosts (retried, speculative tasks)
     options = pa.ipc.IpcWriteOptions(compression="lz4")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as out:
         out.write_table(table, max_chunksize=LOOKUP_BATCH)

@@ -21,7 +21,9 @@ def _root(root: Optional[Path]) -> Path:
 def month(
     data: Path = typer.Option(..., help="The ingested city folder (clean raw tables)."),
     as_of: str = typer.Option(..., help="The month-end to grade, YYYY-MM-DD."),
-    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    root: Optional[Path] = typer.Option(
+        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
+    ),
     alias: str = typer.Option("champion", help="Registered model alias to grade with."),
     dry_run: bool = typer.Option(False, help="Do everything in a scratch folder, print it, publish nothing."),
     correction: bool = typer.Option(False, help="Republish a month earlier than the last published one."),
@@ -75,7 +77,9 @@ def month(
 
 @app.command("sync-database")
 def sync_database(
-    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    root: Optional[Path] = typer.Option(
+        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
+    ),
 ) -> None:
     """Copy into the team database (CREDITGRADE_DATABASE_URL, PostgreSQL) the published months, corrections
     and the newest month's grades it does not hold yet, for a service with CREDITGRADE_LOOKUPS=database
@@ -92,7 +96,9 @@ def sync_database(
 @app.command()
 def history(
     uscc: str = typer.Argument(..., help="The enterprise's USCC."),
-    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    root: Optional[Path] = typer.Option(
+        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
+    ),
 ) -> None:
     """An enterprise's published grades month by month (信用等级历史)."""
     from creditgrade.serving.history import History, enterprise_history
@@ -103,7 +109,9 @@ def history(
 @app.command()
 def warnings(
     as_of: Optional[str] = typer.Option(None, help="The month; default the last published."),
-    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    root: Optional[Path] = typer.Option(
+        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
+    ),
     district: Optional[str] = typer.Option(None, help="Only this district (region code, or its zh/en name)."),
     industry: Optional[str] = typer.Option(None, help="Only this industry (its zh/en name)."),
     out: Optional[Path] = typer.Option(None, help="Also write the list: .csv or .parquet."),
@@ -174,7 +182,9 @@ def objection_decide(
     reason: str = typer.Option(..., help="Why."),
     by: str = typer.Option(..., help="Who decides (the regulator's staff id)."),
     data: Path = typer.Option(..., help="The ingested city folder, to regrade from the corrected records."),
-    root: Optional[Path] = typer.Option(None, help="Where months and history live; default <data>/monthly."),
+    root: Optional[Path] = typer.Option(
+        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
+    ),
     alias: str = typer.Option("champion", help="Registered model alias to regrade with."),
 ) -> None:
     """Decide an objection or repair: an upheld one corrects the record and regrades at once (异议决定)."""

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -24,6 +25,8 @@ NOT_REPRODUCIBLE = {"graded/creditgrade.duckdb"}  # DuckDB's block layout varies
 @pytest.fixture(scope="module")
 def spark():
     pytest.importorskip("pyspark.sql", reason="PySpark is not installed")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("no Java runtime for Spark (make java installs Debian's openjdk-17-jre-headless)")
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
     session = spark_job.spark_session("local[2]")
     session.conf.set("spark.sql.shuffle.partitions", "4")
@@ -93,3 +96,20 @@ def test_no_step_of_the_month_on_spark_gathers_the_city_into_one_partition(both,
 def test_an_unknown_engine_is_refused_by_name(graded_city, tmp_path):
     with pytest.raises(MonthError, match="engine must be one of duckdb, spark"):
         run_month(graded_city.clean, FIRST, tmp_path, graded_city.loaded, engine="dask")
+
+
+def test_a_dry_run_on_spark_writes_its_parts_beside_the_months_and_publishes_nothing(graded_city, spark, tmp_path):
+    run = run_month(graded_city.clean, FIRST, tmp_path, graded_city.loaded, engine="spark", spark=spark, dry_run=True)
+    assert run.dry_run and run.enterprises > 0
+    left = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(p.suffix in {".parquet", ".arrow", ".duckdb"} for p in left), left
+    assert not list((tmp_path / "months").iterdir())  # the dry run's folder (executors' parts) is gone
+
+
+def test_on_a_cluster_the_executors_python_and_web_ui_are_the_clusters_to_set():
+    local, cluster = spark_job.session_conf("local[2]"), spark_job.session_conf("yarn")
+    assert local["spark.pyspark.python"] == os.sys.executable and local["spark.ui.enabled"] == "false"
+    assert "spark.pyspark.python" not in cluster and "spark.ui.enabled" not in cluster
+    for conf in (local, cluster):  # fixed whatever the cluster's defaults: a task is a core, times in UTC
+        assert conf["spark.executorEnv.OMP_NUM_THREADS"] == "1" and conf["spark.sql.session.timeZone"] == "UTC"
+    assert spark_job.local("local") and spark_job.local("local[*]") and not spark_job.local("spark://host:7077")
