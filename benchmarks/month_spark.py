@@ -156,7 +156,7 @@ def main() -> None:
         digests = {spec: rs[n]["graded"] for spec, rs in results.items()}
         same = len(set(digests.values())) == 1
         print(f"{day}: graded table byte-identical across engines: {'yes' if same else 'NO ' + str(digests)}")
-    print("cost per million enterprises (seconds, second month; stages as the run reports them):")
+    print("cost per million enterprises (seconds, the last month run; stages as the run reports them):")
     for spec, rs in results.items():
         r = rs[-1]
         per = 1e6 / r["enterprises"]

@@ -107,8 +107,25 @@ def workers_memory(server: psutil.Process) -> list[dict]:
     return sorted(out, key=lambda m: -m["rss"])
 
 
+def cached_share(path: Path) -> float | None:
+    """The share of the file's bytes in the page cache now (util-linux `fincore`); None where it is missing."""
+    try:
+        done = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE", str(path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    resident, size = (int(x) for x in done.stdout.split())
+    return resident / size if size else 1.0
+
+
 def measure(folder: Path, codes: list[str], a, env: dict) -> dict:
     headers = {"X-API-Key": KEY}
+    cached = cached_share(folder / LOOKUP)
+    print(
+        f"    lookup file in the page cache before the start: {'?' if cached is None else f'{cached:.0%}'}", flush=True
+    )
     procs: list[psutil.Process] = []
     start = time.perf_counter()
     with running_server(
@@ -129,7 +146,7 @@ def measure(folder: Path, codes: list[str], a, env: dict) -> dict:
         ]
         batches = [(f"{base}/v1/grades", {"usccs": codes[i : i + 1000]}) for i in range(0, 20000, 1000)]
         asyncio.run(drive_calls(one[:400], 4, 400, 30, headers))  # warm-up: every worker maps the file
-        result = {"ready_s": ready}
+        result = {"ready_s": ready, "cached_share": cached}
         for name, calls, clients, n in (
             ("lookup", one, 1, 3000),
             ("lookup", one, 32, 30000),
