@@ -232,7 +232,7 @@ class Suite:
         day = "2025-11-30"
         self.script(
             "month_spark", "--data", self.out / "clean", "--mlruns", self.out / "mlruns", "--out", self.out / "spark",
-            "--engines", "duckdb,spark:local[1],spark:local[2]", "--months", day,
+            "--engines", "duckdb,spark:local[1],spark:local[2]", "--months", day, "--discard",
         )  # fmt: skip
         r = {spec: runs[0] for spec, runs in json.loads((self.out / "spark" / "month_spark.json").read_text()).items()}
         one, two, duck = r["spark:local[1]"], r["spark:local[2]"], r["duckdb"]
