@@ -10,6 +10,8 @@ import typer
 from creditgrade.serving.cli import render
 from creditgrade.serving.cli.app import Commands, app, progress_bar
 
+ROOT_HELP = "Where months and history live; default CREDITGRADE_MONTHLY."
+
 
 def _root(root: Optional[Path]) -> Path:
     from creditgrade.features.settings import settings
@@ -21,9 +23,7 @@ def _root(root: Optional[Path]) -> Path:
 def month(
     data: Path = typer.Option(..., help="The ingested city folder (clean raw tables)."),
     as_of: str = typer.Option(..., help="The month-end to grade, YYYY-MM-DD."),
-    root: Optional[Path] = typer.Option(
-        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
-    ),
+    root: Optional[Path] = typer.Option(None, help=ROOT_HELP + " With --engine spark: storage the executors see."),
     alias: str = typer.Option("champion", help="Registered model alias to grade with."),
     dry_run: bool = typer.Option(False, help="Do everything in a scratch folder, print it, publish nothing."),
     correction: bool = typer.Option(False, help="Republish a month earlier than the last published one."),
@@ -77,9 +77,7 @@ def month(
 
 @app.command("sync-database")
 def sync_database(
-    root: Optional[Path] = typer.Option(
-        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
-    ),
+    root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
 ) -> None:
     """Copy into the team database (CREDITGRADE_DATABASE_URL, PostgreSQL) the published months, corrections
     and the newest month's grades it does not hold yet, for a service with CREDITGRADE_LOOKUPS=database
@@ -96,9 +94,7 @@ def sync_database(
 @app.command()
 def history(
     uscc: str = typer.Argument(..., help="The enterprise's USCC."),
-    root: Optional[Path] = typer.Option(
-        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
-    ),
+    root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
 ) -> None:
     """An enterprise's published grades month by month (信用等级历史)."""
     from creditgrade.serving.history import History, enterprise_history
@@ -109,9 +105,7 @@ def history(
 @app.command()
 def warnings(
     as_of: Optional[str] = typer.Option(None, help="The month; default the last published."),
-    root: Optional[Path] = typer.Option(
-        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
-    ),
+    root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
     district: Optional[str] = typer.Option(None, help="Only this district (region code, or its zh/en name)."),
     industry: Optional[str] = typer.Option(None, help="Only this industry (its zh/en name)."),
     out: Optional[Path] = typer.Option(None, help="Also write the list: .csv or .parquet."),
@@ -182,9 +176,7 @@ def objection_decide(
     reason: str = typer.Option(..., help="Why."),
     by: str = typer.Option(..., help="Who decides (the regulator's staff id)."),
     data: Path = typer.Option(..., help="The ingested city folder, to regrade from the corrected records."),
-    root: Optional[Path] = typer.Option(
-        None, help="Where months and history live (on Spark: storage the executors see); default CREDITGRADE_MONTHLY."
-    ),
+    root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
     alias: str = typer.Option("champion", help="Registered model alias to regrade with."),
 ) -> None:
     """Decide an objection or repair: an upheld one corrects the record and regrades at once (异议决定)."""
